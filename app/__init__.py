@@ -1,0 +1,76 @@
+"""Order Operations Case Management: the application factory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, g
+from flask_appbuilder import AppBuilder
+from flask_login import current_user
+
+from .extensions import csrf, db, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config_overrides: dict | None = None) -> Flask:
+    """Build one application: config, database, migrations, security, views, roles, demo data.
+
+    Each call creates its own AppBuilder, so tests can build several apps in one process.
+    """
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object("config.Config")
+    if config_overrides:
+        app.config.update(config_overrides)
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    csrf.init_app(app)
+
+    from . import models  # noqa: F401  (register every table on the shared metadata)
+    from .model_base import acting_user_id
+
+    with app.app_context():
+        if app.config["AUTO_MIGRATE"]:
+            from flask_migrate import upgrade
+
+            upgrade(directory=MIGRATIONS_DIR)
+
+        from .roles import ensure_role_rows, sync_roles
+
+        ensure_role_rows(db.session, app.config["AUTH_ROLE_PUBLIC"])
+        appbuilder = AppBuilder(update_perms=app.config.get("FAB_UPDATE_PERMS", True))
+        appbuilder.init_app(app, db.session)
+
+        from .errors import register_error_handlers
+        from .views import register_views
+
+        register_views(appbuilder)
+        register_error_handlers(app)
+        if app.config.get("FAB_UPDATE_PERMS", True):
+            sync_roles(appbuilder.sm)
+
+        if app.config["LOAD_DEMO_DATA"]:
+            from .demo import load_demo_data_if_empty
+
+            load_demo_data_if_empty(app)
+
+    @app.before_request
+    def _bind_acting_user():
+        g.acting_user_token = acting_user_id.set(
+            current_user.id if current_user and current_user.is_authenticated else None
+        )
+
+    @app.teardown_request
+    def _unbind_acting_user(exc):
+        token = g.pop("acting_user_token", None)
+        if token is not None:
+            acting_user_id.reset(token)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,13 @@
+"""Command-line operations: `flask --app app:create_app <command>`."""
+from __future__ import annotations
+
+import click
+
+
+def register_cli(app) -> None:
+    @app.cli.command("load-demo-data")
+    def load_demo_data_command():
+        """Load the demo data set into an empty database and print the generated logins."""
+        from .demo import load_demo_data
+
+        load_demo_data(app)

@@ -1,0 +1,137 @@
+"""What every business record shares: a human number, who/when columns, and a version for locking.
+
+Human numbers (prefix + 7 digits) come from a PostgreSQL sequence per table, which stays unique across
+concurrent transactions and across app instances; on SQLite, where writers are serialised anyway, from a
+counter row updated in the inserting transaction.
+"""
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, event, text
+from sqlalchemy.orm import Session, declared_attr, relationship
+
+from .extensions import Model
+
+# The user on whose behalf the current unit of work runs (request user, CLI user, API token user).
+acting_user_id: contextvars.ContextVar[int | None] = contextvars.ContextVar("acting_user_id", default=None)
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC timestamps everywhere: SQLite has no time zones, PostgreSQL columns are 'without time zone'."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class NumberSequence(Model):
+    """Counter behind human record numbers on databases without sequences (SQLite)."""
+
+    __tablename__ = "number_sequence"
+    name = Column(String(40), primary_key=True)
+    last_value = Column(Integer, nullable=False, default=0)
+
+
+NUMBERED_MODELS: dict[str, type] = {}
+
+
+def sequence_name(model) -> str:
+    return f"{model.__tablename__}_number_seq"
+
+
+def next_number(connection, model) -> str:
+    """Return the next human number for *model*, unique under concurrent inserts."""
+    prefix = model.__number_prefix__
+    if connection.dialect.name == "postgresql":
+        value = connection.execute(text(f"SELECT nextval('{sequence_name(model)}')")).scalar_one()
+    else:
+        value = connection.execute(
+            text("UPDATE number_sequence SET last_value = last_value + 1 WHERE name = :n RETURNING last_value"),
+            {"n": model.__tablename__},
+        ).scalar()
+        if value is None:
+            connection.execute(
+                text("INSERT INTO number_sequence (name, last_value) VALUES (:n, 1)"), {"n": model.__tablename__}
+            )
+            value = 1
+    return f"{prefix}{value:07d}"
+
+
+class Numbered:
+    """Mixin: a human number such as ORDCS0000012, assigned on insert."""
+
+    __number_prefix__: str = ""
+
+    @declared_attr
+    def number(cls):
+        return Column(String(20), unique=True, nullable=False, index=True)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("__number_prefix__"):
+            NUMBERED_MODELS[cls.__name__] = cls
+            event.listen(cls, "before_insert", _assign_number)
+
+    def __str__(self):
+        return self.number or f"new {type(self).__name__}"
+
+
+def _assign_number(mapper, connection, target):
+    if not target.number:
+        target.number = next_number(connection, type(target))
+
+
+class Audited:
+    """Mixin: created/changed by and on, and a version counter used for optimistic locking.
+
+    SQLAlchemy checks the version in every UPDATE's WHERE clause, so a stale write raises
+    StaleDataError instead of silently overwriting; forms and the API also carry the version so the
+    user hears about a conflict before anything is written.
+    """
+
+    @declared_attr
+    def created_on(cls):
+        return Column(DateTime, nullable=False, default=utcnow)
+
+    @declared_attr
+    def changed_on(cls):
+        return Column(DateTime, nullable=False, default=utcnow, index=True)
+
+    @declared_attr
+    def created_by_id(cls):
+        return Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+
+    @declared_attr
+    def changed_by_id(cls):
+        return Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+
+    @declared_attr
+    def created_by(cls):
+        return relationship("User", foreign_keys=[cls.created_by_id], lazy="select")
+
+    @declared_attr
+    def changed_by(cls):
+        return relationship("User", foreign_keys=[cls.changed_by_id], lazy="select")
+
+    @declared_attr
+    def version(cls):
+        return Column(Integer, nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls):
+        return {"version_id_col": cls.version}
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_audit_columns(session, flush_context, instances):
+    user_id = acting_user_id.get()
+    now = utcnow()
+    for obj in session.new:
+        if isinstance(obj, Audited):
+            obj.created_by_id = obj.created_by_id or user_id
+            obj.changed_by_id = obj.changed_by_id or user_id
+            obj.created_on = obj.created_on or now
+            obj.changed_on = now
+    for obj in session.dirty:
+        if isinstance(obj, Audited) and session.is_modified(obj, include_collections=False):
+            obj.changed_by_id = user_id
+            obj.changed_on = now
