@@ -1,0 +1,255 @@
+"""Test harness: one migrated database per session (SQLite file, or PostgreSQL via TEST_DATABASE_URL),
+real users per role, CSRF on, and a table wipe after every test."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+import threading
+
+import pytest
+from flask.globals import _cv_app
+from sqlalchemy import create_engine, text
+
+from tests import factories
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+IS_POSTGRES = TEST_DATABASE_URL.startswith(("postgres://", "postgresql"))
+
+# FAB's own tables survive between tests (users and roles are created once per session).
+KEEP_TABLES_PREFIX = "ab_"
+KEEP_TABLES = {"alembic_version"}
+
+
+def _sqlalchemy_url(url: str) -> str:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if IS_POSTGRES:
+        url = _sqlalchemy_url(TEST_DATABASE_URL)
+        _reset_postgres(url)
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    from app import create_app
+
+    application = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INSTANCE_DIR": str(tmp_path_factory.mktemp("instance")),
+            "LOAD_DEMO_DATA": False,
+            "AUTH_RATE_LIMITED": False,
+            "RATELIMIT_ENABLED": False,
+            "WTF_CSRF_ENABLED": True,
+            "MAIL_SERVER": "",
+        }
+    )
+    return application
+
+
+@pytest.fixture(scope="session")
+def db(app):
+    from app.extensions import db as database
+
+    return database
+
+
+@pytest.fixture(scope="session")
+def users(app, db):
+    """One user per role: {role: factories.UserLogin}."""
+    from app.roles import ALL_ROLES
+
+    with app.app_context():
+        return {role: factories.make_user(role, username=f"test_{role}") for role in ALL_ROLES}
+
+
+@pytest.fixture(autouse=True)
+def clean_tables(app, db):
+    """A fresh app context per test (requests must not share flask.g), then wipe business tables."""
+    with app.app_context():
+        yield
+        _wipe(db)
+
+
+def _wipe(db):
+    db.session.rollback()
+    db.session.remove()
+    business_tables = [
+        table for table in db.metadata.sorted_tables
+        if not table.name.startswith(KEEP_TABLES_PREFIX) and table.name not in KEEP_TABLES
+    ]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in business_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(business_tables):
+                conn.execute(table.delete())
+        # Users made by a test (beyond the per-role session users) go too.
+        conn.execute(text("DELETE FROM ab_user_role WHERE user_id IN (SELECT id FROM ab_user WHERE username LIKE 'tmp_%')"))
+        conn.execute(text("DELETE FROM ab_user WHERE username LIKE 'tmp_%'"))
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token of the first form on a page, as a browser would submit it."""
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+REQUEST_METHODS = {"get", "post", "put", "patch", "delete", "open", "head", "options"}
+
+
+def _outside_test_app_context(send):
+    """Run a request in its own app context, as in production: flask.g (the logged-in user) and the
+    database session must not leak from the test's context or between two users' clients."""
+
+    def wrapped(*args, **kwargs):
+        token = _cv_app.set(None)
+        try:
+            return send(*args, **kwargs)
+        finally:
+            _cv_app.reset(token)
+
+    return wrapped
+
+
+class UserClient:
+    """A Flask test client logged in through the real login form, with CSRF enforced."""
+
+    def __init__(self, client, login: factories.UserLogin | None):
+        self.client = client
+        self.login = login
+
+    def __getattr__(self, name):
+        attribute = getattr(self.client, name)
+        if name in REQUEST_METHODS:
+            return _outside_test_app_context(attribute)
+        return attribute
+
+    def submit(self, form_url: str, data: dict, post_url: str | None = None, **kwargs):
+        """GET the page holding the form, then POST it with that page's CSRF token."""
+        page = self.client.get(form_url)
+        assert page.status_code == 200, f"{form_url} answered {page.status_code}"
+        payload = {"csrf_token": csrf_from(page.get_data(as_text=True)), **data}
+        return self.client.post(post_url or form_url, data=payload, **kwargs)
+
+
+def log_in(client, login: factories.UserLogin):
+    client = UserClient(client, login) if not isinstance(client, UserClient) else client
+    page = client.get("/login/")
+    token = csrf_from(page.get_data(as_text=True))
+    response = client.post(
+        "/login/", data={"username": login.username, "password": login.password, "csrf_token": token}
+    )
+    assert response.status_code == 302, f"login of {login.username} failed"
+    return response
+
+
+@pytest.fixture
+def client_for(app, users):
+    """client_for("agent") → a UserClient logged in as the session's agent (None → anonymous)."""
+
+    def make(role: str | None):
+        client = UserClient(app.test_client(), users.get(role) if role else None)
+        if role is not None:
+            log_in(client, users[role])
+        return client
+
+    return make
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The application served over HTTP on loopback, for the browser tests."""
+    from werkzeug.serving import make_server
+
+    port = _free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("REQUIRE_BROWSER_TESTS"):
+            pytest.fail(f"{CHROMIUM} is missing and browser tests are required")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    with playwright_api.sync_playwright() as pw:
+        instance = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page_as(browser, live_server, users):
+    """page_as("agent") → a Playwright page signed in through the login form."""
+    contexts = []
+
+    def make(role: str, viewport: dict | None = None):
+        context = browser.new_context(viewport=viewport or {"width": 1366, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        page.goto(f"{live_server}/login/")
+        page.fill("input[name=username]", users[role].username)
+        page.fill("input[name=password]", users[role].password)
+        page.click("input[type=submit], button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def random_suffix() -> str:
+    return secrets.token_hex(3)
