@@ -93,8 +93,10 @@ def clean_tables(app, db):
 def _wipe(db):
     db.session.rollback()
     db.session.remove()
+    from app.extensions import metadata
+
     business_tables = [
-        table for table in db.metadata.sorted_tables
+        table for table in metadata.sorted_tables
         if not table.name.startswith(KEEP_TABLES_PREFIX) and table.name not in KEEP_TABLES
     ]
     with db.engine.begin() as conn:
