@@ -179,12 +179,9 @@ def upgrade():
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('changed_by_id', sa.Integer(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['billing_location_id'], ['location.id'], name='fk_account_billing_location', use_alter=True),
     sa.ForeignKeyConstraint(['changed_by_id'], ['ab_user.id'], ),
     sa.ForeignKeyConstraint(['created_by_id'], ['ab_user.id'], ),
     sa.ForeignKeyConstraint(['parent_id'], ['account.id'], ),
-    sa.ForeignKeyConstraint(['primary_contact_id'], ['contact.id'], name='fk_account_primary_contact', use_alter=True),
-    sa.ForeignKeyConstraint(['shipping_location_id'], ['location.id'], name='fk_account_shipping_location', use_alter=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('account', schema=None) as batch_op:
@@ -515,7 +512,6 @@ def upgrade():
     sa.ForeignKeyConstraint(['created_by_id'], ['ab_user.id'], ),
     sa.ForeignKeyConstraint(['location_id'], ['location.id'], ),
     sa.ForeignKeyConstraint(['offering_id'], ['product_offering.id'], ),
-    sa.ForeignKeyConstraint(['order_line_id'], ['order_line_item.id'], name='fk_inventory_order_line', use_alter=True),
     sa.ForeignKeyConstraint(['specification_id'], ['product_specification.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -545,7 +541,6 @@ def upgrade():
     sa.ForeignKeyConstraint(['changed_by_id'], ['ab_user.id'], ),
     sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], ),
     sa.ForeignKeyConstraint(['created_by_id'], ['ab_user.id'], ),
-    sa.ForeignKeyConstraint(['order_id'], ['customer_order.id'], name='fk_quote_order', use_alter=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('order_id')
     )
@@ -922,6 +917,18 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_task_sla_planned_due_at'), ['planned_due_at'], unique=False)
         batch_op.create_index('ix_task_sla_stage_due', ['stage', 'planned_due_at'], unique=False)
 
+    # Circular references (account ↔ contact/location, inventory ↔ order line, quote ↔ order) are added
+    # once both tables exist; inline use_alter constraints are skipped by create_table on PostgreSQL.
+    with op.batch_alter_table('account', schema=None) as batch_op:
+        batch_op.create_foreign_key('fk_account_billing_location', 'location', ['billing_location_id'], ['id'])
+    with op.batch_alter_table('account', schema=None) as batch_op:
+        batch_op.create_foreign_key('fk_account_primary_contact', 'contact', ['primary_contact_id'], ['id'])
+    with op.batch_alter_table('account', schema=None) as batch_op:
+        batch_op.create_foreign_key('fk_account_shipping_location', 'location', ['shipping_location_id'], ['id'])
+    with op.batch_alter_table('product_inventory', schema=None) as batch_op:
+        batch_op.create_foreign_key('fk_inventory_order_line', 'order_line_item', ['order_line_id'], ['id'])
+    with op.batch_alter_table('quote', schema=None) as batch_op:
+        batch_op.create_foreign_key('fk_quote_order', 'customer_order', ['order_id'], ['id'])
     # ### end Alembic commands ###
     if op.get_bind().dialect.name == "postgresql":
         for table in NUMBERED_TABLES:
