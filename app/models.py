@@ -320,6 +320,7 @@ class AuditEvent(Model):
 
 
 from .sla_models import Notification, SlaDefinition, TaskSla  # noqa: E402,F401  (re-exported)
+from .tmf_models import TmfCancelRequest, TmfEvent, TmfHubSubscription  # noqa: E402,F401  (re-exported)
 
 __all__ = [
     "Account", "AssignmentGroup", "AuditEvent", "CaseLineCharacteristic", "CaseLineTask", "CaseTask",
@@ -327,5 +328,5 @@ __all__ = [
     "InventoryCharacteristic", "JournalEntry", "Location", "Notification", "NumberSequence", "OrderCase",
     "OrderCaseLine", "OrderChange", "OrderLineCharacteristic", "OrderLineItem", "ProductInventory",
     "ProductOffering", "ProductSpecification", "Quote", "QuoteLine", "ServiceDefinition", "SlaDefinition",
-    "TaskSla",
+    "TaskSla", "TmfCancelRequest", "TmfEvent", "TmfHubSubscription",
 ]

@@ -1,6 +1,7 @@
 """Customers, catalog, orders, quotes and inventory: the records an order case is raised against."""
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -253,7 +254,7 @@ class CustomerOrder(Numbered, Audited, Model):
     channel = Column(String(20), nullable=False, default=OrderChannel.AGENT)
     external_id = Column(String(100), index=True)
     # Public identifier used by the TMF APIs (a UUID), distinct from the human number.
-    tmf_id = Column(String(64), unique=True, index=True)
+    tmf_id = Column(String(64), unique=True, index=True, default=lambda: str(uuid.uuid4()))
     state = Column(String(20), nullable=False, default=OrderState.DRAFT, index=True)
     priority = Column(Integer, nullable=False, default=4)
     category = Column(String(100))
@@ -315,6 +316,8 @@ class OrderLineItem(Numbered, Audited, Model):
     replaces_line = relationship("OrderLineItem", remote_side=[id], foreign_keys=[replaces_line_id])
     description = Column(String(300))
     completed_at = Column(DateTime)
+    # The item as an API client sent it, for attributes with no column (echoed back unchanged).
+    extra = Column(JSON)
     characteristics = relationship(
         "OrderLineCharacteristic", back_populates="order_line", cascade="all, delete-orphan",
         order_by="OrderLineCharacteristic.id",

@@ -629,6 +629,7 @@ def upgrade():
     sa.Column('replaces_line_id', sa.Integer(), nullable=True),
     sa.Column('description', sa.String(length=300), nullable=True),
     sa.Column('completed_at', sa.DateTime(), nullable=True),
+    sa.Column('extra', sa.JSON(), nullable=True),
     sa.Column('number', sa.String(length=20), nullable=False),
     sa.Column('created_on', sa.DateTime(), nullable=False),
     sa.Column('changed_on', sa.DateTime(), nullable=False),
@@ -917,6 +918,55 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_task_sla_planned_due_at'), ['planned_due_at'], unique=False)
         batch_op.create_index('ix_task_sla_stage_due', ['stage', 'planned_due_at'], unique=False)
 
+    op.create_table('tmf_hub_subscription',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tmf_id', sa.String(length=64), nullable=False),
+    sa.Column('api', sa.String(length=10), nullable=False),
+    sa.Column('callback', sa.String(length=1000), nullable=False),
+    sa.Column('query', sa.String(length=1000), nullable=True),
+    sa.Column('created_on', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tmf_id')
+    )
+    with op.batch_alter_table('tmf_hub_subscription', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tmf_hub_subscription_api'), ['api'], unique=False)
+
+    op.create_table('tmf_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('subscription_id', sa.Integer(), nullable=False),
+    sa.Column('event_type', sa.String(length=80), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('created_on', sa.DateTime(), nullable=False),
+    sa.Column('delivered_on', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['subscription_id'], ['tmf_hub_subscription.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('tmf_event', schema=None) as batch_op:
+        batch_op.create_index('ix_tmf_event_state_next', ['state', 'next_attempt_at'], unique=False)
+
+    op.create_table('tmf_cancel_request',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tmf_id', sa.String(length=64), nullable=False),
+    sa.Column('api', sa.String(length=10), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('cancellation_reason', sa.String(length=500), nullable=True),
+    sa.Column('requested_cancellation_date', sa.String(length=40), nullable=True),
+    sa.Column('effective_cancellation_date', sa.DateTime(), nullable=True),
+    sa.Column('state', sa.String(length=30), nullable=False),
+    sa.Column('error_message', sa.String(length=500), nullable=True),
+    sa.Column('created_on', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['customer_order.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tmf_id')
+    )
+    with op.batch_alter_table('tmf_cancel_request', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tmf_cancel_request_api'), ['api'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tmf_cancel_request_order_id'), ['order_id'], unique=False)
+
     # Circular references (account ↔ contact/location, inventory ↔ order line, quote ↔ order) are added
     # once both tables exist; inline use_alter constraints are skipped by create_table on PostgreSQL.
     with op.batch_alter_table('account', schema=None) as batch_op:
@@ -936,6 +986,8 @@ def upgrade():
 
 
 def downgrade():
+    for table in ('tmf_cancel_request', 'tmf_event', 'tmf_hub_subscription'):
+        op.drop_table(table)
     if op.get_bind().dialect.name == "postgresql":
         for table in NUMBERED_TABLES:
             op.execute(f"DROP SEQUENCE IF EXISTS {table}_number_seq")
