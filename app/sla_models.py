@@ -54,6 +54,8 @@ class TaskSla(Model):
     stage = Column(String(20), nullable=False, default=SlaStage.IN_PROGRESS)
     stopped_at = Column(DateTime)
     breached_at = Column(DateTime)
+    # Running and past the definition's at-risk percentage; feeds the managers' "At risk" list.
+    at_risk = Column(Boolean, nullable=False, default=False)
     at_risk_notified = Column(Boolean, nullable=False, default=False)
     breach_notified = Column(Boolean, nullable=False, default=False)
     computed_at = Column(DateTime, nullable=False, default=utcnow)

@@ -904,6 +904,7 @@ def upgrade():
     sa.Column('stage', sa.String(length=20), nullable=False),
     sa.Column('stopped_at', sa.DateTime(), nullable=True),
     sa.Column('breached_at', sa.DateTime(), nullable=True),
+    sa.Column('at_risk', sa.Boolean(), nullable=False),
     sa.Column('at_risk_notified', sa.Boolean(), nullable=False),
     sa.Column('breach_notified', sa.Boolean(), nullable=False),
     sa.Column('computed_at', sa.DateTime(), nullable=False),

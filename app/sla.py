@@ -1,0 +1,592 @@
+"""SLA clocks: working-time schedules, the clock computed from a record's state history, and task SLAs.
+
+A clock is never ticked forward and stored: every figure (start, due time, paused time, elapsed
+percentage, stage, breach time) is recomputed from the record's recorded state changes (audit events
+with field "state") and the definition, as of a given instant. Recomputing after the fact, or after a
+restart, therefore gives the same answer, and a late cron run cannot lose or invent paused time.
+
+Clock rules:
+- Start: when the record left Draft (submit); a record created past Draft starts when it was opened.
+- Pause: while the record is in one of the definition's pause states (default Awaiting Info), and,
+  on a business-hours schedule, outside working hours in the definition's time zone.
+- Response SLAs stop at the first entry into Work in Progress (or straight into an outcome).
+- Resolution SLAs stop at Resolved (cases) or a terminal state (lines). A record that is reopened
+  resumes its clock; the time it spent resolved counts as paused.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import or_, tuple_
+
+from .choices import CaseState, LineState, SlaKind, SlaSchedule, SlaStage, SlaTarget
+from .extensions import db
+from .model_base import utcnow
+from .models import AuditEvent, OrderCase, OrderCaseLine, SlaDefinition, TaskSla
+
+UTC = dt.timezone.utc
+DAY = dt.timedelta(days=1)
+# A business-hours schedule is searched this far ahead for working time before giving up.
+MAX_SEARCH_DAYS = 3 * 366
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+class AlwaysSchedule:
+    """24×7: every second is a working second."""
+
+    def working_seconds(self, start: dt.datetime, end: dt.datetime) -> float:
+        return max((end - start).total_seconds(), 0.0)
+
+    def add_working_seconds(self, start: dt.datetime, seconds: float) -> dt.datetime:
+        return start + dt.timedelta(seconds=max(seconds, 0.0))
+
+
+def _parse_clock(value: str) -> dt.timedelta:
+    """'09:00' → 9 h after local midnight; '24:00' is the end of the day."""
+    try:
+        hours, minutes = (int(part) for part in value.strip().split(":"))
+    except (AttributeError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not a time of day (HH:MM)") from exc
+    if not (0 <= hours <= 24 and 0 <= minutes < 60) or (hours == 24 and minutes):
+        raise ValueError(f"{value!r} is not a time of day (HH:MM)")
+    return dt.timedelta(hours=hours, minutes=minutes)
+
+
+class BusinessHoursSchedule:
+    """Working hours on some ISO weekdays in one IANA time zone.
+
+    Instants are naive UTC (as stored); each working day's window is built in local wall-clock time
+    and converted to UTC, so a day on which the clocks change still has its full working hours.
+    """
+
+    def __init__(self, day_start: str = "09:00", day_end: str = "17:00",
+                 weekdays: Iterable[int] = (1, 2, 3, 4, 5), timezone: str = "UTC"):
+        self.day_start = _parse_clock(day_start)
+        self.day_end = _parse_clock(day_end)
+        if self.day_end <= self.day_start:
+            raise ValueError(f"the working day must end after it starts ({day_start}–{day_end})")
+        self.weekdays = frozenset(int(day) for day in weekdays)
+        if not self.weekdays or not self.weekdays <= set(range(1, 8)):
+            raise ValueError("working days must be ISO weekdays 1 (Monday) … 7 (Sunday), at least one")
+        try:
+            self.zone = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{timezone!r} is not a known time zone") from exc
+
+    def _local_date(self, instant: dt.datetime) -> dt.date:
+        return instant.replace(tzinfo=UTC).astimezone(self.zone).date()
+
+    def _window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
+        """The day's working window as naive UTC, or None on a day off."""
+        if day.isoweekday() not in self.weekdays:
+            return None
+        midnight = dt.datetime.combine(day, dt.time.min, tzinfo=self.zone)
+
+        def utc(offset: dt.timedelta) -> dt.datetime:
+            # Aware + timedelta is wall-clock arithmetic; then re-resolve the local time's UTC offset.
+            wall = (midnight + offset).replace(tzinfo=None)
+            return wall.replace(tzinfo=self.zone).astimezone(UTC).replace(tzinfo=None)
+
+        return utc(self.day_start), utc(self.day_end)
+
+    def working_seconds(self, start: dt.datetime, end: dt.datetime) -> float:
+        if end <= start:
+            return 0.0
+        total = 0.0
+        day, last = self._local_date(start) - DAY, self._local_date(end)
+        while day <= last:
+            window = self._window(day)
+            if window:
+                low, high = max(window[0], start), min(window[1], end)
+                if high > low:
+                    total += (high - low).total_seconds()
+            day += DAY
+        return total
+
+    def add_working_seconds(self, start: dt.datetime, seconds: float) -> dt.datetime:
+        if seconds <= 0:
+            return start
+        remaining = dt.timedelta(seconds=seconds)
+        day = self._local_date(start) - DAY
+        for _ in range(MAX_SEARCH_DAYS):
+            window = self._window(day)
+            if window and window[1] > start:
+                low = max(window[0], start)
+                available = window[1] - low
+                if remaining <= available:
+                    return low + remaining
+                remaining -= available
+            day += DAY
+        raise ValueError("the schedule has no working time in the next three years")
+
+
+def schedule_for(definition: SlaDefinition):
+    if definition.schedule == SlaSchedule.BUSINESS_HOURS:
+        return BusinessHoursSchedule(
+            definition.business_day_start or "09:00",
+            definition.business_day_end or "17:00",
+            [int(day) for day in (definition.business_days or "").split(",") if day.strip()],
+            definition.timezone or "UTC",
+        )
+    return AlwaysSchedule()
+
+
+# --------------------------------------------------------------------------- the clock (pure)
+
+
+@dataclass(frozen=True)
+class StateChange:
+    at: dt.datetime
+    old: str | None
+    new: str
+
+
+@dataclass(frozen=True)
+class SlaRules:
+    """What a definition says, independent of the database."""
+
+    kind: str
+    applies_to: str
+    target_seconds: int
+    pause_states: frozenset[str]
+    at_risk_percent: int = 75
+
+    @classmethod
+    def of(cls, definition: SlaDefinition) -> "SlaRules":
+        return cls(
+            kind=definition.kind,
+            applies_to=definition.applies_to,
+            target_seconds=int(definition.target_minutes) * 60,
+            pause_states=frozenset(s.strip() for s in (definition.pause_states or "").split(",") if s.strip()),
+            at_risk_percent=definition.at_risk_percent if definition.at_risk_percent is not None else 75,
+        )
+
+    @property
+    def outcome_states(self) -> frozenset[str]:
+        """States in which the record has its outcome: the resolution clock stops there."""
+        if self.applies_to == SlaTarget.CASE_LINE:
+            return frozenset(LineState.TERMINAL)
+        return frozenset((CaseState.RESOLVED, CaseState.CLOSED, CaseState.CANCELLED))
+
+    @property
+    def stop_states(self) -> frozenset[str]:
+        if self.kind == SlaKind.RESPONSE:
+            return self.outcome_states | {CaseState.WORK_IN_PROGRESS}
+        return self.outcome_states
+
+
+@dataclass(frozen=True)
+class SlaResult:
+    started_at: dt.datetime
+    planned_due_at: dt.datetime
+    elapsed_seconds: float
+    paused_seconds: float
+    elapsed_percent: float
+    stage: str
+    at_risk: bool
+    stopped_at: dt.datetime | None
+    breached_at: dt.datetime | None
+
+
+def clock_start(history: Sequence[StateChange], opened_at: dt.datetime) -> dt.datetime:
+    """When the record left Draft; a record that never was Draft starts when it was opened."""
+    for change in history:
+        if change.old == CaseState.DRAFT and change.new != CaseState.DRAFT:
+            return change.at
+    return opened_at
+
+
+def compute_sla(rules: SlaRules, schedule, history: Sequence[StateChange], start: dt.datetime,
+                now: dt.datetime, current_state: str) -> SlaResult:
+    """The clock as of *now*, from the state changes of the record (in time order)."""
+    state = history[0].old if history else current_state
+    segments: list[tuple[dt.datetime, str]] = []
+    for change in history:
+        if change.at <= start:
+            state = change.new
+        elif change.at <= now:
+            segments.append((change.at, change.new))
+    boundaries = [(start, state)] + segments
+    target = float(rules.target_seconds)
+
+    elapsed = paused = 0.0
+    breached_at: dt.datetime | None = None
+    stopped_at: dt.datetime | None = None
+    for index, (seg_start, seg_state) in enumerate(boundaries):
+        seg_end = boundaries[index + 1][0] if index + 1 < len(boundaries) else max(now, seg_start)
+        is_last = index + 1 == len(boundaries)
+        if seg_state in rules.stop_states:
+            if rules.kind == SlaKind.RESPONSE or is_last:
+                stopped_at = seg_start
+                break
+            # Reopened later: the clock did not run while the record stood resolved.
+            paused += schedule.working_seconds(seg_start, seg_end)
+        elif seg_state in rules.pause_states:
+            paused += schedule.working_seconds(seg_start, seg_end)
+        else:
+            worked = schedule.working_seconds(seg_start, seg_end)
+            if breached_at is None and elapsed + worked >= target:
+                breached_at = schedule.add_working_seconds(seg_start, target - elapsed)
+            elapsed += worked
+        state = seg_state
+
+    # Reaching the target at the very instant the clock stops still meets it.
+    if breached_at is not None and stopped_at is not None and breached_at >= stopped_at:
+        breached_at = None
+    if breached_at is not None:
+        due = breached_at
+    else:
+        due = schedule.add_working_seconds(stopped_at or max(now, start), target - elapsed)
+
+    percent = round(100.0 * elapsed / target, 2) if target else 100.0
+    if stopped_at is not None:
+        stage = SlaStage.BREACHED if breached_at else SlaStage.ACHIEVED
+    elif breached_at is not None:
+        stage = SlaStage.BREACHED
+    elif state in rules.pause_states:
+        stage = SlaStage.PAUSED
+    else:
+        stage = SlaStage.IN_PROGRESS
+    at_risk = stage in (SlaStage.IN_PROGRESS, SlaStage.PAUSED) and percent >= rules.at_risk_percent
+    return SlaResult(start, due, elapsed, paused, percent, stage, at_risk, stopped_at, breached_at)
+
+
+# --------------------------------------------------------------------------- records and history
+
+
+def record_type_of(record) -> str:
+    return record.__tablename__
+
+
+def _target_of(record) -> str:
+    return SlaTarget.CASE_LINE if isinstance(record, OrderCaseLine) else SlaTarget.CASE
+
+
+def _opened_at(record) -> dt.datetime:
+    if isinstance(record, OrderCase):
+        return record.opened_at or record.created_on or utcnow()
+    return record.created_on or utcnow()
+
+
+def load_histories(keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], list[StateChange]]:
+    """State changes of many records in one query: {(record_type, record_id): [changes in time order]}."""
+    keys = list(set(keys))
+    histories: dict[tuple[str, int], list[StateChange]] = {key: [] for key in keys}
+    for chunk_start in range(0, len(keys), 500):
+        chunk = keys[chunk_start:chunk_start + 500]
+        rows = (
+            db.session.query(AuditEvent.record_type, AuditEvent.record_id, AuditEvent.created_on,
+                             AuditEvent.old_value, AuditEvent.new_value)
+            .filter(AuditEvent.field == "state", tuple_(AuditEvent.record_type, AuditEvent.record_id).in_(chunk))
+            .order_by(AuditEvent.created_on, AuditEvent.id)
+        )
+        for record_type, record_id, at, old, new in rows:
+            histories[(record_type, record_id)].append(StateChange(at, old, new))
+    return histories
+
+
+def state_history(record) -> list[StateChange]:
+    return load_histories([(record_type_of(record), record.id)])[(record_type_of(record), record.id)]
+
+
+def matching_definitions(record) -> list[SlaDefinition]:
+    """Active definitions for this kind of record whose priority filter includes its priority."""
+    definitions = (
+        db.session.query(SlaDefinition)
+        .filter(SlaDefinition.active.is_(True), SlaDefinition.applies_to == _target_of(record))
+        .order_by(SlaDefinition.id)
+        .all()
+    )
+    priority = str(record.priority)
+    return [d for d in definitions if priority in {p.strip() for p in (d.priorities or "").split(",")}]
+
+
+def _apply(task_sla: TaskSla, result: SlaResult, now: dt.datetime) -> None:
+    task_sla.started_at = result.started_at
+    task_sla.planned_due_at = result.planned_due_at
+    task_sla.paused_seconds = int(round(result.paused_seconds))
+    task_sla.elapsed_percent = result.elapsed_percent
+    task_sla.stage = result.stage
+    task_sla.at_risk = result.at_risk
+    task_sla.stopped_at = result.stopped_at
+    task_sla.breached_at = result.breached_at
+    task_sla.computed_at = now
+
+
+def _evaluate(task_sla: TaskSla, record, history: list[StateChange], now: dt.datetime) -> SlaResult:
+    definition = task_sla.definition
+    return compute_sla(SlaRules.of(definition), schedule_for(definition), history,
+                       clock_start(history, _opened_at(record)), now, record.state)
+
+
+def attach_slas(record, now: dt.datetime | None = None) -> list[TaskSla]:
+    """Attach the matching task SLAs to a case or case line that has started (left Draft).
+
+    Idempotent: a definition already running on the record is not attached twice. Adds to the
+    session without committing, so it joins the calling workflow's single commit.
+    """
+    now = now or utcnow()
+    if record.state in (CaseState.DRAFT, CaseState.CANCELLED):
+        return []
+    db.session.flush()
+    is_line = isinstance(record, OrderCaseLine)
+    existing = {
+        definition_id for (definition_id,) in db.session.query(TaskSla.definition_id).filter(
+            TaskSla.case_line_id == record.id if is_line
+            else (TaskSla.case_id == record.id) & TaskSla.case_line_id.is_(None)
+        )
+    }
+    history = state_history(record)
+    attached = []
+    for definition in matching_definitions(record):
+        if definition.id in existing:
+            continue
+        task_sla = TaskSla(
+            definition=definition,
+            case_id=record.case_id if is_line else record.id,
+            case_line_id=record.id if is_line else None,
+            at_risk_notified=False,
+            breach_notified=False,
+        )
+        _apply(task_sla, _evaluate(task_sla, record, history, now), now)
+        db.session.add(task_sla)
+        attached.append(task_sla)
+    return attached
+
+
+def slas_of(record) -> list[TaskSla]:
+    if isinstance(record, OrderCaseLine):
+        query = db.session.query(TaskSla).filter(TaskSla.case_line_id == record.id)
+    else:
+        query = db.session.query(TaskSla).filter(TaskSla.case_id == record.id, TaskSla.case_line_id.is_(None))
+    return query.order_by(TaskSla.id).all()
+
+
+def sync_slas(record, now: dt.datetime | None = None) -> list[TaskSla]:
+    """Call after every state change of a case or case line, inside the workflow's operation.
+
+    Attaches the SLAs when the record starts and recomputes the ones it has (including stopped
+    ones, so a reopened record's resolution clock runs again). Returns the record's task SLAs.
+    """
+    now = now or utcnow()
+    attach_slas(record, now)
+    db.session.flush()
+    history = state_history(record)
+    task_slas = slas_of(record)
+    for task_sla in task_slas:
+        _apply(task_sla, _evaluate(task_sla, record, history, now), now)
+    return task_slas
+
+
+# --------------------------------------------------------------------------- periodic refresh
+
+
+@dataclass
+class SlaChange:
+    task_sla: TaskSla
+    old_stage: str
+    new_stage: str
+    became_at_risk: bool = False
+
+    @property
+    def became_breached(self) -> bool:
+        return self.new_stage == SlaStage.BREACHED and self.old_stage != SlaStage.BREACHED
+
+
+def _load_records(task_slas: Sequence[TaskSla]) -> dict[tuple[str, int], object]:
+    records: dict[tuple[str, int], object] = {}
+    line_ids = {t.case_line_id for t in task_slas if t.case_line_id}
+    case_ids = {t.case_id for t in task_slas if not t.case_line_id}
+    if line_ids:
+        for line in db.session.query(OrderCaseLine).filter(OrderCaseLine.id.in_(line_ids)):
+            records[(OrderCaseLine.__tablename__, line.id)] = line
+    if case_ids:
+        for case in db.session.query(OrderCase).filter(OrderCase.id.in_(case_ids)):
+            records[(OrderCase.__tablename__, case.id)] = case
+    return records
+
+
+def _key(task_sla: TaskSla) -> tuple[str, int]:
+    if task_sla.case_line_id:
+        return OrderCaseLine.__tablename__, task_sla.case_line_id
+    return OrderCase.__tablename__, task_sla.case_id
+
+
+def recompute(task_slas: Sequence[TaskSla], now: dt.datetime) -> list[SlaChange]:
+    """Recompute a batch of task SLAs with two queries for their records and histories."""
+    records = _load_records(task_slas)
+    histories = load_histories(_key(t) for t in task_slas)
+    changes = []
+    for task_sla in task_slas:
+        record = records.get(_key(task_sla))
+        if record is None:
+            continue
+        old_stage, was_at_risk = task_sla.stage, task_sla.at_risk
+        _apply(task_sla, _evaluate(task_sla, record, histories[_key(task_sla)], now), now)
+        if task_sla.stage != old_stage or (task_sla.at_risk and not was_at_risk):
+            changes.append(SlaChange(task_sla, old_stage, task_sla.stage, task_sla.at_risk and not was_at_risk))
+    return changes
+
+
+def refresh_task_slas(now: dt.datetime | None = None, batch_size: int = 500) -> list[SlaChange]:
+    """Recompute every running task SLA (not stopped) as of *now*; returns the ones whose stage or
+    at-risk flag changed. Commits per batch so a large backlog never holds one long transaction."""
+    now = now or utcnow()
+    changes: list[SlaChange] = []
+    last_id = 0
+    while True:
+        batch = (
+            db.session.query(TaskSla)
+            .filter(TaskSla.stopped_at.is_(None), TaskSla.id > last_id)
+            .order_by(TaskSla.id)
+            .limit(batch_size)
+            .all()
+        )
+        if not batch:
+            break
+        last_id = batch[-1].id
+        changes.extend(recompute(batch, now))
+        db.session.commit()
+    return changes
+
+
+def pending_sla_notifications() -> list[TaskSla]:
+    """Task SLAs whose at-risk or breach notice has not been queued yet."""
+    return (
+        db.session.query(TaskSla)
+        .filter(or_(
+            TaskSla.at_risk.is_(True) & TaskSla.at_risk_notified.is_(False),
+            (TaskSla.stage == SlaStage.BREACHED) & TaskSla.breach_notified.is_(False),
+        ))
+        .order_by(TaskSla.id)
+        .all()
+    )
+
+
+# --------------------------------------------------------------------------- roll-up and display
+
+# Worst first: what a manager must look at before anything else.
+_SEVERITY = {SlaStage.BREACHED: 0, "at risk": 1, SlaStage.IN_PROGRESS: 2, SlaStage.PAUSED: 3, SlaStage.ACHIEVED: 4}
+
+
+@dataclass(frozen=True)
+class SlaStatus:
+    """The worst SLA of a case, its own or one of its lines'."""
+
+    stage: str
+    at_risk: bool
+    elapsed_percent: float
+    planned_due_at: dt.datetime
+    task_sla_id: int
+    case_line_id: int | None = None
+    label: str = field(default="")
+
+
+def _severity(task_sla: TaskSla) -> tuple:
+    stage = "at risk" if task_sla.at_risk else task_sla.stage
+    return _SEVERITY.get(stage, 5), -(task_sla.elapsed_percent or 0.0), task_sla.planned_due_at
+
+
+def _status(task_sla: TaskSla) -> SlaStatus:
+    label = "at risk" if task_sla.at_risk else task_sla.stage
+    return SlaStatus(task_sla.stage, bool(task_sla.at_risk), task_sla.elapsed_percent,
+                     task_sla.planned_due_at, task_sla.id, task_sla.case_line_id, label)
+
+
+def worst_slas(case_ids: Iterable[int], lines_only: bool = False) -> dict[int, SlaStatus]:
+    """{case id: worst SLA status} for a page of cases, in one query (the lists' SLA column).
+
+    Per-line SLAs roll up to the case as its worst line; unless *lines_only*, the case's own SLAs
+    compete too.
+    """
+    case_ids = list(set(case_ids))
+    if not case_ids:
+        return {}
+    query = db.session.query(TaskSla).filter(TaskSla.case_id.in_(case_ids))
+    if lines_only:
+        query = query.filter(TaskSla.case_line_id.isnot(None))
+    worst: dict[int, TaskSla] = {}
+    for task_sla in query:
+        current = worst.get(task_sla.case_id)
+        if current is None or _severity(task_sla) < _severity(current):
+            worst[task_sla.case_id] = task_sla
+    return {case_id: _status(task_sla) for case_id, task_sla in worst.items()}
+
+
+def worst_sla(case, lines_only: bool = False) -> SlaStatus | None:
+    """The case's worst SLA status, or None when it has no SLA."""
+    case_id = case if isinstance(case, int) else case.id
+    return worst_slas([case_id], lines_only).get(case_id)
+
+
+def time_left_seconds(task_sla: TaskSla, now: dt.datetime | None = None) -> float | None:
+    """Working seconds until the due time (negative when overdue); None once the clock stopped."""
+    if task_sla.stopped_at is not None:
+        return None
+    now = now or utcnow()
+    schedule = schedule_for(task_sla.definition)
+    if now <= task_sla.planned_due_at:
+        return schedule.working_seconds(now, task_sla.planned_due_at)
+    return -schedule.working_seconds(task_sla.planned_due_at, now)
+
+
+def format_duration(seconds: float) -> str:
+    minutes = int(abs(seconds) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{days} d"] if days else []
+    if hours:
+        parts.append(f"{hours} h")
+    if minutes or not parts:
+        parts.append(f"{minutes} min")
+    return " ".join(parts)
+
+
+def describe_time_left(task_sla: TaskSla, now: dt.datetime | None = None) -> str:
+    """'2 h 15 min left', 'overdue by 1 d 3 h', 'paused, 40 min left', or the final stage."""
+    seconds = time_left_seconds(task_sla, now)
+    if seconds is None:
+        return task_sla.stage.capitalize()
+    if seconds < 0:
+        return f"overdue by {format_duration(seconds)}"
+    text = f"{format_duration(seconds)} left"
+    return f"paused, {text}" if task_sla.stage == SlaStage.PAUSED else text
+
+
+# --------------------------------------------------------------------------- seeding
+
+DEFAULT_DEFINITIONS = (
+    # (priorities, kind, target minutes, label)
+    ("1,2", SlaKind.RESPONSE, 60, "1 h"),
+    ("1,2", SlaKind.RESOLUTION, 24 * 60, "1 day"),
+    ("3,4", SlaKind.RESPONSE, 4 * 60, "4 h"),
+    ("3,4", SlaKind.RESOLUTION, 3 * 24 * 60, "3 days"),
+)
+
+
+def seed_default_sla_definitions() -> list[SlaDefinition]:
+    """The spec's default SLAs, for cases and for case lines (24×7, paused while Awaiting Info).
+
+    Idempotent by name: existing definitions (possibly edited by an admin) are left alone. Commits.
+    """
+    existing = {name for (name,) in db.session.query(SlaDefinition.name)}
+    created = []
+    for applies_to, record_label in ((SlaTarget.CASE, "Case"), (SlaTarget.CASE_LINE, "Case line")):
+        for priorities, kind, minutes, target_label in DEFAULT_DEFINITIONS:
+            name = f"{record_label} {kind} {target_label} (priority {priorities.replace(',', '–')})"
+            if name in existing:
+                continue
+            definition = SlaDefinition(
+                name=name, applies_to=applies_to, kind=kind, priorities=priorities, target_minutes=minutes,
+                schedule=SlaSchedule.ALWAYS, timezone="UTC", pause_states=CaseState.AWAITING_INFO,
+                at_risk_percent=75, active=True,
+            )
+            db.session.add(definition)
+            created.append(definition)
+    db.session.commit()
+    return created
