@@ -24,6 +24,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.config.from_object("config.Config")
     if config_overrides:
         app.config.update(config_overrides)
+    app.config.setdefault("FAB_INDEX_VIEW", "app.home.HomeView")
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)

@@ -1,9 +1,31 @@
 """Back-office views of reference data, tasks and administration, and the whole menu structure."""
 from __future__ import annotations
 
+import zoneinfo
+
+from flask import url_for
+from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from wtforms import StringField
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
 
 from . import case_views, order_views
+from .choices import (
+    CaseState,
+    InteractionChannel,
+    InteractionState,
+    InventoryState,
+    LineState,
+    PriceType,
+    Priority,
+    SlaKind,
+    SlaSchedule,
+    SlaTarget,
+    SpecKind,
+    TaskState,
+    ValueType,
+)
+from .home import HomeView  # noqa: F401  (configured as the index view in create_app)
 from .models import (
     Account,
     AssignmentGroup,
@@ -20,119 +42,434 @@ from .models import (
     ServiceDefinition,
     SlaDefinition,
 )
-from .view_support import BackOfficeModelView, ReadOnlyModelView
+from .view_support import (
+    COMMON_LABELS,
+    BackOfficeModelView,
+    ReadOnlyModelView,
+    choice_field,
+    current_user_id,
+    disable_file_downloads,
+)
+
+CURRENCY = [Regexp(r"^[A-Z]{3}$", message="Use a three-letter ISO currency code, e.g. USD.")]
+PRICE = [NumberRange(min=0, message="Prices cannot be negative.")]
+QUANTITY = [NumberRange(min=1, message="The quantity must be at least 1.")]
 
 
-class AccountView(BackOfficeModelView):
-    datamodel = SQLAInterface(Account)
-    list_columns = ["number", "name", "parent", "primary_contact", "active"]
-    search_columns = ["number", "name", "active"]
+def _has(permission: str, view_name: str) -> bool:
+    from flask import current_app
+
+    return current_app.appbuilder.sm.has_access(permission, view_name)
+
+
+def _belongs(form, field_name: str, account_field: str = "account", message: str = "") -> None:
+    """Error on *field_name* when the chosen record belongs to another account than the form's account."""
+    chosen = form[field_name].data
+    account = form[account_field].data if account_field in form else None
+    if chosen is not None and account is not None and getattr(chosen, "account_id", None) not in (None, account.id):
+        form[field_name].errors.append(message or f"This record belongs to another account than {account}.")
+
+
+def _assignee_in_group(form) -> None:
+    group = form["assignment_group"].data if "assignment_group" in form else None
+    assignee = form["assigned_to"].data if "assigned_to" in form else None
+    if group is not None and assignee is not None and assignee not in group.members:
+        form["assigned_to"].errors.append(f"{assignee} is not a member of {group}.")
 
 
 class ContactView(BackOfficeModelView):
     datamodel = SQLAInterface(Contact)
-    list_columns = ["number", "first_name", "last_name", "account", "email", "phone"]
-    search_columns = ["number", "first_name", "last_name", "email", "account"]
+    list_title = "Contacts"
+    show_title = "Contact"
+    add_title = "New contact"
+    edit_title = "Edit contact"
+    list_columns = ["number", "first_name", "last_name", "account", "email", "phone", "active"]
+    search_columns = ["number", "first_name", "last_name", "email", "phone", "account", "active"]
+    show_columns = ["number", "first_name", "last_name", "account", "email", "phone", "user", "active",
+                    "created_on", "changed_on"]
+    add_columns = ["account", "first_name", "last_name", "email", "phone", "active"]
+    edit_columns = add_columns
+    label_columns = {**COMMON_LABELS, "user": "Portal user"}
+    validators_columns = {"email": [Optional(), Email()], "first_name": [Length(max=80)],
+                          "last_name": [Length(max=80)]}
+    base_order = ("last_name", "asc")
 
 
 class LocationView(BackOfficeModelView):
     datamodel = SQLAInterface(Location)
-    list_columns = ["number", "name", "street", "city", "country", "account"]
-    search_columns = ["number", "name", "city", "country"]
+    list_title = "Locations"
+    show_title = "Location"
+    add_title = "New location"
+    edit_title = "Edit location"
+    list_columns = ["number", "name", "street", "city", "postal_code", "country", "account"]
+    search_columns = ["number", "name", "street", "city", "postal_code", "country", "account"]
+    show_columns = ["number", "name", "account", "street", "city", "state", "postal_code", "country",
+                    "created_on", "changed_on"]
+    add_columns = ["name", "account", "street", "city", "state", "postal_code", "country"]
+    edit_columns = add_columns
+    label_columns = {**COMMON_LABELS, "state": "State / region"}
+    base_order = ("number", "asc")
+
+
+class ProductInventoryView(BackOfficeModelView):
+    datamodel = SQLAInterface(ProductInventory)
+    list_title = "Product Inventory"
+    show_title = "Product inventory item"
+    add_title = "New inventory item"
+    edit_title = "Edit inventory item"
+    list_columns = ["number", "name", "account", "offering", "location", "quantity", "state"]
+    search_columns = ["number", "name", "account", "offering", "specification", "location", "state"]
+    show_columns = ["number", "name", "account", "offering", "specification", "location", "quantity", "state",
+                    "order_line", "created_on", "changed_on"]
+    add_columns = ["name", "account", "offering", "specification", "location", "quantity", "state"]
+    edit_columns = add_columns
+    label_columns = {**COMMON_LABELS, "order_line": "Originating order line"}
+    add_form_extra_fields = {"state": choice_field("State", InventoryState)}
+    edit_form_extra_fields = add_form_extra_fields
+    validators_columns = {"quantity": QUANTITY}
+    base_order = ("number", "desc")
+
+    def check_form(self, form, item=None):
+        _belongs(form, "location", message="The location belongs to another account.")
+
+
+class AccountView(BackOfficeModelView):
+    datamodel = SQLAInterface(Account)
+    list_title = "Accounts"
+    show_title = "Account"
+    add_title = "New account"
+    edit_title = "Edit account"
+    list_columns = ["number", "name", "parent", "primary_contact", "industry", "phone", "active"]
+    search_columns = ["number", "name", "parent", "industry", "active"]
+    show_columns = ["number", "name", "parent", "primary_contact", "phone", "industry", "billing_location",
+                    "shipping_location", "active", "created_on", "changed_on"]
+    add_columns = ["name", "parent", "phone", "industry", "active"]
+    edit_columns = ["name", "parent", "primary_contact", "phone", "industry", "billing_location",
+                    "shipping_location", "active"]
+    label_columns = {**COMMON_LABELS, "parent": "Parent account"}
+    base_order = ("name", "asc")
+    related_views = [ContactView, LocationView, ProductInventoryView, order_views.CustomerOrderView]
+
+    def check_form(self, form, item=None):
+        if item is None:
+            return
+        if form.parent.data is not None and form.parent.data.id == item.id:
+            form.parent.errors.append("An account cannot be its own parent.")
+        contact = form.primary_contact.data
+        if contact is not None and contact.account_id != item.id:
+            form.primary_contact.errors.append(f"{contact} is a contact of another account.")
+        for name in ("billing_location", "shipping_location"):
+            location = form[name].data
+            if location is not None and location.account_id not in (None, item.id):
+                form[name].errors.append(f"{location} belongs to another account.")
+
+    def record_links(self, pk):
+        if not _has("can_add", "CustomerOrderView"):
+            return []
+        return [("New order", url_for("CustomerOrderView.add", account_id=pk))]
 
 
 class CharacteristicDefinitionView(BackOfficeModelView):
     datamodel = SQLAInterface(CharacteristicDefinition)
+    list_title = "Characteristic Definitions"
+    show_title = "Characteristic definition"
+    add_title = "New characteristic"
+    edit_title = "Edit characteristic"
     list_columns = ["specification", "name", "value_type", "allowed_values", "required"]
+    search_columns = ["specification", "name", "value_type"]
+    show_columns = ["specification", "name", "value_type", "allowed_values", "required"]
+    add_columns = show_columns
+    edit_columns = show_columns
+    description_columns = {"allowed_values": "Comma-separated; leave empty to allow any value of the type."}
+    add_form_extra_fields = {"value_type": choice_field("Value type", ValueType)}
+    edit_form_extra_fields = add_form_extra_fields
+    base_order = ("name", "asc")
+
+    def check_form(self, form, item=None):
+        if form.value_type.data == ValueType.NUMBER:
+            for value in (v.strip() for v in (form.allowed_values.data or "").split(",") if v.strip()):
+                try:
+                    float(value)
+                except ValueError:
+                    form.allowed_values.errors.append(f"{value!r} is not a number.")
 
 
 class ProductSpecificationView(BackOfficeModelView):
     datamodel = SQLAInterface(ProductSpecification)
+    list_title = "Product Specifications"
+    show_title = "Product specification"
+    add_title = "New product specification"
+    edit_title = "Edit product specification"
     list_columns = ["number", "name", "kind", "active"]
-    search_columns = ["number", "name", "kind"]
+    search_columns = ["number", "name", "kind", "active"]
+    show_columns = ["number", "name", "kind", "description", "active", "created_on", "changed_on"]
+    add_columns = ["name", "kind", "description", "active"]
+    edit_columns = add_columns
+    add_form_extra_fields = {"kind": choice_field("Kind", SpecKind)}
+    edit_form_extra_fields = add_form_extra_fields
+    base_order = ("name", "asc")
     related_views = [CharacteristicDefinitionView]
 
 
 class ProductOfferingView(BackOfficeModelView):
     datamodel = SQLAInterface(ProductOffering)
+    list_title = "Product Offerings"
+    show_title = "Product offering"
+    add_title = "New product offering"
+    edit_title = "Edit product offering"
     list_columns = ["number", "name", "specification", "unit_price", "currency", "price_type", "active"]
-    search_columns = ["number", "name", "specification", "active"]
-
-
-class ProductInventoryView(BackOfficeModelView):
-    datamodel = SQLAInterface(ProductInventory)
-    list_columns = ["number", "name", "account", "offering", "location", "quantity", "state"]
-    search_columns = ["number", "account", "state"]
+    search_columns = ["number", "name", "specification", "price_type", "active"]
+    show_columns = ["number", "name", "specification", "unit_price", "currency", "price_type", "description",
+                    "active", "created_on", "changed_on"]
+    add_columns = ["name", "specification", "unit_price", "currency", "price_type", "description", "active"]
+    edit_columns = add_columns
+    add_form_extra_fields = {"price_type": choice_field("Price type", PriceType)}
+    edit_form_extra_fields = add_form_extra_fields
+    validators_columns = {"unit_price": PRICE, "currency": CURRENCY}
+    base_order = ("name", "asc")
 
 
 class InteractionView(BackOfficeModelView):
     datamodel = SQLAInterface(Interaction)
-    list_columns = ["number", "channel", "account", "contact", "short_description", "state", "agent"]
-    search_columns = ["number", "account", "state", "channel"]
+    list_title = "Interactions"
+    show_title = "Interaction"
+    add_title = "New interaction"
+    edit_title = "Edit interaction"
+    list_columns = ["number", "opened_at", "channel", "account", "contact", "short_description", "state", "agent"]
+    search_columns = ["number", "channel", "account", "contact", "short_description", "state", "agent"]
+    show_columns = ["number", "channel", "account", "contact", "short_description", "state", "agent",
+                    "opened_at", "created_on", "changed_on"]
+    add_columns = ["channel", "account", "contact", "short_description", "state"]
+    edit_columns = ["channel", "account", "contact", "short_description", "state", "agent"]
+    add_form_extra_fields = {
+        "channel": choice_field("Channel", InteractionChannel),
+        "state": choice_field("State", InteractionState),
+    }
+    edit_form_extra_fields = add_form_extra_fields
+    base_order = ("number", "desc")
+
+    def check_form(self, form, item=None):
+        _belongs(form, "contact", message="The contact belongs to another account.")
+
+    def pre_add(self, item):
+        # Whoever records the interaction handled it, unless they say otherwise.
+        item.agent_id = item.agent_id or current_user_id()
+
+    def record_links(self, pk):
+        if not _has("can_add", "OrderCaseView"):
+            return []
+        return [("Create case", f"/ordercases/create/?origin=interaction&interaction_id={pk}")]
+
+
+TASK_LIST = ["number", "case", "subject", "state", "priority", "assignment_group", "assigned_to", "changed_on"]
+TASK_SEARCH = ["number", "case", "subject", "state", "priority", "assignment_group", "assigned_to",
+               "visible_to_customer"]
+TASK_FORM = ["case", "subject", "description", "state", "priority", "assignment_group", "assigned_to",
+             "visible_to_customer"]
+TASK_SHOW = ["number", *TASK_FORM, "closed_at", "created_on", "created_by", "changed_on", "changed_by"]
+TASK_FIELDS = {
+    "state": choice_field("State", TaskState),
+    "priority": choice_field("Priority", Priority),
+}
 
 
 class CaseTaskView(BackOfficeModelView):
     datamodel = SQLAInterface(CaseTask)
-    list_columns = ["number", "case", "subject", "state", "assigned_to"]
-    search_columns = ["number", "subject", "state", "assigned_to"]
+    list_title = "Case Tasks"
+    show_title = "Case task"
+    add_title = "New case task"
+    edit_title = "Edit case task"
+    list_columns = TASK_LIST
+    search_columns = TASK_SEARCH
+    show_columns = TASK_SHOW
+    add_columns = TASK_FORM
+    edit_columns = TASK_FORM
+    label_columns = {**COMMON_LABELS, "case": "Order case"}
+    add_form_extra_fields = TASK_FIELDS
+    edit_form_extra_fields = TASK_FIELDS
+    formatters_columns = {"priority": lambda value: Priority.LABELS.get(value, value)}
+    base_order = ("number", "desc")
 
-
-class CaseLineTaskView(BackOfficeModelView):
-    datamodel = SQLAInterface(CaseLineTask)
-    list_columns = ["number", "case_line", "subject", "state", "assigned_to"]
-    search_columns = ["number", "subject", "state", "assigned_to"]
+    def check_form(self, form, item=None):
+        _assignee_in_group(form)
+        case = form["case"].data if "case" in form else None
+        if case is not None and case.state in CaseState.READ_ONLY:
+            form["case"].errors.append(f"{case.number} is {case.state}: its tasks are read-only.")
 
 
 class MyTasksView(CaseTaskView):
+    """The case tasks assigned to the signed-in user."""
+
     list_title = "My Tasks"
+    base_filters = [["assigned_to_id", FilterEqualFunction, current_user_id]]
+    list_columns = ["number", "case", "subject", "state", "priority", "changed_on"]
+    search_columns = ["number", "case", "subject", "state", "priority"]
+
+
+class CaseLineTaskView(CaseTaskView):
+    datamodel = SQLAInterface(CaseLineTask)
+    list_title = "Case Line Tasks"
+    show_title = "Case line task"
+    add_title = "New case line task"
+    edit_title = "Edit case line task"
+    list_columns = ["number", "case_line", "case", "subject", "state", "priority", "assigned_to", "changed_on"]
+    search_columns = ["number", "case_line", "case", "subject", "state", "priority", "assignment_group",
+                      "assigned_to"]
+    add_columns = ["case_line", *TASK_FORM[1:]]
+    edit_columns = add_columns
+    show_columns = ["number", "case_line", "case", *TASK_SHOW[2:]]
+
+    def check_form(self, form, item=None):
+        _assignee_in_group(form)
+        line = form["case_line"].data
+        if line is not None and (line.case.state in CaseState.READ_ONLY or line.state == LineState.CANCELLED):
+            form["case_line"].errors.append(f"{line.number} is closed: its tasks are read-only.")
+
+    def pre_add(self, item):
+        item.case_id = item.case_line.case_id
+
+    def pre_update(self, item):
+        item.case_id = item.case_line.case_id
 
 
 class OrderChangeView(ReadOnlyModelView):
+    """The append-only ledger of what accepted case lines changed on orders."""
+
     datamodel = SQLAInterface(OrderChange)
-    list_columns = ["order", "order_line", "field", "old_value", "new_value", "case_line", "user", "created_on"]
+    list_title = "Order Changes"
+    show_title = "Order change"
+    list_columns = ["created_on", "order", "order_line", "field", "old_value", "new_value", "case_line", "user"]
+    search_columns = ["order", "order_line", "case_line", "field", "user"]
+    show_columns = list_columns
+    label_columns = {**COMMON_LABELS, "created_on": "When"}
+    base_order = ("id", "desc")
 
 
 class ServiceDefinitionView(BackOfficeModelView):
     datamodel = SQLAInterface(ServiceDefinition)
+    list_title = "Service Definitions"
+    show_title = "Service definition"
+    add_title = "New service definition"
+    edit_title = "Edit service definition"
     list_columns = ["name", "active", "sort_order", "default_priority", "default_assignment_group"]
+    search_columns = ["name", "active", "default_assignment_group"]
+    show_columns = ["name", "description", "active", "sort_order", "default_priority", "default_assignment_group",
+                    "created_on", "changed_on"]
+    add_columns = ["name", "description", "active", "sort_order", "default_priority", "default_assignment_group"]
+    edit_columns = add_columns
+    description_columns = {"sort_order": "Position in the case type selector (lowest first)."}
+    add_form_extra_fields = {"default_priority": choice_field("Default priority", Priority, required=False)}
+    edit_form_extra_fields = add_form_extra_fields
+    formatters_columns = {"default_priority": lambda value: Priority.LABELS.get(value, value or "")}
+    validators_columns = {"name": [DataRequired(), Length(max=100)], "sort_order": [NumberRange(min=0)]}
+    base_order = ("sort_order", "asc")
 
 
 class AssignmentGroupView(BackOfficeModelView):
     datamodel = SQLAInterface(AssignmentGroup)
+    list_title = "Assignment Groups"
+    show_title = "Assignment group"
+    add_title = "New assignment group"
+    edit_title = "Edit assignment group"
     list_columns = ["name", "manager", "description"]
+    search_columns = ["name", "manager", "members"]
+    show_columns = ["name", "description", "manager", "members", "created_on", "changed_on"]
+    add_columns = ["name", "description", "manager", "members"]
+    edit_columns = add_columns
+    validators_columns = {"name": [DataRequired(), Length(max=100)]}
+    base_order = ("name", "asc")
+
+
+def _comma_separated(allowed, label: str):
+    def check(form, field):
+        values = [v.strip() for v in (field.data or "").split(",") if v.strip()]
+        wrong = [v for v in values if v not in allowed]
+        if not values or wrong:
+            raise ValidationError(f"{label}: use a comma-separated list of {', '.join(allowed)}.")
+
+    return check
+
+
+def _time_zone(form, field):
+    try:
+        zoneinfo.ZoneInfo(field.data or "")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{field.data!r} is not a known time zone (e.g. Europe/Berlin, UTC).") from None
+
+
+HOUR = [Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message="Use a 24-hour time such as 09:00.")]
 
 
 class SlaDefinitionView(BackOfficeModelView):
     datamodel = SQLAInterface(SlaDefinition)
+    list_title = "SLA Definitions"
+    show_title = "SLA definition"
+    add_title = "New SLA definition"
+    edit_title = "Edit SLA definition"
     list_columns = ["name", "applies_to", "kind", "priorities", "target_minutes", "schedule", "active"]
+    search_columns = ["name", "applies_to", "kind", "schedule", "active"]
+    add_columns = ["name", "applies_to", "kind", "priorities", "target_minutes", "schedule", "timezone",
+                   "business_day_start", "business_day_end", "business_days", "pause_states", "at_risk_percent",
+                   "active"]
+    edit_columns = add_columns
+    show_columns = [*add_columns, "created_on", "changed_on"]
+    description_columns = {
+        "priorities": "Comma-separated priorities this SLA covers, e.g. 1,2.",
+        "business_days": "ISO weekdays, Monday = 1, e.g. 1,2,3,4,5.",
+        "pause_states": "Comma-separated states in which the clock stops.",
+        "target_minutes": "How long the response or resolution may take, in minutes.",
+    }
+    add_form_extra_fields = {
+        "applies_to": choice_field("Applies to", SlaTarget),
+        "kind": choice_field("Kind", SlaKind),
+        "schedule": choice_field("Schedule", SlaSchedule),
+        "timezone": StringField("Time zone", validators=[DataRequired(), _time_zone], default="UTC"),
+    }
+    edit_form_extra_fields = add_form_extra_fields
+    validators_columns = {
+        "name": [DataRequired(), Length(max=100)],
+        "target_minutes": [DataRequired(), NumberRange(min=1, message="The target must be at least one minute.")],
+        "priorities": [_comma_separated([str(p) for p in Priority.ALL], "Priorities")],
+        "business_days": [_comma_separated([str(d) for d in range(1, 8)], "Business days")],
+        "pause_states": [_comma_separated(list(dict.fromkeys(CaseState.ALL + LineState.ALL)), "Pause states")],
+        "business_day_start": HOUR,
+        "business_day_end": HOUR,
+        "at_risk_percent": [NumberRange(min=1, max=100)],
+    }
+    base_order = ("name", "asc")
+
+    def check_form(self, form, item=None):
+        start, end = form.business_day_start.data, form.business_day_end.data
+        if form.schedule.data == SlaSchedule.BUSINESS_HOURS and start and end and start >= end:
+            form.business_day_end.errors.append("The business day must end after it starts.")
 
 
 def register_views(appbuilder) -> None:
     """Every view and the menu structure, in menu order."""
     com = "Customer Order Management"
-    appbuilder.add_view(case_views.OrderCaseView, "Order Cases", category=com)
-    appbuilder.add_view(case_views.OrderCaseLineView, "Order Case Lines", category=com)
-    appbuilder.add_view(order_views.CustomerOrderView, "Customer Orders", category=com)
-    appbuilder.add_view(order_views.ServiceOrderView, "Service Orders", category=com)
-    appbuilder.add_view(order_views.OrderLineItemView, "Order Line Items", category=com)
-    appbuilder.add_view(order_views.QuoteView, "Quotes", category=com)
-    appbuilder.add_view(InteractionView, "Interactions", category=com)
-    appbuilder.add_view(ProductInventoryView, "Product Inventory", category=com)
+    appbuilder.add_view(case_views.OrderCaseView, "Order Cases", category=com, icon="fa-folder-open")
+    appbuilder.add_view(case_views.OrderCaseLineView, "Order Case Lines", category=com, icon="fa-list")
+    appbuilder.add_view(order_views.CustomerOrderView, "Customer Orders", category=com, icon="fa-shopping-cart")
+    appbuilder.add_view(order_views.ServiceOrderView, "Service Orders", category=com, icon="fa-cogs")
+    appbuilder.add_view(order_views.OrderLineItemView, "Order Line Items", category=com, icon="fa-list-ol")
+    appbuilder.add_view(order_views.QuoteView, "Quotes", category=com, icon="fa-file-text-o")
+    appbuilder.add_view(InteractionView, "Interactions", category=com, icon="fa-comments")
+    appbuilder.add_view(ProductInventoryView, "Product Inventory", category=com, icon="fa-cubes")
 
-    appbuilder.add_view(AccountView, "Accounts", category="Accounts")
-    appbuilder.add_view(ContactView, "Contacts", category="Accounts")
-    appbuilder.add_view(LocationView, "Locations", category="Accounts")
+    appbuilder.add_view(AccountView, "Accounts", category="Accounts", icon="fa-building")
+    appbuilder.add_view(ContactView, "Contacts", category="Accounts", icon="fa-address-book")
+    appbuilder.add_view(LocationView, "Locations", category="Accounts", icon="fa-map-marker")
 
-    appbuilder.add_view(ProductSpecificationView, "Product Specifications", category="Catalog")
-    appbuilder.add_view(ProductOfferingView, "Product Offerings", category="Catalog")
+    appbuilder.add_view(ProductSpecificationView, "Product Specifications", category="Catalog", icon="fa-book")
+    appbuilder.add_view(ProductOfferingView, "Product Offerings", category="Catalog", icon="fa-tags")
 
-    appbuilder.add_view(MyTasksView, "My Tasks", category="Tasks")
-    appbuilder.add_view(CaseTaskView, "Case Tasks", category="Tasks")
-    appbuilder.add_view(CaseLineTaskView, "Case Line Tasks", category="Tasks")
+    appbuilder.add_view(MyTasksView, "My Tasks", category="Tasks", icon="fa-user")
+    appbuilder.add_view(CaseTaskView, "Case Tasks", category="Tasks", icon="fa-tasks")
+    appbuilder.add_view(CaseLineTaskView, "Case Line Tasks", category="Tasks", icon="fa-check-square-o")
 
-    appbuilder.add_view(ServiceDefinitionView, "Service Definitions", category="Administration")
-    appbuilder.add_view(AssignmentGroupView, "Assignment Groups", category="Administration")
-    appbuilder.add_view(SlaDefinitionView, "SLA Definitions", category="Administration")
+    appbuilder.add_view(ServiceDefinitionView, "Service Definitions", category="Administration", icon="fa-sitemap")
+    appbuilder.add_view(AssignmentGroupView, "Assignment Groups", category="Administration", icon="fa-users")
+    appbuilder.add_view(SlaDefinitionView, "SLA Definitions", category="Administration", icon="fa-clock-o")
 
     for view in (
         case_views.CaseLineCharacteristicView,
@@ -143,3 +480,4 @@ def register_views(appbuilder) -> None:
         OrderChangeView,
     ):
         appbuilder.add_view_no_menu(view)
+    disable_file_downloads(appbuilder)
