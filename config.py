@@ -80,6 +80,11 @@ class Config:
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_HTTPONLY = True
     FAB_ADD_SECURITY_API = False
+    # API keys ("sst_…" bearer tokens) for integrators. The keys are 256-bit random tokens, so a slow
+    # password KDF adds no protection to them and would cost every API call tens of milliseconds.
+    FAB_API_KEY_ENABLED = True
+    FAB_API_KEY_HASH_METHOD = "pbkdf2:sha256:1000"
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8080")
     FAB_API_SWAGGER_UI = True
 
     # Mail (notifications); no server configured means messages stay queued in the outbox.

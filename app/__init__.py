@@ -47,10 +47,12 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         appbuilder.init_app(app, db.session)
 
         from .errors import register_error_handlers
+        from .tmf_api import register_tmf_apis
         from .views import register_views
 
         register_views(appbuilder)
         register_error_handlers(app)
+        register_tmf_apis(app)
         if app.config.get("FAB_UPDATE_PERMS", True):
             sync_roles(appbuilder.sm)
 
@@ -74,4 +76,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from .cli import register_cli
 
     register_cli(app)
+    from .periodic import register_periodic_cli
+
+    register_periodic_cli(app)
     return app
