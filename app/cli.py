@@ -8,6 +8,10 @@ def register_cli(app) -> None:
     @app.cli.command("load-demo-data")
     def load_demo_data_command():
         """Load the demo data set into an empty database and print the generated logins."""
-        from .demo import load_demo_data
+        from .demo import DemoDataRefused, load_demo_data
 
-        load_demo_data(app)
+        try:
+            result = load_demo_data(app)
+        except DemoDataRefused as refusal:
+            raise click.ClickException(str(refusal)) from refusal
+        click.echo(result.describe())

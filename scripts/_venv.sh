@@ -1,0 +1,29 @@
+# Sourced by scripts/run and scripts/test: make .venv with the project installed, quickly when it already is.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3}"
+
+if [ ! -x "$VENV/bin/python" ]; then
+    if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+        echo "Python 3.11 or newer is needed as '$PYTHON' (set PYTHON=/path/to/python3.11)." >&2
+        exit 1
+    fi
+    echo "Creating $VENV ..."
+    if ! "$PYTHON" -m venv "$VENV"; then
+        echo "Could not create a virtual environment; on Debian/Ubuntu: apt-get install python3-venv" >&2
+        exit 1
+    fi
+fi
+
+# Reinstall only when the dependency list changed since the last successful install.
+STAMP="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+if [ ! -f "$STAMP" ]; then
+    echo "Installing the application and its test tools into $VENV ..."
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]"
+    rm -f "$VENV"/.installed-*
+    touch "$STAMP"
+fi
+export PATH="$VENV/bin:$PATH"
+cd "$ROOT"
