@@ -155,7 +155,9 @@ def add_journal_entry(record, kind: str, text: str, user: User, case_id: int | N
 
 def lock_for_update(model, record_id: int):
     """Load a record with a row lock on PostgreSQL (no-op on SQLite, whose writers are serialised)."""
-    query = db.session.query(model).filter(model.id == record_id)
+    # populate_existing: a row already in the session must be refreshed with what the lock returned,
+    # or a check made after waiting for the lock would read the stale copy.
+    query = db.session.query(model).filter(model.id == record_id).populate_existing()
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     return query.one_or_none()
