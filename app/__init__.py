@@ -79,7 +79,4 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from .periodic import register_periodic_cli
 
     register_periodic_cli(app)
-    from .periodic import register_periodic_cli
-
-    register_periodic_cli(app)
     return app
