@@ -1,6 +1,7 @@
 """HTTP endpoints of TMF622 Product Ordering v4 and TMF641 Service Ordering v4."""
 from __future__ import annotations
 
+import click
 from flask import Blueprint, Flask, g, request
 from sqlalchemy import func, select
 
@@ -236,3 +237,14 @@ def register_tmf_apis(app: Flask) -> None:
 
     for status in (404, 405):
         app.register_error_handler(status, tmf_http_error)
+
+    @app.cli.command("create-api-key")
+    @click.argument("username")
+    @click.option("--name", default="cli", help="A label to recognise the key by.")
+    def create_api_key_command(username, name):
+        """Create an API key (bearer token for the APIs) for USERNAME and print it once."""
+        sm = app.appbuilder.sm
+        user = sm.find_user(username=username)
+        if user is None:
+            raise click.ClickException(f"No user named {username}")
+        click.echo(sm.create_api_key(user, name)["key"])
