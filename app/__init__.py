@@ -47,12 +47,14 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         appbuilder.init_app(app, db.session)
 
         from .errors import register_error_handlers
+        from .health import health
         from .tmf_api import register_tmf_apis
         from .views import register_views
 
         register_views(appbuilder)
         register_error_handlers(app)
         register_tmf_apis(app)
+        app.register_blueprint(health)
         if app.config.get("FAB_UPDATE_PERMS", True):
             sync_roles(appbuilder.sm)
 
