@@ -1,0 +1,239 @@
+"""What the order case workflows share: locked loading, guards, bulk line transitions, input parsing.
+
+Every operation on a case or one of its lines locks the case row first, then the line: one lock order,
+so concurrent operations on the same case queue up instead of deadlocking.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable
+
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import func, insert, select, update
+
+from .choices import CaseState
+from .exceptions import InvalidInput, RecordNotFound, StateConflict
+from .extensions import db
+from .model_base import utcnow
+from .models import Account, AuditEvent, Contact, CustomerOrder, OrderCase, OrderCaseLine
+from .workflow_base import as_text, lock_for_update
+
+# ----------------------------------------------------------------------------------------------------
+# Loading and guards
+
+
+def load_case(case_id) -> OrderCase:
+    case = lock_for_update(OrderCase, as_id(case_id, "case"))
+    if case is None:
+        raise RecordNotFound("The order case does not exist (it may have been deleted).")
+    return case
+
+
+def load_line(line_id) -> tuple[OrderCase, OrderCaseLine]:
+    """Lock the line's case, then the line: the one lock order every operation uses."""
+    line_id = as_id(line_id, "case line")
+    case_id = db.session.execute(select(OrderCaseLine.case_id).where(OrderCaseLine.id == line_id)).scalar()
+    if case_id is None:
+        raise RecordNotFound("The order case line does not exist (it may have been deleted).")
+    case = load_case(case_id)
+    line = lock_for_update(OrderCaseLine, line_id)
+    if line is None or line.case_id != case.id:
+        raise RecordNotFound("The order case line does not exist (it may have been deleted).")
+    return case, line
+
+
+def as_id(value, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise RecordNotFound(f"The {what} does not exist.") from exc
+
+
+def require_writable(case: OrderCase, action: str) -> None:
+    if case.state in CaseState.READ_ONLY:
+        raise StateConflict(
+            f"{action} is not allowed: {case.number} is {case.state}; closed and cancelled cases are read-only."
+        )
+
+
+def require_submitted(case: OrderCase, action: str) -> None:
+    require_writable(case, action)
+    if case.state == CaseState.DRAFT:
+        raise StateConflict(f"{action} is not allowed: {case.number} is Draft; submit the case first.")
+
+
+def clean_text(value) -> str:
+    return (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
+
+
+def required_text(value, action: str, field: str, label: str) -> str:
+    text = clean_text(value)
+    if not text:
+        raise InvalidInput(f"{action} needs {label}.", {field: "Required"})
+    return text
+
+
+# ----------------------------------------------------------------------------------------------------
+# Bulk line changes (one UPDATE + one multi-row audit INSERT, however many lines)
+
+
+def bulk_line_transition(case: OrderCase, line_ids_states: list[tuple[int, str, str]], new_state: str,
+                          action: str, user: User, extra: dict[str, Any] | None = None) -> None:
+    """Move the given lines (id, number, old state) to *new_state*, bumping version and who/when columns."""
+    if not line_ids_states:
+        return
+    db.session.flush()
+    now = utcnow()
+    table = OrderCaseLine.__table__
+    values = {"state": new_state, "version": table.c.version + 1, "changed_on": now, "changed_by_id": user.id}
+    values.update(extra or {})
+    ids = [line_id for line_id, _number, _state in line_ids_states]
+    for chunk in chunks(ids):
+        db.session.execute(update(table).where(table.c.id.in_(chunk)).values(**values))
+    events = [
+        audit_row(OrderCaseLine.__tablename__, line_id, number, case.id, action, "state", old, new_state, user, now)
+        for line_id, number, old in line_ids_states
+    ]
+    for field, value in (extra or {}).items():
+        if field in ("resolved_at",):
+            continue
+        events.extend(
+            audit_row(OrderCaseLine.__tablename__, line_id, number, case.id, action, field, None, value, user, now)
+            for line_id, number, _old in line_ids_states
+        )
+    db.session.execute(insert(AuditEvent), events)
+    _expire_loaded_lines(case.id)
+
+
+def audit_row(record_type, record_id, number, case_id, action, field, old, new, user, now) -> dict:
+    return {
+        "record_type": record_type, "record_id": record_id, "record_number": number, "case_id": case_id,
+        "action": action, "field": field, "old_value": as_text(old), "new_value": as_text(new),
+        "user_id": user.id if user is not None else None, "created_on": now,
+    }
+
+
+def chunks(ids: list[int], size: int = 900):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def _expire_loaded_lines(case_id: int) -> None:
+    # Reading obj.case_id would reload an expired line; its loaded __dict__ is enough to decide.
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, OrderCaseLine) and obj.__dict__.get("case_id") == case_id:
+            db.session.expire(obj)
+
+
+def lines_in_states(case: OrderCase, states: Iterable[str]) -> list[tuple[int, str, str]]:
+    rows = db.session.execute(
+        select(OrderCaseLine.id, OrderCaseLine.number, OrderCaseLine.state)
+        .where(OrderCaseLine.case_id == case.id, OrderCaseLine.state.in_(tuple(states)))
+        .order_by(OrderCaseLine.id)
+    ).all()
+    return [tuple(row) for row in rows]
+
+
+def line_state_counts(case_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(OrderCaseLine.state, func.count()).where(OrderCaseLine.case_id == case_id).group_by(OrderCaseLine.state)
+    ).all()
+    return {state: count for state, count in rows}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Input helpers
+
+
+def optional_id(value) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def id_list(values) -> list[int]:
+    if values in (None, ""):
+        return []
+    if isinstance(values, (str, int)):
+        values = [values]
+    ids = []
+    for value in values:
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"{value!r} is not a record id.") from exc
+    return list(dict.fromkeys(ids))
+
+
+def find_order(order_id, order_number) -> CustomerOrder | None:
+    if order_id not in (None, ""):
+        order = db.session.get(CustomerOrder, optional_id(order_id)) if optional_id(order_id) else None
+        if order is None:
+            raise InvalidInput("The order does not exist.", {"order_number": "Unknown order"})
+        return order
+    number = clean_text(order_number)
+    if not number:
+        return None
+    order = db.session.query(CustomerOrder).filter(CustomerOrder.number == number.upper()).one_or_none()
+    if order is None:
+        raise InvalidInput(f"There is no order {number}.", {"order_number": "Unknown order"})
+    return order
+
+
+def contact_of(account: Account, contact_id) -> Contact:
+    contact = db.session.get(Contact, optional_id(contact_id)) if optional_id(contact_id) else None
+    if contact is None or contact.account_id != account.id:
+        raise InvalidInput(f"The contact is not a contact of {account.name}.", {"contact_id": "Not of this account"})
+    return contact
+
+
+def parse_priority(value, action: str) -> int:
+    try:
+        priority = int(value)
+    except (TypeError, ValueError):
+        priority = None
+    if priority not in (1, 2, 3, 4):
+        raise InvalidInput(f"{action}: priority must be 1 (Critical) to 4 (Low).", {"priority": "1 to 4"})
+    return priority
+
+
+def parse_positive_int(value, action: str, field: str, label: str) -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < 1:
+        raise InvalidInput(f"{action}: {label} must be a whole number of at least 1.", {field: "At least 1"})
+    return number
+
+
+def parse_date(value, action: str, field: str, label: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError as exc:
+        raise InvalidInput(f"{action}: {label} must be a date (YYYY-MM-DD).", {field: "Not a date"}) from exc
+
+
+def parse_money(value, action: str, field: str, label: str) -> Decimal:
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise InvalidInput(f"{action}: {label} must be an amount.", {field: "Not an amount"}) from exc
+    if not amount.is_finite() or amount < 0:
+        raise InvalidInput(f"{action}: {label} must be zero or more.", {field: "Zero or more"})
+    return amount.quantize(Decimal("0.01"))
+
+
+def existing_id(model, value, action: str, field: str, label: str) -> int:
+    record_id = optional_id(value)
+    if record_id is None or db.session.get(model, record_id) is None:
+        raise InvalidInput(f"{action}: the {label.lower()} does not exist.", {field: "Unknown"})
+    return record_id
