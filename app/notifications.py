@@ -172,7 +172,8 @@ def _recipient(recipient) -> tuple[str | None, int | None, str]:
     if isinstance(recipient, str):
         return recipient.strip() or None, None, ""
     email = (getattr(recipient, "email", None) or "").strip() or None
-    user_id = recipient.id if isinstance(recipient, User) else None
+    # A contact signs in to the portal as its linked user.
+    user_id = recipient.id if isinstance(recipient, User) else getattr(recipient, "user_id", None)
     name = getattr(recipient, "first_name", None) or getattr(recipient, "name", None) or ""
     return email, user_id, str(name)
 

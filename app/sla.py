@@ -294,16 +294,18 @@ def state_history(record) -> list[StateChange]:
     return load_histories([(record_type_of(record), record.id)])[(record_type_of(record), record.id)]
 
 
+def _active_definitions() -> list[SlaDefinition]:
+    return db.session.query(SlaDefinition).filter(SlaDefinition.active.is_(True)).order_by(SlaDefinition.id).all()
+
+
+def _matches(definition: SlaDefinition, record) -> bool:
+    priorities = {p.strip() for p in (definition.priorities or "").split(",")}
+    return definition.applies_to == _target_of(record) and str(record.priority) in priorities
+
+
 def matching_definitions(record) -> list[SlaDefinition]:
     """Active definitions for this kind of record whose priority filter includes its priority."""
-    definitions = (
-        db.session.query(SlaDefinition)
-        .filter(SlaDefinition.active.is_(True), SlaDefinition.applies_to == _target_of(record))
-        .order_by(SlaDefinition.id)
-        .all()
-    )
-    priority = str(record.priority)
-    return [d for d in definitions if priority in {p.strip() for p in (d.priorities or "").split(",")}]
+    return [definition for definition in _active_definitions() if _matches(definition, record)]
 
 
 def _apply(task_sla: TaskSla, result: SlaResult, now: dt.datetime) -> None:
@@ -324,27 +326,14 @@ def _evaluate(task_sla: TaskSla, record, history: list[StateChange], now: dt.dat
                        clock_start(history, _opened_at(record)), now, record.state)
 
 
-def attach_slas(record, now: dt.datetime | None = None) -> list[TaskSla]:
-    """Attach the matching task SLAs to a case or case line that has started (left Draft).
-
-    Idempotent: a definition already running on the record is not attached twice. Adds to the
-    session without committing, so it joins the calling workflow's single commit.
-    """
-    now = now or utcnow()
+def _attach(record, definitions: Sequence[SlaDefinition], existing: set[int], history: list[StateChange],
+            now: dt.datetime) -> list[TaskSla]:
     if record.state in (CaseState.DRAFT, CaseState.CANCELLED):
         return []
-    db.session.flush()
     is_line = isinstance(record, OrderCaseLine)
-    existing = {
-        definition_id for (definition_id,) in db.session.query(TaskSla.definition_id).filter(
-            TaskSla.case_line_id == record.id if is_line
-            else (TaskSla.case_id == record.id) & TaskSla.case_line_id.is_(None)
-        )
-    }
-    history = state_history(record)
     attached = []
-    for definition in matching_definitions(record):
-        if definition.id in existing:
+    for definition in definitions:
+        if definition.id in existing or not _matches(definition, record):
             continue
         task_sla = TaskSla(
             definition=definition,
@@ -357,6 +346,20 @@ def attach_slas(record, now: dt.datetime | None = None) -> list[TaskSla]:
         db.session.add(task_sla)
         attached.append(task_sla)
     return attached
+
+
+def attach_slas(record, now: dt.datetime | None = None) -> list[TaskSla]:
+    """Attach the matching task SLAs to a case or case line that has started (left Draft).
+
+    Idempotent: a definition already running on the record is not attached twice. Adds to the
+    session without committing, so it joins the calling workflow's single commit.
+    """
+    now = now or utcnow()
+    if record.state in (CaseState.DRAFT, CaseState.CANCELLED):
+        return []
+    db.session.flush()
+    existing = {task_sla.definition_id for task_sla in slas_of(record)}
+    return _attach(record, _active_definitions(), existing, state_history(record), now)
 
 
 def slas_of(record) -> list[TaskSla]:
@@ -380,6 +383,36 @@ def sync_slas(record, now: dt.datetime | None = None) -> list[TaskSla]:
     task_slas = slas_of(record)
     for task_sla in task_slas:
         _apply(task_sla, _evaluate(task_sla, record, history, now), now)
+    return task_slas
+
+
+def sync_case_slas(case: OrderCase, now: dt.datetime | None = None) -> list[TaskSla]:
+    """``sync_slas`` for a case and every one of its lines at once, in a fixed number of queries.
+
+    The hook for case workflows: call it once at the end of any case or line operation that changes
+    a state (or adds a line, or changes a priority), before the operation commits. Lines moved by
+    bulk UPDATEs are re-read from the database. Returns every task SLA of the case.
+    """
+    now = now or utcnow()
+    db.session.flush()
+    lines = (
+        db.session.query(OrderCaseLine).filter(OrderCaseLine.case_id == case.id)
+        .order_by(OrderCaseLine.id).populate_existing().all()
+    )
+    records = {(OrderCase.__tablename__, case.id): case}
+    records.update({(OrderCaseLine.__tablename__, line.id): line for line in lines})
+    histories = load_histories(records)
+    task_slas = db.session.query(TaskSla).filter(TaskSla.case_id == case.id).order_by(TaskSla.id).all()
+    existing: dict[tuple[str, int], set[int]] = {key: set() for key in records}
+    for task_sla in task_slas:
+        existing.setdefault(_key(task_sla), set()).add(task_sla.definition_id)
+    definitions = _active_definitions()
+    for key, record in records.items():
+        task_slas.extend(_attach(record, definitions, existing[key], histories[key], now))
+    for task_sla in task_slas:
+        record = records.get(_key(task_sla))
+        if record is not None:
+            _apply(task_sla, _evaluate(task_sla, record, histories[_key(task_sla)], now), now)
     return task_slas
 
 

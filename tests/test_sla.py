@@ -412,3 +412,40 @@ def test_time_left_reads_for_people():
     record_history(case, (2, "New", "Work in Progress"))
     sla.sync_slas(case, T0 + hours(3))
     assert sla.describe_time_left(task_sla, T0 + hours(3)) == "Achieved"
+
+
+def test_the_case_workflows_history_drives_the_case_and_line_clocks(users):
+    """Real workflow operations write the history; one sync per operation keeps every clock right."""
+    from flask_appbuilder.security.sqla.models import User
+
+    from app import workflows
+
+    sla.seed_default_sla_definitions()
+    agent = db.session.get(User, users["agent"].id)
+    account = factories.make_account()
+    order = factories.make_order(account, lines=2)
+    case = factories.make_case(account, order=order, order_lines=list(order.lines))
+    case_id = case.id
+
+    def sync():
+        synced = sla.sync_case_slas(db.session.get(OrderCase, case_id))
+        db.session.commit()
+        return {(t.case_line_id, t.definition.kind): t.stage for t in synced}
+
+    assert sync() == {}
+    workflows.submit_case(case_id, agent)
+    stages = sync()
+    line_ids = [line.id for line in db.session.get(OrderCase, case_id).lines]
+    assert stages == {(record, kind): SlaStage.IN_PROGRESS
+                      for record in [None, *line_ids] for kind in (SlaKind.RESPONSE, SlaKind.RESOLUTION)}
+    assert sla.sync_case_slas(db.session.get(OrderCase, case_id)) and db.session.query(TaskSla).count() == 6
+
+    workflows.assign_case_to_me(case_id, agent)
+    stages = sync()
+    assert {stages[(record, SlaKind.RESPONSE)] for record in [None, *line_ids]} == {SlaStage.ACHIEVED}
+    assert {stages[(record, SlaKind.RESOLUTION)] for record in [None, *line_ids]} == {SlaStage.IN_PROGRESS}
+
+    workflows.request_case_information(case_id, agent, question="Which warehouse?")
+    assert sync()[(None, SlaKind.RESOLUTION)] == SlaStage.PAUSED
+    workflows.case_information_received(case_id, agent)
+    assert sync()[(None, SlaKind.RESOLUTION)] == SlaStage.IN_PROGRESS
