@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import text
 
 from app import sla
 from app.choices import CaseState, JournalKind, LineState, NotificationState, SlaStage
 from app.extensions import db
 from app.models import AuditEvent, JournalEntry, Notification, OrderCase, TaskSla
 from app.notifications import NotificationEvent
-from app.periodic import AUTO_CLOSE_ACTION, run_periodic_work
+from app.periodic import ADVISORY_LOCK_KEY, AUTO_CLOSE_ACTION, run_periodic_work
 from tests import factories
 from tests.test_notifications import SmtpServer, free_port
 
@@ -176,3 +177,17 @@ def test_the_cli_command_runs_the_job(app, smtp, users):
 
     result = app.test_cli_runner().invoke(args=["periodic", "--now", "yesterday"])
     assert result.exit_code != 0 and "is not an ISO date and time" in result.output
+
+
+def test_a_run_started_while_another_holds_the_lock_does_nothing(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers; the single-run lock is PostgreSQL's")
+    with db.engine.connect() as other_run:
+        other_run.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY})
+        try:
+            report = run(app, T0)
+            assert report.skipped and "in progress" in report.summary()
+        finally:
+            other_run.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+            other_run.commit()
+    assert not run(app, T0).skipped
