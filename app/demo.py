@@ -24,18 +24,15 @@ from sqlalchemy import func, select
 
 from . import demo_catalog as catalog
 from .choices import (
-    CaseOrigin, CaseState, EnrichmentKind, InteractionChannel, InteractionState, InventoryState, JournalKind,
-    LineAction, LineState, OrderChannel, OrderLineState, OrderState, OrderType, PriceType, QuoteState,
-    ReasonCode, RequestType, ResolutionCode, Scope, SlaKind, SlaSchedule, SlaStage, SlaTarget, SpecKind, TaskState,
-    ValueType,
+    CaseState, EnrichmentKind, InteractionChannel, InteractionState, InventoryState, LineAction, OrderChannel,
+    OrderLineState, OrderState, OrderType, PriceType, QuoteState, SpecKind, ValueType,
 )
 from .extensions import db
 from .model_base import acting_user_id, utcnow
 from .models import (
-    Account, AssignmentGroup, AuditEvent, CaseLineCharacteristic, CaseLineTask, CaseTask, CharacteristicDefinition,
-    Contact, CustomerOrder, EnrichmentIssue, Interaction, InventoryCharacteristic, JournalEntry, Location, OrderCase,
-    OrderCaseLine, OrderChange, OrderLineCharacteristic, OrderLineItem, ProductInventory, ProductOffering,
-    ProductSpecification, Quote, QuoteLine, ServiceDefinition, SlaDefinition, TaskSla,
+    Account, AssignmentGroup, CharacteristicDefinition, Contact, CustomerOrder, EnrichmentIssue, Interaction,
+    InventoryCharacteristic, Location, OrderCase, OrderCaseLine, OrderLineCharacteristic, OrderLineItem,
+    ProductInventory, ProductOffering, ProductSpecification, Quote, QuoteLine, ServiceDefinition,
 )
 from .roles import ADMIN, AGENT, CUSTOMER, INTEGRATOR, MANAGER
 
@@ -92,13 +89,6 @@ CASE_PATHS = {
                        ("Close Case", CaseState.RESOLVED, CaseState.CLOSED)),
     CaseState.CANCELLED: (("Cancel", CaseState.DRAFT, CaseState.CANCELLED),),
 }
-# SPEC §7: (name, kind, priorities, target minutes)
-SLA_DEFINITIONS = (
-    ("Order case response (P1-P2)", SlaKind.RESPONSE, "1,2", 60),
-    ("Order case resolution (P1-P2)", SlaKind.RESOLUTION, "1,2", 24 * 60),
-    ("Order case response (P3-P4)", SlaKind.RESPONSE, "3,4", 4 * 60),
-    ("Order case resolution (P3-P4)", SlaKind.RESOLUTION, "3,4", 3 * 24 * 60),
-)
 ENRICHMENT_PARTY = "CUST-99812"
 ENRICHMENT_OFFERING = "ZX-EDGE-ROUTER-9000"
 
@@ -218,7 +208,10 @@ class _DemoBuilder:
         self.inventory_pool: dict[int, list[ProductInventory]] = {}
 
     def build(self) -> list[DemoLogin]:
-        logins = self._users()
+        from .sla import seed_default_sla_definitions
+
+        logins = self._users()  # FAB commits each user it adds
+        seed_default_sla_definitions()  # SPEC §7 definitions, idempotent; commits
         token = acting_user_id.set(self.users["admin"].id)
         try:
             with self.session.no_autoflush:
@@ -332,7 +325,7 @@ class _DemoBuilder:
         self.service_offerings = [o for o in self.offerings if o.specification.kind == SpecKind.SERVICE and o.active]
 
     def _desk_setup(self):
-        """Assignment groups, both case types, and the SLA definitions of SPEC §7 (reused if present)."""
+        """Assignment groups and both case types (reused if present)."""
         agent, manager = self.users["agent"], self.users["manager"]
         groups = {}
         for name, description in (("Order Desk", "First line for order change requests"),
@@ -364,15 +357,6 @@ class _DemoBuilder:
             service.default_priority = service.default_priority or priority
             service.default_assignment_group = service.default_assignment_group or groups[group]
             self.services[name] = service
-        self.slas = []
-        for name, kind, priorities, minutes in SLA_DEFINITIONS:
-            sla = self.session.query(SlaDefinition).filter_by(name=name).one_or_none()
-            if sla is None:
-                sla = SlaDefinition(name=name, applies_to=SlaTarget.CASE, kind=kind, priorities=priorities,
-                                    target_minutes=minutes, schedule=SlaSchedule.ALWAYS, timezone="UTC",
-                                    pause_states=CaseState.AWAITING_INFO, active=True)
-                self.session.add(sla)
-            self.slas.append(sla)
 
     # Orders and inventory -------------------------------------------------------------------------------
 

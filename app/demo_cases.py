@@ -11,20 +11,25 @@ from decimal import Decimal
 
 from .choices import (
     CaseOrigin, CaseState, JournalKind, LineAction, LineState, OrderLineState, OrderState, ReasonCode, RequestType,
-    ResolutionCode, Scope, SlaKind, SlaStage, TaskState,
+    ResolutionCode, Scope, TaskState,
 )
 from .demo_catalog import CASE_SUBJECTS, COMMENTS, QUESTIONS, WORK_NOTES
 from .models import (
     AuditEvent, CaseLineCharacteristic, CaseLineTask, CaseTask, JournalEntry, OrderCase, OrderCaseLine, OrderChange,
-    OrderLineItem, TaskSla,
+    OrderLineItem,
 )
 from .workflow_base import as_text
 
 # (min, max) days since a case in each state was opened
 CASE_AGE_DAYS = {
-    CaseState.DRAFT: (0, 2), CaseState.NEW: (0, 3), CaseState.WORK_IN_PROGRESS: (1, 9),
-    CaseState.AWAITING_INFO: (2, 12), CaseState.RESOLVED: (3, 14), CaseState.CLOSED: (10, 45),
+    CaseState.DRAFT: (0, 2), CaseState.NEW: (0, 0), CaseState.WORK_IN_PROGRESS: (0, 3),
+    CaseState.AWAITING_INFO: (1, 6), CaseState.RESOLVED: (1, 6), CaseState.CLOSED: (10, 45),
     CaseState.CANCELLED: (4, 30),
+}
+# How long after the previous step an action usually happens (minutes); a few miss their SLA.
+STEP_MINUTES = {
+    "Submit": (5, 90), "Assign to me": (10, 280), "Request Information": (60, 1200),
+    "Resolve Case": (300, 4700), "Close Case": (600, 7200), "Cancel": (30, 1440),
 }
 LINE_ACTION_FOR_STATE = {
     LineState.WORK_IN_PROGRESS: "Start work", LineState.AWAITING_INFO: "Request Information",
@@ -55,7 +60,8 @@ class CaseBuilder:
         for state, count in _case_state_counts().items():
             for _ in range(count):
                 low, high = CASE_AGE_DAYS[state]
-                plan.append((self.now - dt.timedelta(days=rng.randint(low, high), minutes=rng.randint(30, 900)), state))
+                minutes = rng.randint(20, 240) if state == CaseState.NEW else rng.randint(30, 900)
+                plan.append((self.now - dt.timedelta(days=rng.randint(low, high), minutes=minutes), state))
         plan.sort(key=lambda item: item[0])
         seen: dict[str, int] = {}
         interactions = iter(self.data.interactions)
@@ -85,7 +91,8 @@ class CaseBuilder:
         service = data.services["Sales Order Dispute" if dispute else "Sales Order Change Request"]
         contact = account.contacts[0] if origin == CaseOrigin.PORTAL else orders[0].contact or account.primary_contact
         path = _path(state)
-        times = self._times(opened, len(path))
+        priority = priority or rng.choice((2, 3, 3, 4, 4, 4, 4))
+        times = self._times(opened, path, priority)
         assigned = state not in (CaseState.DRAFT, CaseState.NEW, CaseState.CANCELLED)
         assignee = self.manager if assigned and rng.random() < 0.2 else self.agent
         case = OrderCase(
@@ -93,7 +100,7 @@ class CaseBuilder:
             scope=Scope.SINGLE_ORDER if single else Scope.MULTIPLE_ORDERS,
             order=orders[0] if single else None,
             origin=origin or (CaseOrigin.ORDER_LINE_ITEMS if single else CaseOrigin.CUSTOMER_ORDER),
-            interaction=interaction, priority=priority or rng.choice((2, 3, 3, 4, 4, 4, 4)), state=state,
+            interaction=interaction, priority=priority, state=state,
             needs_attention=needs_attention, assignment_group=service.default_assignment_group,
             assigned_to=assignee if assigned else None, opened_at=opened, created_on=opened,
             created_by_id=self.customer.id if origin == CaseOrigin.PORTAL else self.agent.id,
@@ -112,7 +119,7 @@ class CaseBuilder:
         self._settle(case, lines, state, times)
         self._history(case, lines, path, times)
         self._tasks(case, lines, times)
-        self._slas(case, path, times)
+        self._slas(case, lines)
 
     def _pick_orders(self, account, single):
         rng = self.rng
@@ -129,11 +136,13 @@ class CaseBuilder:
         self.used_orders.update(o.id for o in orders)
         return account, orders
 
-    def _times(self, opened, steps):
-        """Increasing moments after *opened*, one per transition, all in the past."""
+    def _times(self, opened, path, priority):
+        """*opened*, then the moment of each transition of *path*, at a desk's usual pace and in the past."""
         times, moment = [opened], opened
-        for _ in range(steps):
-            moment = moment + (self.now - moment) * self.rng.uniform(0.15, 0.45)
+        pace = 4 if priority <= 2 else 1  # urgent cases are worked faster
+        for action, _, _ in path:
+            typical = moment + dt.timedelta(minutes=self.rng.randint(*STEP_MINUTES[action]) / pace)
+            moment = min(typical, moment + (self.now - moment) * 0.9)
             times.append(moment.replace(microsecond=0))
         return times
 
@@ -376,40 +385,12 @@ class CaseBuilder:
         if self.agent not in case.contributors and case.assigned_to is not self.agent:
             case.contributors.append(self.agent)
 
-    def _slas(self, case, path, times):
-        """Response and resolution clocks from the case's history (24x7, paused while Awaiting Info)."""
-        if case.state in (CaseState.DRAFT, CaseState.CANCELLED):
-            return
-        started = times[1]
-        moments = {action: times[step + 1] for step, (action, _, _) in enumerate(path)}
-        for definition in self.data.slas:
-            if str(case.priority) not in definition.priorities.split(","):
-                continue
-            target = dt.timedelta(minutes=definition.target_minutes)
-            paused = dt.timedelta(0)
-            if definition.kind == SlaKind.RESPONSE:
-                stopped = moments.get("Assign to me")
-            else:
-                stopped = moments.get("Resolve Case")
-                if case.state == CaseState.AWAITING_INFO:
-                    paused = self.now - moments["Request Information"]
-            end = stopped or self.now
-            elapsed = end - started - paused
-            due = started + target + paused
-            breached = elapsed > target
-            if stopped:
-                stage = SlaStage.BREACHED if breached else SlaStage.ACHIEVED
-            elif paused:
-                stage = SlaStage.BREACHED if breached else SlaStage.PAUSED
-            else:
-                stage = SlaStage.BREACHED if breached else SlaStage.IN_PROGRESS
-            self.session.add(TaskSla(
-                definition=definition, case_id=case.id, started_at=started, planned_due_at=due,
-                paused_seconds=int(paused.total_seconds()), stopped_at=stopped,
-                elapsed_percent=round(100 * elapsed / target, 1), stage=stage,
-                breached_at=started + target + paused if breached else None, computed_at=self.now,
-                at_risk_notified=elapsed / target >= 0.75, breach_notified=breached,
-            ))
+    def _slas(self, case, lines):
+        """Response and resolution clocks computed by the SLA engine from the audit trail written above."""
+        from .sla import sync_slas
+
+        for record in (case, *lines):
+            sync_slas(record, self.now)
 
 
 class _ChangeRecorder:

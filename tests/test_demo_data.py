@@ -86,7 +86,7 @@ def test_customers_catalog_and_desk_configuration(demo, db):
     services = {s.name: s for s in all_of(db, ServiceDefinition)}
     assert services[CHANGE_REQUEST].active and services[DISPUTE].active
     assert all(s.default_assignment_group is not None for s in services.values())
-    slas = {(s.kind, s.priorities): s for s in all_of(db, SlaDefinition)}
+    slas = {(s.kind, s.priorities): s for s in all_of(db, SlaDefinition) if s.applies_to == "case"}
     assert slas[("response", "3,4")].target_minutes == 4 * 60
     assert slas[("resolution", "3,4")].target_minutes == 3 * 24 * 60
     assert slas[("response", "1,2")].target_minutes == 60

@@ -1,0 +1,74 @@
+"""Human record numbers: prefix + 7 digits, consecutive when created one after another, and unique when
+many sessions create records at the same moment (PostgreSQL sequences)."""
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from app.choices import CaseOrigin, Scope
+from app.models import OrderCase
+from tests import factories
+from tests.conftest import IS_POSTGRES
+
+THREADS = 8
+CASES_PER_THREAD = 25
+NUMBER = re.compile(r"ORDCS\d{7}")
+
+
+def new_case(account_id: int, text: str) -> OrderCase:
+    return OrderCase(account_id=account_id, scope=Scope.MULTIPLE_ORDERS, origin=CaseOrigin.LIST,
+                     short_description=text)
+
+
+def test_cases_created_one_after_another_get_consecutive_numbers(db):
+    account = factories.make_account("Numbering Sequential")
+    numbers = []
+    for index in range(5):
+        case = new_case(account.id, f"Sequential {index}")
+        db.session.add(case)
+        db.session.commit()
+        numbers.append(case.number)
+    assert all(NUMBER.fullmatch(number) for number in numbers), numbers
+    values = [int(number[len("ORDCS"):]) for number in numbers]
+    assert values == list(range(values[0], values[0] + 5))
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(not IS_POSTGRES, reason="concurrent numbering needs PostgreSQL (set TEST_DATABASE_URL)")
+def test_cases_created_from_eight_threads_at_once_get_distinct_numbers(app, db):
+    account_id = factories.make_account("Numbering Concurrent").id
+    start = threading.Barrier(THREADS)
+    numbers: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def create_cases(worker: int):
+        try:
+            with app.app_context():  # its own session and connection
+                start.wait(timeout=30)
+                for index in range(CASES_PER_THREAD):
+                    case = new_case(account_id, f"Worker {worker} case {index}")
+                    db.session.add(case)
+                    db.session.commit()
+                    with lock:
+                        numbers.append(case.number)
+                db.session.remove()
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create_cases, args=(worker,)) for worker in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    assert len(numbers) == THREADS * CASES_PER_THREAD
+    assert len(set(numbers)) == len(numbers), "two cases got the same number"
+    assert all(NUMBER.fullmatch(number) for number in numbers)
+    stored = db.session.execute(
+        select(func.count(func.distinct(OrderCase.number))).where(OrderCase.account_id == account_id)
+    ).scalar_one()
+    assert stored == THREADS * CASES_PER_THREAD
