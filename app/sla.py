@@ -370,13 +370,29 @@ def slas_of(record) -> list[TaskSla]:
     return query.order_by(TaskSla.id).all()
 
 
+def _drop_other_priorities(task_slas: list[TaskSla], records: dict) -> list[TaskSla]:
+    """A record whose priority changed keeps no running SLA of its old priority: the new priority's
+    definitions replace it (measured from the same start). Stopped SLAs stay as the record of what was met."""
+    kept = []
+    for task_sla in task_slas:
+        record = records.get(_key(task_sla))
+        if record is not None and task_sla.stopped_at is None and not _matches(task_sla.definition, record):
+            db.session.delete(task_sla)
+        else:
+            kept.append(task_sla)
+    return kept
+
+
 def sync_slas(record, now: dt.datetime | None = None) -> list[TaskSla]:
-    """Call after every state change of a case or case line, inside the workflow's operation.
+    """Call after every state or priority change of a case or case line, inside the workflow's operation.
 
     Attaches the SLAs when the record starts and recomputes the ones it has (including stopped
     ones, so a reopened record's resolution clock runs again). Returns the record's task SLAs.
     """
     now = now or utcnow()
+    db.session.flush()
+    key = (record_type_of(record), record.id)
+    _drop_other_priorities(slas_of(record), {key: record})
     attach_slas(record, now)
     db.session.flush()
     history = state_history(record)
@@ -390,7 +406,7 @@ def sync_case_slas(case: OrderCase, now: dt.datetime | None = None) -> list[Task
     """``sync_slas`` for a case and every one of its lines at once, in a fixed number of queries.
 
     The hook for case workflows: call it once at the end of any case or line operation that changes
-    a state (or adds a line, or changes a priority), before the operation commits. Lines moved by
+    a state, adds a line or changes a priority, before the operation commits. Lines moved by
     bulk UPDATEs are re-read from the database. Returns every task SLA of the case.
     """
     now = now or utcnow()
@@ -402,7 +418,8 @@ def sync_case_slas(case: OrderCase, now: dt.datetime | None = None) -> list[Task
     records = {(OrderCase.__tablename__, case.id): case}
     records.update({(OrderCaseLine.__tablename__, line.id): line for line in lines})
     histories = load_histories(records)
-    task_slas = db.session.query(TaskSla).filter(TaskSla.case_id == case.id).order_by(TaskSla.id).all()
+    task_slas = _drop_other_priorities(
+        db.session.query(TaskSla).filter(TaskSla.case_id == case.id).order_by(TaskSla.id).all(), records)
     existing: dict[tuple[str, int], set[int]] = {key: set() for key in records}
     for task_sla in task_slas:
         existing.setdefault(_key(task_sla), set()).add(task_sla.definition_id)

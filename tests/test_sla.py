@@ -449,3 +449,22 @@ def test_the_case_workflows_history_drives_the_case_and_line_clocks(users):
     assert sync()[(None, SlaKind.RESOLUTION)] == SlaStage.PAUSED
     workflows.case_information_received(case_id, agent)
     assert sync()[(None, SlaKind.RESOLUTION)] == SlaStage.IN_PROGRESS
+
+
+def test_raising_the_priority_replaces_the_running_clocks_and_keeps_the_finished_ones():
+    sla.seed_default_sla_definitions()
+    case = submitted_case(priority=4)
+    record_history(case, (0.5, "New", "Work in Progress"))
+    sla.sync_case_slas(case, T0 + hours(2))
+    db.session.commit()
+    assert {(t.definition.kind, t.definition.target_minutes, t.stage) for t in sla.slas_of(case)} == {
+        (SlaKind.RESPONSE, 240, SlaStage.ACHIEVED), (SlaKind.RESOLUTION, 3 * 24 * 60, SlaStage.IN_PROGRESS)}
+
+    case.priority = 1
+    sla.sync_slas(case, T0 + hours(2))
+    db.session.commit()
+    # The finished 4 h response stays; the 1 h response and 1 day resolution run from the same start.
+    assert {(t.definition.kind, t.definition.target_minutes, t.stage) for t in sla.slas_of(case)} == {
+        (SlaKind.RESPONSE, 240, SlaStage.ACHIEVED), (SlaKind.RESPONSE, 60, SlaStage.ACHIEVED),
+        (SlaKind.RESOLUTION, 24 * 60, SlaStage.IN_PROGRESS)}
+    assert all(t.started_at == T0 for t in sla.slas_of(case))
