@@ -6,7 +6,7 @@ from flask_appbuilder import ModelView
 from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_login import current_user
-from wtforms import HiddenField, SelectField
+from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import DataRequired, Optional
 
 from .errors import STALE_MESSAGE
@@ -117,6 +117,16 @@ class BackOfficeModelView(ModelView):
         return super().render_template(template, **kwargs)
 
     def _init_forms(self):
+        # FAB requires input for every NOT NULL column, so an unticked (false) checkbox could never be saved.
+        checkboxes = {
+            column: BooleanField(self.label_columns.get(column, column.replace("_", " ").capitalize()),
+                                 description=self.description_columns.get(column, ""),
+                                 default=self.datamodel.get_col_default(column))
+            for column in dict.fromkeys([*(self.add_columns or []), *(self.edit_columns or [])])
+            if self.datamodel.is_boolean(column)
+        }
+        self.add_form_extra_fields = {**checkboxes, **(self.add_form_extra_fields or {})}
+        self.edit_form_extra_fields = {**checkboxes, **(self.edit_form_extra_fields or {})}
         super()._init_forms()
         self.add_form = self._checked_form(self.add_form, editing=False)
         self.edit_form = self._checked_form(self.edit_form, editing=True)

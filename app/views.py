@@ -7,7 +7,7 @@ from flask import url_for
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import StringField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from . import case_views, order_views
 from .choices import (
@@ -428,7 +428,7 @@ class SlaDefinitionView(BackOfficeModelView):
     edit_form_extra_fields = add_form_extra_fields
     validators_columns = {
         "name": [DataRequired(), Length(max=100)],
-        "target_minutes": [DataRequired(), NumberRange(min=1, message="The target must be at least one minute.")],
+        "target_minutes": [InputRequired(), NumberRange(min=1, message="The target must be at least one minute.")],
         "priorities": [_comma_separated([str(p) for p in Priority.ALL], "Priorities")],
         "business_days": [_comma_separated([str(d) for d in range(1, 8)], "Business days")],
         "pause_states": [_comma_separated(list(dict.fromkeys(CaseState.ALL + LineState.ALL)), "Pause states")],
