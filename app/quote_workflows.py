@@ -72,6 +72,22 @@ def create_quote(user, data: Mapping[str, Any]) -> Quote:
     return quote
 
 
+def update_quote(user, quote_id: int, version, data: Mapping[str, Any]) -> Quote:
+    """Edit a draft quote's contact, validity and description."""
+    with operation(user):
+        require_back_office(user, AGENT, "Edit quote")
+        quote = _load_quote(quote_id)
+        check_version(quote, version)
+        require_state(quote, (QuoteState.DRAFT,), "Edit quote")
+        values = _header_values({k: v for k, v in data.items() if k == "contact_id"}, quote.account)
+        if "valid_until" in data:
+            values["valid_until"] = _date(data["valid_until"], "valid_until", "Valid until")
+        if "description" in data:
+            values["description"] = (data["description"] or "").strip()[:200] or None
+        set_fields(quote, values, action="Edit quote")
+    return quote
+
+
 def add_quote_line(user, quote_id: int, version, offering_id, quantity) -> QuoteLine:
     """Add an offering to a draft quote at its catalog price."""
     with operation(user):

@@ -104,6 +104,9 @@ AGENT_PERMISSIONS = [
     # Agents delete Draft cases and Draft lines only; the workflow enforces the state rule.
     *grant(("OrderCaseView", "OrderCaseLineView"), DELETE),
     *grant(ORDER_VIEWS, CRU),
+    # Order capture and fulfilment; the workflows enforce state and role again.
+    *grant(("CustomerOrderView", "ServiceOrderView"), ("can_submit", "can_cancel", "can_fulfil")),
+    *grant(("QuoteView",), ("can_transition", "can_create_order")),
     *grant(REFERENCE_VIEWS, READ),
     *grant(LEDGER_VIEWS, READ),
     *menus(BACK_OFFICE_MENUS),
@@ -113,6 +116,8 @@ AGENT_PERMISSIONS = [
 MANAGER_PERMISSIONS = [
     *AGENT_PERMISSIONS,
     *grant(REFERENCE_VIEWS, CREATE + UPDATE),
+    # Approve and reject orders.
+    *grant(("CustomerOrderView", "ServiceOrderView"), ("can_approve",)),
 ]
 
 # admin is FAB's AUTH_ROLE_ADMIN: it is granted every registered permission.

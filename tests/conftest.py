@@ -153,10 +153,12 @@ class UserClient:
 
     def submit(self, form_url: str, data: dict, post_url: str | None = None, **kwargs):
         """GET the page holding the form, then POST it with that page's CSRF token."""
-        page = self.client.get(form_url)
+        # Through the wrapped methods: each request in its own app context, so flask.g (and the CSRF
+        # token Flask-WTF caches there) never leaks from another client of the same test.
+        page = self.get(form_url)
         assert page.status_code == 200, f"{form_url} answered {page.status_code}"
         payload = {"csrf_token": csrf_from(page.get_data(as_text=True)), **data}
-        return self.client.post(post_url or form_url, data=payload, **kwargs)
+        return self.post(post_url or form_url, data=payload, **kwargs)
 
 
 def log_in(client, login: factories.UserLogin):
