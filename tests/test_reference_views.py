@@ -366,7 +366,7 @@ def test_no_page_loads_anything_from_outside_the_application(client_for):
     for role, urls in pages.items():
         client = client_for(role)
         for url in urls:
-            response = client.get(url)
+            response = client.get(url, follow_redirects=True)
             assert response.status_code == 200, f"{url} as {role}: {response.status_code}"
             external = [
                 link for link in EXTERNAL.findall(body(response))
