@@ -48,12 +48,14 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
         from .errors import register_error_handlers
         from .health import health
+        from .rest_api import register_rest_api
         from .tmf_api import register_tmf_apis
         from .views import register_views
 
         register_views(appbuilder)
         register_error_handlers(app)
         register_tmf_apis(app)
+        register_rest_api(app)  # after the TMF APIs: it chains their 404/405 handler
         app.register_blueprint(health)
         if app.config.get("FAB_UPDATE_PERMS", True):
             sync_roles(appbuilder.sm)
