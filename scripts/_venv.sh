@@ -20,8 +20,13 @@ fi
 STAMP="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
 if [ ! -f "$STAMP" ]; then
     echo "Installing the application and its test tools into $VENV ..."
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]"
+    # Build-tool chatter goes to a log that is shown only when the install fails.
+    if ! { "$VENV/bin/python" -m pip install --upgrade pip \
+           && "$VENV/bin/python" -m pip install -e "$ROOT[test]"; } >"$VENV/pip.log" 2>&1; then
+        cat "$VENV/pip.log" >&2
+        echo "Installing the dependencies failed (log above, also in $VENV/pip.log)." >&2
+        exit 1
+    fi
     rm -f "$VENV"/.installed-*
     touch "$STAMP"
 fi

@@ -110,3 +110,12 @@ def test_no_secret_or_generated_file_is_tracked_by_git():
     assert not offending, f"tracked secrets or local databases: {offending}"
     ignored = subprocess.run(["git", "check-ignore", "-q", "instance/secret_key"], cwd=ROOT)
     assert ignored.returncode == 0, "instance/ must be ignored by git"
+
+
+@pytest.mark.browser
+def test_a_real_browser_cannot_read_the_session_cookie(page_as):
+    page = page_as("agent")
+    assert "/login" not in page.url, "the login form did not sign the agent in"
+    session = [cookie for cookie in page.context.cookies() if cookie["name"] == "session"]
+    assert session and session[0]["httpOnly"] and session[0]["sameSite"] == "Lax"
+    assert "session=" not in page.evaluate("document.cookie")
