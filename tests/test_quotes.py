@@ -133,3 +133,57 @@ def test_customer_and_integrator_cannot_convert(users, account, role):
 def test_stale_quote_version_is_refused(users, account):
     quote = make_quote(account, state=Q.ACCEPTED)
     refused(qwf.create_order_from_quote, VersionConflict, as_user(users, "agent"), quote.id, quote.version + 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Through the quote page (HTTP, CSRF on)
+# ---------------------------------------------------------------------------------------------
+
+def press(client, quote, path, data, form_url=None):
+    return client.submit(form_url or f"/quoteview/show/{quote.id}", data, post_url=f"/quoteview/{path}/{quote.id}",
+                         follow_redirects=True)
+
+
+def test_quote_form_and_lines_over_http(client_for, account):
+    from tests.test_order_workflows import dump
+
+    agent = client_for("agent")
+    before = dump()
+    response = agent.submit("/quoteview/add", {"account_id": "", "currency": "USD"})
+    assert response.status_code == 422 and "needs an account" in response.get_data(as_text=True)
+    assert dump() == before
+    response = agent.submit("/quoteview/add", {"account_id": account.id, "currency": "USD",
+                                               "valid_until": "2031-01-01", "description": "Chairs"})
+    assert response.status_code == 302
+    quote = db.session.query(Quote).one()
+    offering = factories.make_offering("Chair", price="40.00")
+    page = press(agent, quote, "line", {"version": quote.version, "offering_id": offering.id, "quantity": "0"})
+    assert "Quantity must be at least 1 (got 0)." in page.get_data(as_text=True)
+    page = press(agent, quote, "line", {"version": quote.version, "offering_id": offering.id, "quantity": "5"})
+    assert "Line added." in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert quote.total_amount == Decimal("200.00")
+
+
+def test_quote_buttons_over_http(client_for, account):
+    quote = make_quote(account, state=Q.IN_REVIEW)
+    agent, manager = client_for("agent"), client_for("manager")
+    page = press(agent, quote, "transition", {"version": quote.version, "action": "Approve quote"})
+    assert "Approve quote is not allowed: it needs the manager role." in page.get_data(as_text=True)
+    page = press(manager, quote, "transition", {"version": quote.version, "action": "Approve quote"})
+    assert f"Approve quote: quote {quote.number} is now approved." in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert quote.state == Q.APPROVED
+    page = press(agent, quote, "create_order", {"version": quote.version})
+    assert "Create order is not allowed" in page.get_data(as_text=True)
+    press(agent, quote, "transition", {"version": quote.version, "action": "Accept"})
+    db.session.expire_all()
+    page = press(agent, quote, "create_order", {"version": quote.version})
+    db.session.expire_all()
+    order = db.session.query(CustomerOrder).one()
+    assert f"Order {order.number} created from quote {quote.number}." in page.get_data(as_text=True)
+    # A second press (a stale tab or a double click): the quote page no longer offers the button.
+    assert ">Create order</button>" not in agent.get(f"/quoteview/show/{quote.id}").get_data(as_text=True)
+    page = press(agent, quote, "create_order", {"version": quote.version}, form_url="/quoteview/add")
+    assert f"already converted into order {order.number}" in page.get_data(as_text=True)
+    assert db.session.query(CustomerOrder).count() == 1
