@@ -239,7 +239,8 @@ def _add_lines(case: OrderCase, action: str, user: User, order_ids: Iterable[int
 
     orders = db.session.query(CustomerOrder).filter(CustomerOrder.id.in_(order_ids)).all() if order_ids else []
     order_lines = (
-        db.session.query(OrderLineItem).options(selectinload(OrderLineItem.characteristics))
+        db.session.query(OrderLineItem)
+        .options(selectinload(OrderLineItem.characteristics), selectinload(OrderLineItem.order))
         .filter(OrderLineItem.id.in_(order_line_ids)).all() if order_line_ids else []
     )
     if len(orders) != len(order_ids) or len(order_lines) != len(order_line_ids):
@@ -257,18 +258,19 @@ def _add_lines(case: OrderCase, action: str, user: User, order_ids: Iterable[int
 
     initial_state = LineState.DRAFT if case.state == CaseState.DRAFT else LineState.NEW
     created = []
-    for order in sorted(orders, key=lambda o: o.id):
-        line = OrderCaseLine(case=case, order=order, state=initial_state, priority=case.priority)
-        _fill_current_values(line, order, None)
-        created.append(line)
-    for order_line in sorted(order_lines, key=lambda ol: ol.id):
-        line = OrderCaseLine(case=case, order_id=order_line.order_id, order_line=order_line, state=initial_state,
-                             priority=case.priority)
-        _fill_current_values(line, order_line.order, order_line)
-        line.characteristics = [
-            CaseLineCharacteristic(name=c.name, value=c.value) for c in order_line.characteristics
-        ]
-        created.append(line)
+    with db.session.no_autoflush:
+        for order in sorted(orders, key=lambda o: o.id):
+            line = OrderCaseLine(case=case, order=order, state=initial_state, priority=case.priority)
+            _fill_current_values(line, order, None)
+            created.append(line)
+        for order_line in sorted(order_lines, key=lambda ol: ol.id):
+            line = OrderCaseLine(case=case, order_id=order_line.order_id, order_line=order_line, state=initial_state,
+                                 priority=case.priority)
+            _fill_current_values(line, order_line.order, order_line)
+            line.characteristics = [
+                CaseLineCharacteristic(name=c.name, value=c.value) for c in order_line.characteristics
+            ]
+            created.append(line)
     db.session.add_all(created)
     db.session.flush()
     now = utcnow()

@@ -1,0 +1,176 @@
+"""What the order case pages read: the case with its lines, its activity stream, and the Add picker rows.
+
+Each function issues a fixed number of queries however many lines, events or orders there are
+(eager loading, one indexed query per stream table).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import groupby
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from .choices import CaseState, LineState, Scope
+from .extensions import db
+from .models import (
+    Account,
+    AuditEvent,
+    CustomerOrder,
+    JournalEntry,
+    OrderCase,
+    OrderCaseLine,
+    OrderLineItem,
+    ServiceDefinition,
+)
+
+ACTIVITY_LIMIT = 300
+
+
+def active_services() -> list[ServiceDefinition]:
+    """The case type selector: active service definitions in their configured order."""
+    return (
+        db.session.query(ServiceDefinition).filter(ServiceDefinition.active.is_(True))
+        .order_by(ServiceDefinition.sort_order, ServiceDefinition.name).all()
+    )
+
+
+def active_accounts() -> list[Account]:
+    return db.session.query(Account).filter(Account.active.is_(True)).order_by(Account.name).all()
+
+
+def load_case_page(case_id: int) -> OrderCase | None:
+    """The case with everything its record page shows, loaded up front."""
+    return (
+        db.session.query(OrderCase)
+        .options(
+            joinedload(OrderCase.account), joinedload(OrderCase.contact), joinedload(OrderCase.service),
+            joinedload(OrderCase.order), joinedload(OrderCase.interaction), joinedload(OrderCase.assigned_to),
+            joinedload(OrderCase.assignment_group), joinedload(OrderCase.changed_by),
+            selectinload(OrderCase.lines).options(
+                joinedload(OrderCaseLine.order), joinedload(OrderCaseLine.assigned_to),
+                joinedload(OrderCaseLine.current_location), joinedload(OrderCaseLine.requested_location),
+                joinedload(OrderCaseLine.replacement_offering),
+                joinedload(OrderCaseLine.order_line).joinedload(OrderLineItem.offering),
+                selectinload(OrderCaseLine.characteristics),
+            ),
+        )
+        .filter(OrderCase.id == case_id)
+        .one_or_none()
+    )
+
+
+def load_line(line_id: int) -> OrderCaseLine | None:
+    return (
+        db.session.query(OrderCaseLine)
+        .options(joinedload(OrderCaseLine.case).joinedload(OrderCase.account),
+                 joinedload(OrderCaseLine.order_line).joinedload(OrderLineItem.offering),
+                 joinedload(OrderCaseLine.order), selectinload(OrderCaseLine.characteristics))
+        .filter(OrderCaseLine.id == line_id)
+        .one_or_none()
+    )
+
+
+@dataclass
+class Activity:
+    """One entry of the activity stream: a journal entry, or the audit events of one change."""
+
+    when: object
+    who: str
+    record: str
+    kind: str  # "comment", "work note" or "change"
+    action: str | None = None
+    text: str | None = None
+    changes: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+
+
+def activity_stream(case_id: int, limit: int = ACTIVITY_LIMIT) -> list[Activity]:
+    """The journal and audit events of the case and its lines (newest first), one query per table."""
+    events = db.session.execute(
+        select(AuditEvent).options(joinedload(AuditEvent.user))
+        .where(AuditEvent.case_id == case_id)
+        .order_by(AuditEvent.created_on.desc(), AuditEvent.id.desc()).limit(limit)
+    ).scalars().all()
+    entries = db.session.execute(
+        select(JournalEntry).options(joinedload(JournalEntry.author))
+        .where(JournalEntry.case_id == case_id)
+        .order_by(JournalEntry.created_on.desc(), JournalEntry.id.desc()).limit(limit)
+    ).scalars().all()
+    stream = [
+        Activity(when=entry.created_on, who=_name(entry.author), record=_record_label(entry.record_type),
+                 kind=entry.kind, text=entry.text)
+        for entry in entries
+    ]
+    # One operation's audit events on one record (same time, user and action) read as one change.
+    key = lambda e: (e.created_on, e.user_id, e.record_number, e.action)  # noqa: E731
+    for (when, _user_id, number, action), group in groupby(events, key=key):
+        group = list(group)
+        stream.append(Activity(
+            when=when, who=_name(group[0].user), record=number or _record_label(group[0].record_type),
+            kind="change", action=action,
+            changes=[(e.field, e.old_value, e.new_value) for e in reversed(group) if e.field],
+        ))
+    stream.sort(key=lambda a: a.when, reverse=True)
+    return stream[:limit]
+
+
+def _name(user) -> str:
+    if user is None:
+        return "system"
+    full = f"{user.first_name or ''} {user.last_name or ''}".strip()
+    return full or user.username
+
+
+def _record_label(record_type: str) -> str:
+    return {"order_case": "case", "order_case_line": "line"}.get(record_type, record_type.replace("_", " "))
+
+
+@dataclass
+class PickerRow:
+    id: int
+    number: str
+    description: str
+    state: str
+    on_case: str | None  # the other open case that already holds it
+
+
+def picker_rows(case: OrderCase) -> tuple[str, str, list[PickerRow]]:
+    """Add: (title, field name, rows) — the account's orders, or the case order's lines, not yet on the case."""
+    taken_orders = select(OrderCaseLine.order_id).where(OrderCaseLine.case_id == case.id)
+    other_open = (
+        select(OrderCaseLine.order_id, OrderCaseLine.order_line_id, OrderCase.number)
+        .join(OrderCase, OrderCase.id == OrderCaseLine.case_id)
+        .where(OrderCase.id != case.id, OrderCase.state.in_(CaseState.OPEN),
+               OrderCaseLine.state != LineState.CANCELLED)
+    )
+    if case.scope == Scope.MULTIPLE_ORDERS:
+        orders = db.session.execute(
+            select(CustomerOrder).where(CustomerOrder.account_id == case.account_id,
+                                        CustomerOrder.id.not_in(taken_orders.where(OrderCaseLine.order_line_id.is_(None))))
+            .order_by(CustomerOrder.number.desc()).limit(500)
+        ).scalars().all()
+        busy = {}
+        for order_id, _line_id, number in db.session.execute(
+                other_open.where(OrderCaseLine.order_id.in_([o.id for o in orders]))):
+            busy.setdefault(order_id, number)
+        rows = [PickerRow(o.id, o.number, f"{o.order_type} order, {o.order_date:%Y-%m-%d}, total {o.total_amount} "
+                          f"{o.currency}", o.state, busy.get(o.id)) for o in orders]
+        return "Add orders to case", "order_id", rows
+    taken_lines = select(OrderCaseLine.order_line_id).where(OrderCaseLine.case_id == case.id,
+                                                           OrderCaseLine.order_line_id.is_not(None))
+    lines = db.session.execute(
+        select(OrderLineItem).options(joinedload(OrderLineItem.offering))
+        .where(OrderLineItem.order_id == case.order_id, OrderLineItem.id.not_in(taken_lines))
+        .order_by(OrderLineItem.id)
+    ).scalars().all()
+    busy = {}
+    for order_id, line_id, number in db.session.execute(other_open.where(
+            and_(OrderCaseLine.order_id == case.order_id))):
+        if line_id is None:
+            for line in lines:
+                busy.setdefault(line.id, number)
+        else:
+            busy.setdefault(line_id, number)
+    rows = [PickerRow(l.id, l.number, f"{l.offering or '—'} × {l.quantity} ({l.action})", l.state, busy.get(l.id))
+            for l in lines]
+    return "Add order lines to case", "order_line_id", rows
