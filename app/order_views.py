@@ -18,7 +18,7 @@ from flask_login import current_user
 from . import order_pages as pages
 from . import order_workflows as wf
 from . import quote_workflows as qwf
-from .choices import EnrichmentKind, JournalKind, LineAction, OrderType
+from .choices import EnrichmentKind, JournalKind, LineAction, OrderType, QuoteState
 from .exceptions import DomainError
 from .extensions import db
 from .models import (
@@ -226,6 +226,9 @@ class CustomerOrderView(BackOfficeModelView):
     @has_access
     def edit(self, pk):
         order = self._order(pk)
+        if request.method == "GET" and order.state not in wf.EDITABLE_ORDER_STATES:
+            flash(f"Order {order.number} is {order.state}; its header can no longer be edited.", "info")
+            return redirect(order_url(order))
         if request.method == "GET":
             values = {name: getattr(order, name) or "" for name in HEADER_FIELDS}
             values["version"] = order.version
@@ -448,7 +451,7 @@ class QuoteView(BackOfficeModelView):
         return self.render_template(
             "orders/quote.html", title=f"Quote {quote.number}", quote=quote, actions=qwf.quote_actions(quote, user),
             offerings=pages.active_offerings(quote.currency), history=pages.quote_history(quote),
-            can_convert=quote.state == "accepted" and quote.order_id is None,
+            can_convert=quote.state == QuoteState.ACCEPTED and quote.order_id is None,
             order_link=order_url(quote.order) if quote.order is not None else None,
         )
 
@@ -486,6 +489,9 @@ class QuoteView(BackOfficeModelView):
     def edit(self, pk):
         quote = self._quote(pk)
         fields = ("contact_id", "valid_until", "description")
+        if request.method == "GET" and quote.state != QuoteState.DRAFT:
+            flash(f"Quote {quote.number} is {quote.state}; only a draft quote can be edited.", "info")
+            return redirect(url_for("QuoteView.show", pk=quote.id))
         if request.method == "GET":
             values = {name: getattr(quote, name) or "" for name in fields}
             return self._render_form({**values, "version": quote.version}, quote=quote)

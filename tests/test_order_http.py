@@ -388,3 +388,10 @@ def test_line_edit_and_delete(client_for, account):
     assert f"Line {second.number} deleted." in text(page)
     assert len(reload(order).lines) == 1
     assert db.session.query(OrderLineItem).count() == 1
+
+
+def test_closed_order_header_is_not_offered_for_edit(client_for, account):
+    order = factories.make_order(account, lines=1, state=S.COMPLETED, line_state=L.COMPLETED)
+    response = client_for("agent").get(f"/customerorderview/edit/{order.id}", follow_redirects=True)
+    assert response.status_code == 200
+    assert f"Order {order.number} is Completed; its header can no longer be edited." in text(response)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from decimal import Decimal
 
 import pytest
+from flask_appbuilder.security.sqla.models import User
 
 from app import quote_workflows as qwf
 from app.choices import LineAction, OrderChannel, OrderLineState, OrderState, QuoteState
@@ -12,6 +14,7 @@ from app.exceptions import InvalidInput, PermissionDenied, StateConflict, Versio
 from app.extensions import db
 from app.models import CustomerOrder, Quote, QuoteLine
 from tests import factories
+from tests.conftest import IS_POSTGRES
 from tests.test_order_workflows import as_user, refused
 
 Q = QuoteState
@@ -186,4 +189,34 @@ def test_quote_buttons_over_http(client_for, account):
     assert ">Create order</button>" not in agent.get(f"/quoteview/show/{quote.id}").get_data(as_text=True)
     page = press(agent, quote, "create_order", {"version": quote.version}, form_url="/quoteview/add")
     assert f"already converted into order {order.number}" in page.get_data(as_text=True)
+    assert db.session.query(CustomerOrder).count() == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(not IS_POSTGRES, reason="concurrent conversion needs PostgreSQL (set TEST_DATABASE_URL)")
+def test_concurrent_conversions_create_one_order(app, users, account):
+    quote = make_quote(account, state=Q.ACCEPTED)
+    quote_id, version, user_id = quote.id, quote.version, users["agent"].id
+    threads_count = 4
+    start = threading.Barrier(threads_count)
+    outcomes: list[str] = []
+
+    def convert():
+        with app.app_context():
+            try:
+                start.wait(timeout=30)
+                qwf.create_order_from_quote(db.session.get(User, user_id), quote_id, version)
+                outcomes.append("created")
+            except (StateConflict, VersionConflict) as refusal:
+                outcomes.append(type(refusal).__name__)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=convert) for _ in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes).count("created") == 1 and len(outcomes) == threads_count
+    db.session.expire_all()
     assert db.session.query(CustomerOrder).count() == 1
