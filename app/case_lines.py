@@ -53,6 +53,7 @@ from .models import (
     case_contributor,
 )
 from .roles import ADMIN, AGENT, has_back_office_role
+from .sla import sync_case_slas
 from .workflow_base import (
     add_journal_entry,
     audit,
@@ -172,6 +173,7 @@ def create_case(
         elif origin == CaseOrigin.ORDER_LINE_ITEMS:
             raise InvalidInput(f"{CREATE_CASE} from the Order Line Items list needs at least one selected line.",
                                {"order_line_id": "Select at least one line"})
+        sync_case_slas(case)
     return case
 
 
@@ -193,6 +195,7 @@ def add_case_lines(case_id, user: User, version=None, order_ids: Iterable = (), 
             raise InvalidInput(f"{ADD_LINES} needs at least one selected order or order line.",
                                {"selection": "Select at least one row"})
         lines = _add_lines(case, order_ids=order_ids, order_line_ids=order_line_ids, action=ADD_LINES, user=user)
+        sync_case_slas(case)
     return lines
 
 
@@ -216,6 +219,7 @@ def create_case_line(case_id, user: User, version=None, order_id=None, order_lin
             user=user,
         )
         _apply_line_fields(case, line, fields, NEW_LINE)
+        sync_case_slas(case)
     return line
 
 
@@ -341,6 +345,7 @@ def edit_case_line(line_id, user: User, version=None, **fields) -> OrderCaseLine
         if line.is_terminal:
             raise StateConflict(f"{EDIT_LINE} is not allowed: line {line.number} is {line.state}.")
         _apply_line_fields(case, line, fields, EDIT_LINE)
+        sync_case_slas(case)
     return line
 
 

@@ -51,7 +51,9 @@ from .choices import CaseState, JournalKind, LineState, OrderLineState, RequestT
 from .exceptions import InvalidInput, PermissionDenied, StateConflict
 from .extensions import db
 from .model_base import utcnow
-from .models import CaseLineTask, Location, Notification, OrderCase, OrderCaseLine, ProductOffering
+from .models import CaseLineTask, Location, OrderCase, OrderCaseLine, ProductOffering
+from .notifications import NotificationEvent, notify
+from .sla import sync_case_slas
 from .roles import AGENT, MANAGER
 from .workflow_base import (
     add_journal_entry,
@@ -146,6 +148,7 @@ def _resolve_when_all_lines_terminal(case: OrderCase, action: str) -> None:
         return
     set_fields(case, {"resolution_code": code, "resolved_at": utcnow()}, action=action, case_id=case.id)
     transition(case, CaseState.RESOLVED, action, case_id=case.id)
+    notify(NotificationEvent.SOLUTION_PROPOSED, case, resolution_code=code, resolution_notes="")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -164,6 +167,7 @@ def submit_case(case_id, user: User, version=None) -> OrderCase:
                                 "order line first.")
         transition(case, CaseState.NEW, SUBMIT, case_id=case.id)
         bulk_line_transition(case, lines_in_states(case, (LineState.DRAFT,)), LineState.NEW, SUBMIT, user)
+        sync_case_slas(case)
     return case
 
 
@@ -183,6 +187,7 @@ def assign_case_to_me(case_id, user: User, version=None) -> OrderCase:
         transition(case, CaseState.WORK_IN_PROGRESS, ASSIGN_TO_ME, case_id=case.id)
         bulk_line_transition(case, lines_in_states(case, (LineState.NEW,)), LineState.WORK_IN_PROGRESS,
                               ASSIGN_TO_ME, user)
+        sync_case_slas(case)
     return case
 
 
@@ -196,16 +201,8 @@ def request_case_information(case_id, user: User, version=None, question: str | 
         question = required_text(question, REQUEST_INFORMATION, "question", "the question for the customer")
         transition(case, CaseState.AWAITING_INFO, REQUEST_INFORMATION, case_id=case.id)
         add_journal_entry(case, JournalKind.COMMENT, question, user, case_id=case.id)
-        if case.contact is not None and case.contact.email:
-            db.session.add(Notification(
-                event="information requested",
-                recipient_email=case.contact.email,
-                recipient_user_id=case.contact.user_id,
-                subject=f"{case.number}: we need more information",
-                body=f"About your case {case.number} ({case.short_description}):\n\n{question}",
-                record_type=OrderCase.__tablename__,
-                record_id=case.id,
-            ))
+        notify(NotificationEvent.INFORMATION_REQUESTED, case, question=question)
+        sync_case_slas(case)
     return case
 
 
@@ -217,6 +214,7 @@ def case_information_received(case_id, user: User, version=None) -> OrderCase:
         check_version(case, version)
         require_state(case, CASE_ACTION_SOURCES[INFORMATION_RECEIVED], INFORMATION_RECEIVED)
         transition(case, CaseState.WORK_IN_PROGRESS, INFORMATION_RECEIVED, case_id=case.id)
+        sync_case_slas(case)
     return case
 
 
@@ -257,6 +255,8 @@ def resolve_case(case_id, user: User, version=None, resolution_code: str | None 
         set_fields(case, {"resolution_code": resolution_code, "resolution_notes": notes, "resolved_at": utcnow()},
                    action=RESOLVE_CASE, case_id=case.id)
         transition(case, CaseState.RESOLVED, RESOLVE_CASE, case_id=case.id)
+        notify(NotificationEvent.SOLUTION_PROPOSED, case, resolution_code=resolution_code, resolution_notes=notes)
+        sync_case_slas(case)
     return case
 
 
@@ -276,6 +276,8 @@ def close_case(case_id, user: User, version=None) -> OrderCase:
             raise StateConflict(f"{CLOSE_CASE} is not allowed: line {open_line.number} is still {open_line.state}.")
         set_fields(case, {"closed_at": utcnow()}, action=CLOSE_CASE, case_id=case.id)
         transition(case, CaseState.CLOSED, CLOSE_CASE, case_id=case.id)
+        notify(NotificationEvent.CASE_CLOSED, case)
+        sync_case_slas(case)
     return case
 
 
@@ -289,6 +291,7 @@ def cancel_case(case_id, user: User, version=None) -> OrderCase:
         transition(case, CaseState.CANCELLED, CANCEL, case_id=case.id)
         set_fields(case, {"closed_at": utcnow()}, action=CANCEL, case_id=case.id)
         bulk_line_transition(case, lines_in_states(case, LineState.OPEN), LineState.CANCELLED, CANCEL, user)
+        sync_case_slas(case)
     return case
 
 
@@ -335,6 +338,7 @@ def start_line_work(line_id, user: User, version=None) -> OrderCaseLine:
         if line.assigned_to_id is None:
             set_fields(line, {"assigned_to_id": user.id}, action=START_WORK, case_id=case.id)
         _line_entered_work(case, START_WORK)
+        sync_case_slas(case)
     return line
 
 
@@ -345,6 +349,7 @@ def request_line_information(line_id, user: User, version=None, question: str | 
         question = required_text(question, REQUEST_INFORMATION, "question", "the question for the customer")
         transition(line, LineState.AWAITING_INFO, REQUEST_INFORMATION, case_id=case.id)
         add_journal_entry(line, JournalKind.COMMENT, question, user, case_id=case.id)
+        sync_case_slas(case)
     return line
 
 
@@ -354,6 +359,7 @@ def line_information_received(line_id, user: User, version=None) -> OrderCaseLin
         case, line = _begin_line_action(line_id, user, version, INFORMATION_RECEIVED)
         transition(line, LineState.WORK_IN_PROGRESS, INFORMATION_RECEIVED, case_id=case.id)
         _line_entered_work(case, INFORMATION_RECEIVED)
+        sync_case_slas(case)
     return line
 
 
@@ -369,6 +375,7 @@ def accept_line(line_id, user: User, version=None, resolution_notes: str | None 
         set_fields(line, values, action=ACCEPT, case_id=case.id)
         transition(line, LineState.ACCEPTED, ACCEPT, case_id=case.id)
         _resolve_when_all_lines_terminal(case, ACCEPT)
+        sync_case_slas(case)
     return line
 
 
@@ -381,6 +388,7 @@ def deny_line(line_id, user: User, version=None, resolution_notes: str | None = 
         set_fields(line, {"resolution_notes": notes, "resolved_at": utcnow()}, action=DENY, case_id=case.id)
         transition(line, LineState.DENIED, DENY, case_id=case.id)
         _resolve_when_all_lines_terminal(case, DENY)
+        sync_case_slas(case)
     return line
 
 
@@ -392,6 +400,7 @@ def cancel_line(line_id, user: User, version=None, reason: str | None = None) ->
         set_fields(line, {"resolution_notes": reason, "resolved_at": utcnow()}, action=CANCEL_LINE, case_id=case.id)
         transition(line, LineState.CANCELLED, CANCEL_LINE, case_id=case.id)
         _resolve_when_all_lines_terminal(case, CANCEL_LINE)
+        sync_case_slas(case)
     return line
 
 
@@ -402,6 +411,7 @@ def reopen_line(line_id, user: User, version=None) -> OrderCaseLine:
         set_fields(line, {"resolved_at": None}, action=REOPEN, case_id=case.id)
         transition(line, LineState.WORK_IN_PROGRESS, REOPEN, case_id=case.id)
         _line_entered_work(case, REOPEN)
+        sync_case_slas(case)
     return line
 
 
