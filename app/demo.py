@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 SEED = 20240611
 LOGINS_FILE = "logins.txt"
+UNCHANGED_PASSWORD = "(existing user, password unchanged)"
 CHANGE_REQUEST = "Sales Order Change Request"
 DISPUTE = "Sales Order Dispute"
 
@@ -249,8 +250,8 @@ class _DemoBuilder:
                 if not user:
                     raise RuntimeError(f"Could not create the demo user {username}")
             else:
-                # Demo data goes into an empty database; a leftover user gets a fresh password we can print.
-                sm.reset_password(user.id, password)
+                # Someone already made this user (e.g. their own admin): their password stays theirs.
+                password = UNCHANGED_PASSWORD
             self.users[username] = user
             logins.append(DemoLogin(username, role, password, duties))
         return logins
