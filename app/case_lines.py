@@ -28,6 +28,7 @@ from .case_guards import (
     parse_positive_int,
     parse_priority,
     require_writable,
+    required_text,
 )
 from .choices import CaseOrigin, CaseState, JournalKind, LineState, ReasonCode, RequestType, Scope
 from .exceptions import InvalidInput, PermissionDenied, RecordNotFound, StateConflict
@@ -35,6 +36,7 @@ from .extensions import db
 from .model_base import utcnow
 from .models import (
     Account,
+    AssignmentGroup,
     AuditEvent,
     CaseLineCharacteristic,
     CaseLineTask,
@@ -52,7 +54,8 @@ from .models import (
     TaskSla,
     case_contributor,
 )
-from .roles import ADMIN, AGENT, has_back_office_role
+from .notifications import NotificationEvent, notify
+from .roles import ADMIN, AGENT, MANAGER, has_back_office_role
 from .sla import sync_case_slas
 from .workflow_base import (
     add_journal_entry,
@@ -68,6 +71,7 @@ CREATE_CASE = "Create case"
 ADD_LINES = "Add"
 NEW_LINE = "New"
 EDIT_LINE = "Edit"
+EDIT_CASE = "Edit case"
 DELETE = "Delete"
 LINE_ASSIGN_TO_ME = "Assign to me"
 
@@ -181,6 +185,62 @@ _FIELD_LABELS = {
     "service_id": "a case type", "account_id": "Account", "short_description": "Short description",
     "scope": "Scope of request", "origin": "origin",
 }
+
+
+CASE_EDIT_FIELDS = ("short_description", "description", "priority", "contact_id", "assignment_group_id",
+                    "assigned_to_id", "needs_attention")
+
+
+def edit_case(case_id, user: User, version=None, **fields) -> OrderCase:
+    """Edit case: description, priority, contact, routing and the needs-attention flag of an open case.
+
+    Handing the case to someone else is a manager's reassignment; an agent may only take it or leave
+    it as it is. Needs attention and a new assignee are notified.
+    """
+    with operation(user):
+        require_back_office(user, AGENT, EDIT_CASE)
+        case = load_case(case_id)
+        check_version(case, version)
+        require_writable(case, EDIT_CASE)
+        unknown = set(fields) - set(CASE_EDIT_FIELDS)
+        if unknown:
+            raise InvalidInput(f"{EDIT_CASE}: unknown field(s) {', '.join(sorted(unknown))}.")
+        values: dict[str, Any] = {}
+        if "short_description" in fields:
+            values["short_description"] = required_text(fields["short_description"], EDIT_CASE, "short_description",
+                                                        "a short description")[:200]
+        if "description" in fields:
+            values["description"] = clean_text(fields["description"]) or None
+        if "priority" in fields:
+            values["priority"] = parse_priority(fields["priority"], EDIT_CASE)
+        if "needs_attention" in fields:
+            values["needs_attention"] = str(fields["needs_attention"]).lower() in ("1", "true", "on", "yes", "y")
+        if "contact_id" in fields:
+            values["contact_id"] = contact_of(case.account, fields["contact_id"]).id if optional_id(
+                fields["contact_id"]) else None
+        for field, model, label in (("assignment_group_id", AssignmentGroup, "Assignment group"),
+                                    ("assigned_to_id", User, "Assigned to")):
+            if field in fields:
+                values[field] = existing_id(model, fields[field], EDIT_CASE, field, label) if optional_id(
+                    fields[field]) else None
+        assignee_id = values.get("assigned_to_id", case.assigned_to_id)
+        if assignee_id not in (case.assigned_to_id, user.id, None) and not has_back_office_role(user, MANAGER):
+            raise PermissionDenied(f"{EDIT_CASE} is not allowed: handing {case.number} to someone else is a "
+                                   "manager's reassignment; you may assign it to yourself.")
+        group_id = values.get("assignment_group_id", case.assignment_group_id)
+        if group_id and assignee_id:
+            group = db.session.get(AssignmentGroup, group_id)
+            if assignee_id not in {member.id for member in group.members}:
+                raise InvalidInput(f"{EDIT_CASE} is not allowed: the assignee is not a member of {group.name}.",
+                                   {"assigned_to_id": "Not a member of the assignment group"})
+        changed = set_fields(case, values, action=EDIT_CASE, case_id=case.id)
+        if "assigned_to_id" in changed and assignee_id not in (None, user.id):
+            notify(NotificationEvent.CASE_ASSIGNED, case)
+        if changed.get("needs_attention", (None, False))[1] is True:
+            notify(NotificationEvent.NEEDS_ATTENTION, case)
+        if "priority" in changed:
+            sync_case_slas(case)
+    return case
 
 
 def add_case_lines(case_id, user: User, version=None, order_ids: Iterable = (), order_line_ids: Iterable = ()):

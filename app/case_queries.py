@@ -39,6 +39,26 @@ def active_accounts() -> list[Account]:
     return db.session.query(Account).filter(Account.active.is_(True)).order_by(Account.name).all()
 
 
+def case_form_choices(case: OrderCase) -> dict:
+    """Options of the Edit case form: the account's contacts, the groups and the back-office users."""
+    from flask_appbuilder.security.sqla.models import Role, User
+
+    from .models import AssignmentGroup, Contact
+    from .roles import BACK_OFFICE_RANK
+
+    users = (
+        db.session.query(User).join(User.roles)
+        .filter(User.active.is_(True), Role.name.in_(tuple(BACK_OFFICE_RANK)))
+        .order_by(User.first_name, User.last_name).distinct().all()
+    )
+    return {
+        "contacts": db.session.query(Contact).filter(Contact.account_id == case.account_id)
+        .order_by(Contact.last_name, Contact.first_name).all(),
+        "groups": db.session.query(AssignmentGroup).order_by(AssignmentGroup.name).all(),
+        "users": users,
+    }
+
+
 def load_case_page(case_id: int) -> OrderCase | None:
     """The case with everything its record page shows, loaded up front."""
     return (

@@ -106,7 +106,7 @@ class OrderCasePageView(BaseView):
     method_permission_name = {
         "select_type": "add", "intake": "add", "record": "show", "add_lines": "edit", "new_line": "edit",
         "edit_line": "edit", "case_action": "edit", "line_action": "edit", "selected_lines": "edit",
-        "journal": "edit", "delete_case": "delete",
+        "journal": "edit", "delete_case": "delete", "edit_case": "edit",
     }
     default_view = "select_type"
 
@@ -193,6 +193,31 @@ class OrderCasePageView(BaseView):
                 if line.state in sources and _can(wf.LINE_ACTION_ROLES.get(label, AGENT))
             ]
         return allowed
+
+    @expose("/<int:pk>/edit", methods=["GET", "POST"])
+    @has_access
+    def edit_case(self, pk):
+        case = case_queries.load_case_page(pk)
+        if case is None:
+            abort(404)
+        if request.method == "POST":
+            fields = {f: request.form.get(f, "") for f in wf.CASE_EDIT_FIELDS if f != "needs_attention"}
+            fields["needs_attention"] = request.form.get("needs_attention", "")
+            try:
+                wf.edit_case(pk, current_user, version=request.form.get("version"), **fields)
+            except DomainError as error:
+                db.session.rollback()
+                flash(error.message, "danger")
+                case = case_queries.load_case_page(pk)
+                return self._render_case_form(case, dict(request.form), error.field_errors), error.status_code
+            flash(f"{case.number} saved.", "success")
+            return redirect(case_url(pk))
+        values = {f: ("" if getattr(case, f) is None else getattr(case, f)) for f in wf.CASE_EDIT_FIELDS}
+        return self._render_case_form(case, values, {})
+
+    def _render_case_form(self, case, values, errors):
+        return self.render_template("cases/case_form.html", case=case, values=values, errors=errors,
+                                    priorities=Priority.LABELS, **case_queries.case_form_choices(case))
 
     # -- actions -----------------------------------------------------------------------------------
 
@@ -530,8 +555,6 @@ class OrderCaseView(DeletableModelView):
     list_title = "Order Cases"
     list_columns = ["number", "short_description", "account", "state", "priority", "assigned_to", "opened_at"]
     search_columns = ["number", "short_description", "account", "state", "priority", "assigned_to"]
-    edit_columns = ["short_description", "description", "priority", "contact", "assignment_group", "assigned_to",
-                    "needs_attention"]
     base_order = ("number", "desc")
     companion_views = (OrderCasePageView,)
 
@@ -557,20 +580,9 @@ class OrderCaseView(DeletableModelView):
     @expose("/edit/<pk>", methods=["GET", "POST"])
     @has_access
     def edit(self, pk):
-        case = db.session.get(OrderCase, _int(pk) or 0)
-        if case is None:
+        if _int(pk) is None or db.session.get(OrderCase, _int(pk)) is None:
             abort(404)
-        if case.state in CaseState.READ_ONLY:
-            flash(f"{case.number} is {case.state}; closed and cancelled cases are read-only.", "danger")
-            return redirect(case_url(case.id))
-        return super().edit(pk)
-
-    def check_form(self, form, item=None):
-        group, assignee = form.assignment_group.data, form.assigned_to.data
-        if group is not None and assignee is not None and assignee not in group.members:
-            form.assigned_to.errors.append(f"{assignee} is not a member of {group}.")
-        if form.contact.data is not None and item is not None and form.contact.data.account_id != item.account_id:
-            form.contact.errors.append("The contact belongs to another account.")
+        return redirect(url_for("OrderCasePageView.edit_case", pk=_int(pk)))
 
     @expose("/delete/<pk>", methods=["GET", "POST"])
     @has_access

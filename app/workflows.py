@@ -32,8 +32,10 @@ from .case_guards import (
 )
 from .case_lines import (  # noqa: F401  (re-exported: the views and the API call every operation from here)
     ADD_LINES,
+    CASE_EDIT_FIELDS,
     CREATE_CASE,
     DELETE,
+    EDIT_CASE,
     EDIT_LINE,
     LINE_ASSIGN_TO_ME,
     LINE_EDIT_FIELDS,
@@ -45,6 +47,7 @@ from .case_lines import (  # noqa: F401  (re-exported: the views and the API cal
     create_case_line,
     delete_case,
     delete_case_lines,
+    edit_case,
     edit_case_line,
 )
 from .choices import CaseState, JournalKind, LineState, OrderLineState, RequestType, ResolutionCode, TaskState

@@ -458,3 +458,25 @@ def test_generic_list_routes_lead_to_the_case_pages(client_for):
         f"/ordercases/line/{line.id}/edit")
     assert agent.get(f"/ordercaseview/delete/{case.id}").status_code == 302
     assert fresh(OrderCase, case.id) is not None, "a GET must never delete"
+
+
+def test_edit_case_form_saves_the_header_and_refuses_a_stale_version(client_for, users):
+    account = factories.make_account()
+    order = factories.make_order(account, lines=1)
+    case = factories.make_case(account, order=order, order_lines=order.lines)
+    agent = client_for("agent")
+    assert agent.get(f"/ordercaseview/edit/{case.id}").headers["Location"].endswith(f"/ordercases/{case.id}/edit")
+    form = text_of(agent.get(f"/ordercases/{case.id}/edit"))
+    assert f"Edit case {case.number}" in form
+    seen = case.version
+    response = agent.submit(f"/ordercases/{case.id}/edit", {
+        "version": seen, "short_description": "Urgent change", "description": "", "priority": "1",
+        "contact_id": account.primary_contact_id, "assignment_group_id": "", "assigned_to_id": users["agent"].id,
+        "needs_attention": "1"}, follow_redirects=True)
+    page = text_of(response)
+    assert "This case is critical. Follow up immediately." in page and "Urgent change" in page
+    stale = agent.submit(f"/ordercases/{case.id}/edit", {"version": seen, "short_description": "Lost update",
+                                                         "priority": "4"})
+    assert stale.status_code == 409 and "was changed by" in text_of(stale)
+    after = fresh(OrderCase, case.id)
+    assert (after.short_description, after.priority, after.needs_attention) == ("Urgent change", 1, True)

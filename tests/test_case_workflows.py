@@ -566,3 +566,26 @@ def test_bulk_sync_on_hundreds_of_lines_uses_a_constant_number_of_statements(use
     versions = set(db.session.execute(text("SELECT version FROM order_case_line")).scalars())
     assert versions == {3}
     assert db.session.query(AuditEvent).filter_by(case_id=case.id, record_type="order_case_line").count() == 600
+
+
+def test_edit_case_header_rules(users):
+    case = case_with_lines(CaseState.NEW, [LineState.NEW])
+    agent, manager = user_for(users, "agent"), user_for(users, "manager")
+    colleague = factories.make_user("agent")
+    assert_refused(lambda: wf.edit_case(case.id, agent, assigned_to_id=colleague.id), PermissionDenied,
+                   f"handing {case.number} to someone else is a manager's reassignment")
+    assert_refused(lambda: wf.edit_case(case.id, agent, short_description=" "), InvalidInput,
+                   "Edit case needs a short description")
+    group = factories.make_group("Desk A", [users["agent"].id])
+    assert_refused(lambda: wf.edit_case(case.id, manager, assignment_group_id=group.id,
+                                        assigned_to_id=colleague.id), InvalidInput, "not a member of Desk A")
+    wf.edit_case(case.id, manager, assignment_group_id=group.id, assigned_to_id=users["agent"].id, priority="1",
+                 needs_attention="on")
+    after = reload(OrderCase, case.id)
+    assert (after.assigned_to_id, after.priority, after.needs_attention) == (users["agent"].id, 1, True)
+    events = {n.event for n in db.session.query(Notification)}
+    assert events == {"case assigned", "needs attention set"}
+    assert db.session.query(AuditEvent).filter_by(case_id=case.id, action="Edit case", field="priority").count() == 1
+    wf.cancel_case(case_with_lines(CaseState.DRAFT, [LineState.DRAFT]).id, agent)
+    closed = db.session.query(OrderCase).filter_by(state=CaseState.CANCELLED).one()
+    assert_refused(lambda: wf.edit_case(closed.id, manager, priority=2), StateConflict, "read-only")
