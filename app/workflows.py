@@ -28,6 +28,7 @@ from .case_guards import (
     parse_money,
     parse_positive_int,
     require_submitted,
+    require_writable,
     required_text,
 )
 from .case_lines import (  # noqa: F401  (re-exported: the views and the API call every operation from here)
@@ -54,10 +55,10 @@ from .choices import CaseState, JournalKind, LineState, OrderLineState, RequestT
 from .exceptions import InvalidInput, PermissionDenied, StateConflict
 from .extensions import db
 from .model_base import utcnow
-from .models import CaseLineTask, Location, OrderCase, OrderCaseLine, ProductOffering
+from .models import CaseLineTask, Contact, Location, OrderCase, OrderCaseLine, ProductOffering
 from .notifications import NotificationEvent, notify
 from .sla import sync_case_slas
-from .roles import AGENT, MANAGER
+from .roles import AGENT, CUSTOMER, MANAGER, role_names
 from .workflow_base import (
     add_journal_entry,
     check_version,
@@ -76,6 +77,10 @@ INFORMATION_RECEIVED = "Information Received"
 RESOLVE_CASE = "Resolve Case"
 CLOSE_CASE = "Close Case"
 CANCEL = "Cancel"
+# The customer's answers in the portal.
+ACCEPT_SOLUTION = "Accept solution"
+REJECT_SOLUTION = "Reject solution"
+CUSTOMER_REPLY = "Reply"
 # Line action labels.
 START_WORK = "Start work"
 ACCEPT = "Accept"
@@ -269,19 +274,24 @@ def close_case(case_id, user: User, version=None) -> OrderCase:
         require_back_office(user, AGENT, CLOSE_CASE)
         case = load_case(case_id)
         check_version(case, version)
-        require_state(case, CASE_ACTION_SOURCES[CLOSE_CASE], CLOSE_CASE)
-        open_line = db.session.execute(
-            select(OrderCaseLine.number, OrderCaseLine.state)
-            .where(OrderCaseLine.case_id == case.id, OrderCaseLine.state.in_(LineState.OPEN))
-            .order_by(OrderCaseLine.id).limit(1)
-        ).first()
-        if open_line is not None:
-            raise StateConflict(f"{CLOSE_CASE} is not allowed: line {open_line.number} is still {open_line.state}.")
-        set_fields(case, {"closed_at": utcnow()}, action=CLOSE_CASE, case_id=case.id)
-        transition(case, CaseState.CLOSED, CLOSE_CASE, case_id=case.id)
-        notify(NotificationEvent.CASE_CLOSED, case)
-        sync_case_slas(case)
+        _close(case, CLOSE_CASE)
     return case
+
+
+def _close(case: OrderCase, action: str) -> None:
+    require_state(case, CASE_ACTION_SOURCES[CLOSE_CASE], action)
+    open_line = db.session.execute(
+        select(OrderCaseLine.number, OrderCaseLine.state)
+        .where(OrderCaseLine.case_id == case.id, OrderCaseLine.state.in_(LineState.OPEN))
+        .order_by(OrderCaseLine.id).limit(1)
+    ).first()
+    if open_line is not None:
+        raise StateConflict(f"{action} is not allowed: line {open_line.number} is still {open_line.state}.")
+    set_fields(case, {"closed_at": utcnow()}, action=action, case_id=case.id)
+    transition(case, CaseState.CLOSED, action, case_id=case.id)
+    notify(NotificationEvent.CASE_CLOSED, case,
+           closed_how=" on your acceptance of the solution" if action == ACCEPT_SOLUTION else "")
+    sync_case_slas(case)
 
 
 def cancel_case(case_id, user: User, version=None) -> OrderCase:
@@ -307,6 +317,58 @@ CASE_ACTIONS = {
     CLOSE_CASE: close_case,
     CANCEL: cancel_case,
 }
+
+
+# ----------------------------------------------------------------------------------------------------
+# The customer's answers (portal): accept or reject the proposed solution, reply to a question
+
+
+def _require_case_contact(user: User, case: OrderCase, action: str) -> None:
+    """A portal user acts only on cases of the account their contact belongs to."""
+    if CUSTOMER not in role_names(user) or not db.session.query(
+            select(Contact.id).where(Contact.user_id == user.id, Contact.account_id == case.account_id).exists()
+    ).scalar():
+        raise PermissionDenied(f"{action} is not allowed: only a contact of {case.account.name} may answer.")
+
+
+def accept_solution(case_id, user: User, version=None) -> OrderCase:
+    """Accept solution (customer): the Resolved case closes, as Close Case does."""
+    with operation(user):
+        case = load_case(case_id)
+        _require_case_contact(user, case, ACCEPT_SOLUTION)
+        check_version(case, version)
+        _close(case, ACCEPT_SOLUTION)
+    return case
+
+
+def reject_solution(case_id, user: User, version=None, reason: str | None = None) -> OrderCase:
+    """Reject solution (customer): the Resolved case goes back to Work in Progress; the reason is a comment."""
+    with operation(user):
+        case = load_case(case_id)
+        _require_case_contact(user, case, REJECT_SOLUTION)
+        check_version(case, version)
+        require_state(case, (CaseState.RESOLVED,), REJECT_SOLUTION)
+        reason = required_text(reason, REJECT_SOLUTION, "reason", "a reason")
+        set_fields(case, {"resolution_code": None, "resolved_at": None, "needs_attention": True},
+                   action=REJECT_SOLUTION, case_id=case.id)
+        transition(case, CaseState.WORK_IN_PROGRESS, REJECT_SOLUTION, case_id=case.id)
+        add_journal_entry(case, JournalKind.COMMENT, reason, user, case_id=case.id)
+        notify(NotificationEvent.NEEDS_ATTENTION, case, reason_line=f"\n\nThe customer rejected the solution: {reason}")
+        sync_case_slas(case)
+    return case
+
+
+def customer_reply(case_id, user: User, text: str) -> OrderCase:
+    """A customer's comment; while the case is Awaiting Info it is the answer and work resumes."""
+    with operation(user):
+        case = load_case(case_id)
+        _require_case_contact(user, case, CUSTOMER_REPLY)
+        require_writable(case, CUSTOMER_REPLY)
+        add_journal_entry(case, JournalKind.COMMENT, text, user, case_id=case.id)
+        if case.state == CaseState.AWAITING_INFO:
+            transition(case, CaseState.WORK_IN_PROGRESS, CUSTOMER_REPLY, case_id=case.id)
+            sync_case_slas(case)
+    return case
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -589,3 +589,34 @@ def test_edit_case_header_rules(users):
     wf.cancel_case(case_with_lines(CaseState.DRAFT, [LineState.DRAFT]).id, agent)
     closed = db.session.query(OrderCase).filter_by(state=CaseState.CANCELLED).one()
     assert_refused(lambda: wf.edit_case(closed.id, manager, priority=2), StateConflict, "read-only")
+
+
+def test_the_customer_accepts_or_rejects_the_solution_and_answers_questions(users):
+    customer = user_for(users, "customer")
+    accepted = case_with_lines(CaseState.RESOLVED, [LineState.ACCEPTED])
+    rejected = case_with_lines(CaseState.RESOLVED, [LineState.DENIED])
+    stranger_case = case_with_lines(CaseState.RESOLVED, [LineState.ACCEPTED])
+    accepted.contact.user_id = users["customer"].id
+    db.session.commit()
+    assert_refused(lambda: wf.accept_solution(accepted.id, user_for(users, "agent")), PermissionDenied,
+                   "only a contact of")
+    assert_refused(lambda: wf.accept_solution(stranger_case.id, customer), PermissionDenied, "only a contact of")
+    wf.accept_solution(accepted.id, customer)
+    after = reload(OrderCase, accepted.id)
+    assert (after.state, db.session.query(Notification).one().event) == (CaseState.CLOSED, "case closed")
+
+    # The portal user now belongs to the other case's account (a contact links to one user).
+    reload(OrderCase, accepted.id).contact.user_id = None
+    db.session.commit()
+    reload(OrderCase, rejected.id).contact.user_id = users["customer"].id
+    db.session.commit()
+    assert_refused(lambda: wf.reject_solution(rejected.id, customer, reason=""), InvalidInput,
+                   "Reject solution needs a reason")
+    wf.reject_solution(rejected.id, customer, reason="The date still does not work")
+    after = reload(OrderCase, rejected.id)
+    assert (after.state, after.resolution_code, after.needs_attention) == (CaseState.WORK_IN_PROGRESS, None, True)
+    assert db.session.query(JournalEntry).filter_by(case_id=rejected.id).one().text == "The date still does not work"
+
+    wf.request_case_information(rejected.id, user_for(users, "agent"), question="Which date then?")
+    wf.customer_reply(rejected.id, customer, "The 3rd of next month")
+    assert reload(OrderCase, rejected.id).state == CaseState.WORK_IN_PROGRESS
