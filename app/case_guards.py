@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from .choices import CaseState
 from .exceptions import InvalidInput, RecordNotFound, StateConflict
@@ -103,6 +103,36 @@ def bulk_line_transition(case: OrderCase, line_ids_states: list[tuple[int, str, 
             for line_id, number, _old in line_ids_states
         )
     db.session.execute(insert(AuditEvent), events)
+    _expire_loaded_lines(case.id)
+
+
+def bulk_line_values(case: OrderCase, changes: list[tuple[int, str, dict[str, tuple]]], action: str,
+                     user: User) -> None:
+    """Write different values to many lines: (id, number, {field: (old, new)}) each.
+
+    One executemany UPDATE per distinct set of fields and one multi-row audit INSERT, however many lines.
+    """
+    changes = [change for change in changes if change[2]]
+    if not changes:
+        return
+    db.session.flush()
+    now = utcnow()
+    table = OrderCaseLine.__table__
+    groups: dict[tuple[str, ...], list] = {}
+    for line_id, _number, fields in changes:
+        groups.setdefault(tuple(sorted(fields)), []).append((line_id, fields))
+    for names, members in groups.items():
+        statement = update(table).where(table.c.id == bindparam("target_id")).values(
+            version=table.c.version + 1, changed_on=now, changed_by_id=user.id,
+            **{name: bindparam(f"new_{name}") for name in names},
+        )
+        db.session.execute(statement, [
+            {"target_id": line_id, **{f"new_{name}": fields[name][1] for name in names}} for line_id, fields in members
+        ])
+    db.session.execute(insert(AuditEvent), [
+        audit_row(OrderCaseLine.__tablename__, line_id, number, case.id, action, field, old, new, user, now)
+        for line_id, number, fields in changes for field, (old, new) in fields.items()
+    ])
     _expire_loaded_lines(case.id)
 
 

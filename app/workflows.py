@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from .case_guards import (
     bulk_line_transition,
+    bulk_line_values,
     clean_text,
     existing_id,
     line_state_counts,
@@ -249,17 +250,16 @@ def resolve_case(case_id, user: User, version=None, resolution_code: str | None 
                                    {"outcome": "Required"})
             _refuse_open_tasks(case, [line.id for line in open_lines], RESOLVE_CASE)
             now = utcnow()
+            with_notes = [(line.id, line.number, line.state) for line in open_lines if line.resolution_notes]
+            without_notes = [(line.id, line.number, line.state) for line in open_lines if not line.resolution_notes]
             if outcome == OUTCOME_ACCEPT:
-                for line in open_lines:
-                    apply_accepted_line(line, user, action=RESOLVE_CASE)
-                new_state, extra = LineState.ACCEPTED, {"resolved_at": now}
+                apply_accepted_lines(case, open_lines, user, action=RESOLVE_CASE)
+                bulk_line_transition(case, with_notes + without_notes, LineState.ACCEPTED, RESOLVE_CASE, user,
+                                     {"resolved_at": now})
             else:
-                new_state, extra = LineState.DENIED, {"resolved_at": now}
-                without_notes = [line for line in open_lines if not line.resolution_notes]
-                for line in without_notes:
-                    set_fields(line, {"resolution_notes": notes}, action=RESOLVE_CASE, case_id=case.id)
-            bulk_line_transition(case, [(line.id, line.number, line.state) for line in open_lines], new_state,
-                                  RESOLVE_CASE, user, extra)
+                bulk_line_transition(case, with_notes, LineState.DENIED, RESOLVE_CASE, user, {"resolved_at": now})
+                bulk_line_transition(case, without_notes, LineState.DENIED, RESOLVE_CASE, user,
+                                     {"resolved_at": now, "resolution_notes": notes})
         set_fields(case, {"resolution_code": resolution_code, "resolution_notes": notes, "resolved_at": utcnow()},
                    action=RESOLVE_CASE, case_id=case.id)
         transition(case, CaseState.RESOLVED, RESOLVE_CASE, case_id=case.id)
@@ -433,7 +433,7 @@ def accept_line(line_id, user: User, version=None, resolution_notes: str | None 
     with operation(user):
         case, line = _begin_line_action(line_id, user, version, ACCEPT)
         _refuse_open_tasks(case, [line.id], ACCEPT)
-        apply_accepted_line(line, user, action=ACCEPT, **approved)
+        apply_accepted_lines(case, [line], user, action=ACCEPT, **approved)
         values = {"resolved_at": utcnow()}
         if clean_text(resolution_notes):
             values["resolution_notes"] = clean_text(resolution_notes)
@@ -495,14 +495,28 @@ LINE_ACTIONS = {
 # Accepting a line's change
 
 
-def apply_accepted_line(line: OrderCaseLine, user: User, action: str = ACCEPT, approved_quantity=None,
-                        approved_delivery_date=None, approved_unit_price=None, requested_location_id=None,
-                        replacement_offering_id=None) -> dict:
-    """Validate and record the approved values of an accepted line, per its request type (SPEC §5).
+def apply_accepted_lines(case: OrderCase, lines: list[OrderCaseLine], user: User, action: str = ACCEPT,
+                         **approved) -> dict[int, dict]:
+    """Validate and record the approved values of accepted lines, per request type (SPEC §5).
 
-    Called by Accept and by Resolve Case (accept all). Approved values default to the requested ones.
-    Writing the change onto the order (and ``applied_at``) plugs in here.
+    The one place an accepted line takes effect, called by Accept (one line) and by Resolve Case (accept
+    all): every line is checked first, then all are written with bulk statements, so one refused line
+    leaves every line untouched. Writing the change onto the order (and ``applied_at``) plugs in here.
+    Returns {line id: {field: (old, new)}}.
     """
+    changes = []
+    for line in lines:
+        values = approved_values(line, action, **approved)
+        changes.append((line.id, line.number, {
+            field: (getattr(line, field), value) for field, value in values.items() if getattr(line, field) != value
+        }))
+    bulk_line_values(case, changes, action, user)
+    return {line_id: fields for line_id, _number, fields in changes}
+
+
+def approved_values(line: OrderCaseLine, action: str = ACCEPT, approved_quantity=None, approved_delivery_date=None,
+                    approved_unit_price=None, requested_location_id=None, replacement_offering_id=None) -> dict:
+    """The values Accept records on *line*: what the agent approved, defaulting to what was requested."""
     where = f"line {line.number}"
     rtype = line.request_type
     order_line = line.order_line
@@ -557,7 +571,6 @@ def apply_accepted_line(line: OrderCaseLine, user: User, action: str = ACCEPT, a
         quantity = approved_quantity if approved_quantity not in (None, "") else (
             line.approved_quantity or line.requested_quantity or line.ordered_quantity)
         values["approved_quantity"] = parse_positive_int(quantity, action, "approved_quantity", "Approved quantity")
-    set_fields(line, values, action=action, case_id=line.case_id)
     return values
 
 

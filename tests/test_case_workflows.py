@@ -620,3 +620,35 @@ def test_the_customer_accepts_or_rejects_the_solution_and_answers_questions(user
     wf.request_case_information(rejected.id, user_for(users, "agent"), question="Which date then?")
     wf.customer_reply(rejected.id, customer, "The 3rd of next month")
     assert reload(OrderCase, rejected.id).state == CaseState.WORK_IN_PROGRESS
+
+
+@pytest.mark.parametrize("outcome", ["accept", "deny"])
+def test_resolve_case_on_hundreds_of_lines_uses_a_constant_number_of_statements(users, outcome):
+    account = factories.make_account()
+    order = factories.make_order(account, lines=300)
+    case = factories.make_case(account, order=order, order_lines=order.lines, state=CaseState.WORK_IN_PROGRESS,
+                               line_state=LineState.WORK_IN_PROGRESS)
+    for index, line in enumerate(case.lines):
+        line.request_type = (RequestType.QUANTITY, RequestType.INQUIRY)[index % 2]
+        line.requested_quantity = 7
+        line.resolution_notes = "Noted earlier" if index % 3 == 0 else None
+    db.session.commit()
+    statements = []
+    from sqlalchemy import event
+
+    def count(*_args):
+        statements.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        wf.resolve_case(case.id, user_for(users, "agent"), resolution_code=ResolutionCode.SOLVED,
+                        resolution_notes="Done", outcome=outcome)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) < 40, len(statements)
+    lines = sorted(reload(OrderCase, case.id).lines, key=lambda l: l.id)
+    expected_state = LineState.ACCEPTED if outcome == "accept" else LineState.DENIED
+    assert {line.state for line in lines} == {expected_state}
+    assert [line.approved_quantity for line in lines[:4]] == ([7, None, 7, None] if outcome == "accept" else [None] * 4)
+    assert [line.resolution_notes for line in lines[:3]] == ["Noted earlier", None if outcome == "accept" else "Done",
+                                                              None if outcome == "accept" else "Done"]
