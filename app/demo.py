@@ -371,14 +371,10 @@ class _DemoBuilder:
         dated = [(self.now - dt.timedelta(days=rng.randint(*age_days[state]), minutes=rng.randint(0, 1439)), state)
                  for state in plan]
         dated.sort(key=lambda item: item[0])
-        quote_converted = 0
         for order_date, state in dated:
             account = rng.choice(self.accounts)
             order_type = OrderType.SERVICE if rng.random() < 0.4 else OrderType.PRODUCT
-            channel = self._channel(order_type, state)
-            if channel == OrderChannel.QUOTE:
-                quote_converted += 1
-            self._order(account, order_type, channel, state, order_date)
+            self._order(account, order_type, self._channel(order_type, state), state, order_date)
 
     def _channel(self, order_type: str, state: str) -> str:
         roll = self.rng.random()
@@ -399,7 +395,8 @@ class _DemoBuilder:
             account=account, contact=contact, order_type=order_type, channel=channel, state=state,
             priority=rng.choice((2, 3, 4, 4, 4)), currency="USD", order_date=order_date,
             requested_start_date=requested - dt.timedelta(days=3) if order_type == OrderType.SERVICE else None,
-            requested_completion_date=requested, expected_delivery_date=requested + dt.timedelta(days=rng.randint(0, 5)),
+            requested_completion_date=requested,
+            expected_delivery_date=requested + dt.timedelta(days=rng.randint(0, 5)),
             shipping_location=rng.choice(account.locations), created_on=order_date,
             description=f"{'Service' if order_type == OrderType.SERVICE else 'Equipment'} order for {account.name}",
         )
@@ -444,7 +441,8 @@ class _DemoBuilder:
             inventory = self._inventory_for_change(order.account) if action == LineAction.ADD else inventory
             if inventory is not None:
                 action = (LineAction.RESUME if inventory.state == InventoryState.SUSPENDED
-                          else rng.choice((LineAction.CHANGE, LineAction.CHANGE, LineAction.SUSPEND, LineAction.DISCONNECT)))
+                          else rng.choice((LineAction.CHANGE, LineAction.CHANGE, LineAction.SUSPEND,
+                                           LineAction.DISCONNECT)))
                 offering = inventory.offering
         offering = offering or rng.choice(self.service_offerings if service else self.product_offerings)
         if service:
@@ -462,7 +460,8 @@ class _DemoBuilder:
             created_on=order.order_date,
         )
         for definition in offering.specification.characteristics:
-            line.characteristics.append(OrderLineCharacteristic(name=definition.name, value=self._value(definition, order)))
+            value = self._value(definition, order)
+            line.characteristics.append(OrderLineCharacteristic(name=definition.name, value=value))
         if state == OrderLineState.COMPLETED:
             line.completed_at = order.order_date + dt.timedelta(days=rng.randint(2, 20), hours=rng.randint(0, 8))
         self.session.add(line)
@@ -540,7 +539,8 @@ class _DemoBuilder:
         self.session.add_all([matched, unmatched])
         order.enrichment_issues = [
             EnrichmentIssue(kind=EnrichmentKind.PARTY, reference=ENRICHMENT_PARTY,
-                            description=f"Related party {ENRICHMENT_PARTY} (Brightside Dental Clinics) matches no account"),
+                            description=f"Related party {ENRICHMENT_PARTY} (Brightside Dental Clinics) "
+                                        "matches no account"),
             EnrichmentIssue(kind=EnrichmentKind.OFFERING, reference=ENRICHMENT_OFFERING, order_line=unmatched,
                             description=f"Product offering {ENRICHMENT_OFFERING} matches no catalog offering"),
         ]
@@ -572,12 +572,14 @@ class _DemoBuilder:
                 + [QuoteState.ACCEPTED] * 2 + [QuoteState.EXPIRED] * 2 + [QuoteState.CANCELLED] * 2)
         for state in plan:
             account = rng.choice(self.accounts)
-            created = self.now - dt.timedelta(days=rng.randint(45, 90) if state == QuoteState.EXPIRED else rng.randint(1, 20))
+            age = rng.randint(45, 90) if state == QuoteState.EXPIRED else rng.randint(1, 20)
+            created = self.now - dt.timedelta(days=age)
             quote = Quote(account=account, contact=rng.choice(account.contacts), state=state, currency="USD",
                           valid_until=(created + dt.timedelta(days=30)).date(), created_on=created,
                           description=f"Proposal for {account.name}")
             for offering in rng.sample(self.product_offerings + self.service_offerings, rng.randint(1, 4)):
-                quote.lines.append(QuoteLine(offering=offering, quantity=rng.randint(1, 25), unit_price=offering.unit_price))
+                quote.lines.append(QuoteLine(offering=offering, quantity=rng.randint(1, 25),
+                                             unit_price=offering.unit_price))
             quote.total_amount = sum((line.unit_price * line.quantity for line in quote.lines), Decimal("0"))
             self.session.add(quote)
 
@@ -591,7 +593,8 @@ class _DemoBuilder:
                        "Walk-in": InteractionChannel.WALK_IN}.get(topic.split(":")[0], InteractionChannel.PHONE)
             interaction = Interaction(channel=channel, account=account, contact=rng.choice(account.contacts),
                                       short_description=topic, state=state, agent=self.users["agent"],
-                                      opened_at=self.now - dt.timedelta(days=rng.randint(0, 20), hours=rng.randint(0, 9)))
+                                      opened_at=self.now - dt.timedelta(days=rng.randint(0, 20),
+                                                                        hours=rng.randint(0, 9)))
             self.session.add(interaction)
             self.interactions.append(interaction)
 

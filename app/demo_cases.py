@@ -182,7 +182,8 @@ class CaseBuilder:
         elif request == RequestType.DELIVERY_DATE:
             line.current_delivery_date = current_date
             line.requested_delivery_date = max(
-                self.data.today + dt.timedelta(days=2), current_date + dt.timedelta(days=rng.choice((-7, -4, 5, 10, 14)))
+                self.data.today + dt.timedelta(days=2),
+                current_date + dt.timedelta(days=rng.choice((-7, -4, 5, 10, 14))),
             )
         elif request == RequestType.ADDRESS:
             line.current_location = current_location
@@ -340,7 +341,8 @@ class CaseBuilder:
                           times[1] + (self.now - times[1]) * 0.3)
         if rng.random() < 0.5 and case.state != CaseState.CANCELLED:
             author = self.customer if case.origin == "Portal" else None
-            self._journal(case, JournalKind.COMMENT, rng.choice(COMMENTS), author, times[1] + (self.now - times[1]) * 0.2)
+            self._journal(case, JournalKind.COMMENT, rng.choice(COMMENTS), author,
+                          times[1] + (self.now - times[1]) * 0.2)
         if case.state in (CaseState.RESOLVED, CaseState.CLOSED):
             self._journal(case, JournalKind.COMMENT, f"Proposed solution: {case.resolution_code}. "
                           "Please accept the solution or tell us what is still missing.", case.assigned_to,
@@ -366,7 +368,8 @@ class CaseBuilder:
             elif line.state == LineState.ACCEPTED and rng.random() < 0.3:
                 self._task(case, line, "Update the delivery schedule", TaskState.CLOSED_COMPLETE, group, times[-1])
         if case.priority == 1:
-            task = CaseTask(case=case, subject="Call the customer back within the hour", state=TaskState.WORK_IN_PROGRESS,
+            task = CaseTask(case=case, subject="Call the customer back within the hour",
+                            state=TaskState.WORK_IN_PROGRESS,
                             priority=1, assignment_group=self.data.groups["Order Desk"], assigned_to=self.manager,
                             visible_to_customer=False, created_on=times[-1])
             self.session.add(task)
