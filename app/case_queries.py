@@ -91,6 +91,18 @@ def load_line(line_id: int) -> OrderCaseLine | None:
     )
 
 
+def case_tasks(case_id: int) -> list:
+    """The case's tasks and its lines' tasks, each list in one query."""
+    from .models import CaseLineTask, CaseTask
+
+    case_level = (db.session.query(CaseTask).options(joinedload(CaseTask.assigned_to))
+                  .filter(CaseTask.case_id == case_id).order_by(CaseTask.id).all())
+    line_level = (db.session.query(CaseLineTask)
+                  .options(joinedload(CaseLineTask.assigned_to), joinedload(CaseLineTask.case_line))
+                  .filter(CaseLineTask.case_id == case_id).order_by(CaseLineTask.id).all())
+    return case_level + line_level
+
+
 @dataclass
 class Activity:
     """One entry of the activity stream: a journal entry, or the audit events of one change."""

@@ -22,7 +22,7 @@ from .choices import (
     ResolutionCode,
     Scope,
 )
-from .exceptions import DomainError, InvalidInput
+from .exceptions import DomainError, InvalidInput, VersionConflict
 from .extensions import db
 from .models import (
     CaseLineCharacteristic,
@@ -166,6 +166,7 @@ class OrderCasePageView(BaseView):
             abort(404)
         return self.render_template(
             "cases/record.html", case=case, lines=case.lines, activity=case_queries.activity_stream(case.id),
+            tasks=case_queries.case_tasks(case.id),
             case_actions=self._case_actions(case), line_actions=self._line_actions(case),
             can_delete_case=_can(ADMIN) or case.state == CaseState.DRAFT, is_admin=_can(ADMIN),
             writable=case.state not in CaseState.READ_ONLY,
@@ -209,14 +210,16 @@ class OrderCasePageView(BaseView):
                 db.session.rollback()
                 flash(error.message, "danger")
                 case = case_queries.load_case_page(pk)
-                return self._render_case_form(case, dict(request.form), error.field_errors), error.status_code
+                return self._render_case_form(case, dict(request.form), error.field_errors,
+                                              isinstance(error, VersionConflict)), error.status_code
             flash(f"{case.number} saved.", "success")
             return redirect(case_url(pk))
         values = {f: ("" if getattr(case, f) is None else getattr(case, f)) for f in wf.CASE_EDIT_FIELDS}
         return self._render_case_form(case, values, {})
 
-    def _render_case_form(self, case, values, errors):
+    def _render_case_form(self, case, values, errors, conflict=False):
         return self.render_template("cases/case_form.html", case=case, values=values, errors=errors,
+                                    conflict=conflict,
                                     priorities=Priority.LABELS, **case_queries.case_form_choices(case))
 
     # -- actions -----------------------------------------------------------------------------------
@@ -318,8 +321,8 @@ class OrderCasePageView(BaseView):
             except DomainError as error:
                 db.session.rollback()
                 flash(error.message, "danger")
-                return self._render_line_form(db.session.get(OrderCase, pk), None, values,
-                                              error.field_errors), error.status_code
+                return self._render_line_form(db.session.get(OrderCase, pk), None, values, error.field_errors,
+                                              isinstance(error, VersionConflict)), error.status_code
             flash(f"Line {line.number} created.", "success")
             return redirect(case_url(pk, "lines"))
         return self._render_line_form(case, None, values, {})
@@ -341,13 +344,13 @@ class OrderCasePageView(BaseView):
                 db.session.rollback()
                 flash(error.message, "danger")
                 line = case_queries.load_line(pk)
-                return self._render_line_form(line.case, line, dict(request.form),
-                                              error.field_errors), error.status_code
+                return self._render_line_form(line.case, line, dict(request.form), error.field_errors,
+                                              isinstance(error, VersionConflict)), error.status_code
             flash(f"Line {line.number} saved.", "success")
             return redirect(case_url(line.case_id, "lines"))
         return self._render_line_form(line.case, line, _line_values(line), {})
 
-    def _render_line_form(self, case, line, values, errors):
+    def _render_line_form(self, case, line, values, errors, conflict=False):
         header = case.scope == Scope.MULTIPLE_ORDERS
         choices = []
         if line is None:
@@ -355,6 +358,7 @@ class OrderCasePageView(BaseView):
             choices = [(row.id, f"{row.number} — {row.description}") for row in rows]
         return self.render_template(
             "cases/line_form.html", case=case, line=line, values=values, errors=errors, header=header,
+            conflict=conflict,
             ref_choices=choices, request_types=RequestType.HEADER_LEVEL if header else RequestType.ALL,
             reason_codes=ReasonCode.ALL, priorities=Priority.LABELS, locations=_locations(case),
             offerings=[] if header else _offerings(),

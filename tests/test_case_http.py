@@ -480,3 +480,40 @@ def test_edit_case_form_saves_the_header_and_refuses_a_stale_version(client_for,
     assert stale.status_code == 409 and "was changed by" in text_of(stale)
     after = fresh(OrderCase, case.id)
     assert (after.short_description, after.priority, after.needs_attention) == ("Urgent change", 1, True)
+
+
+def test_tasks_show_on_the_case_page_with_create_task_links(client_for):
+    from app.models import CaseLineTask, CaseTask
+
+    account = factories.make_account()
+    order = factories.make_order(account, lines=1)
+    case = factories.make_case(account, order=order, order_lines=order.lines, state=CaseState.WORK_IN_PROGRESS,
+                               line_state=LineState.WORK_IN_PROGRESS)
+    line = case.lines[0]
+    db.session.add_all([CaseTask(case=case, subject="Call the carrier"),
+                        CaseLineTask(case_line=line, case_id=case.id, subject="Check stock")])
+    db.session.commit()
+    agent = client_for("agent")
+    page = text_of(agent.get(record_url(case.id)))
+    assert "Call the carrier" in page and "Check stock" in page
+    assert f"/caselinetaskview/add?_flt_0_case_line={line.id}" in page
+    add_url = f"/caselinetaskview/add?_flt_0_case_line={line.id}"
+    agent.submit(add_url, {"subject": "Ask the warehouse", "state": "Open", "priority": "4"})
+    created = db.session.query(CaseLineTask).filter_by(subject="Ask the warehouse").one()
+    assert (created.case_line_id, created.case_id) == (line.id, case.id)
+    refused = line_act(agent, line, "accept")
+    assert f"Accept is not allowed: line {line.number} has open tasks" in text_of(refused)
+
+
+def test_a_stale_line_form_offers_a_reload(client_for):
+    account = factories.make_account()
+    order = factories.make_order(account, lines=1)
+    case = factories.make_case(account, order=order, order_lines=order.lines)
+    line = case.lines[0]
+    agent = client_for("agent")
+    stale = line.version
+    agent.submit(f"/ordercases/line/{line.id}/edit", {"version": stale, "short_description": "first"})
+    response = agent.submit(f"/ordercases/line/{line.id}/edit", {"version": stale, "short_description": "second"})
+    page = text_of(response)
+    assert response.status_code == 409 and "Reload the current values" in page
+    assert fresh(OrderCaseLine, line.id).short_description == "first"
