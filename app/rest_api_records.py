@@ -14,7 +14,7 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import false, select
 
 from .case_guards import load_case, require_writable
-from .choices import CaseState, InteractionChannel, InteractionState, LineState, TaskState
+from .choices import InteractionChannel, InteractionState, LineState, TaskState
 from .exceptions import InvalidInput, RecordNotFound, StateConflict
 from .extensions import db
 from .model_base import utcnow
