@@ -6,7 +6,6 @@ Each function issues a fixed number of queries however many lines, events or ord
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import groupby
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -133,17 +132,58 @@ def activity_stream(case_id: int, limit: int = ACTIVITY_LIMIT) -> list[Activity]
                  kind=entry.kind, text=entry.text)
         for entry in entries
     ]
-    # One operation's audit events on one record (same time, user and action) read as one change.
-    key = lambda e: (e.created_on, e.user_id, e.record_number, e.action)  # noqa: E731
-    for (when, _user_id, number, action), group in groupby(events, key=key):
-        group = list(group)
+    # One operation's audit events on one record (same second, user and action) read as one change.
+    groups: dict[tuple, list[AuditEvent]] = {}
+    for audit_event in events:
+        when = audit_event.created_on.replace(microsecond=0)
+        groups.setdefault((when, audit_event.user_id, audit_event.record_number, audit_event.action), []).append(
+            audit_event)
+    names = _referenced_names(events)
+    for (when, _user_id, number, action), group in groups.items():
         stream.append(Activity(
-            when=when, who=_name(group[0].user), record=number or _record_label(group[0].record_type),
+            when=group[0].created_on, who=_name(group[0].user), record=number or _record_label(group[0].record_type),
             kind="change", action=action,
-            changes=[(e.field, e.old_value, e.new_value) for e in reversed(group) if e.field],
+            changes=[(_field_label(e.field), names.get((e.field, e.old_value), e.old_value),
+                      names.get((e.field, e.new_value), e.new_value)) for e in reversed(group) if e.field],
         ))
     stream.sort(key=lambda a: a.when, reverse=True)
     return stream[:limit]
+
+
+# Audit events store ids of related records; the stream shows their names (one query per kind).
+_REFERENCES = {
+    "assigned_to_id": ("User", "assigned to"),
+    "contact_id": ("Contact", "contact"),
+    "assignment_group_id": ("AssignmentGroup", "assignment group"),
+    "requested_location_id": ("Location", "requested shipping location"),
+    "current_location_id": ("Location", "current shipping location"),
+    "replacement_offering_id": ("ProductOffering", "replacement offering"),
+}
+
+
+def _field_label(field: str) -> str:
+    return _REFERENCES[field][1] if field in _REFERENCES else field.replace("_", " ")
+
+
+def _referenced_names(events) -> dict[tuple[str, str], str]:
+    from flask_appbuilder.security.sqla.models import User
+
+    from . import models
+
+    wanted: dict[str, set[int]] = {}
+    for audit_event in events:
+        if audit_event.field in _REFERENCES:
+            for value in (audit_event.old_value, audit_event.new_value):
+                if value and value.isdigit():
+                    wanted.setdefault(audit_event.field, set()).add(int(value))
+    names = {}
+    for field, ids in wanted.items():
+        model_name = _REFERENCES[field][0]
+        model = User if model_name == "User" else getattr(models, model_name)
+        for record in db.session.query(model).filter(model.id.in_(ids)):
+            label = (f"{record.first_name} {record.last_name}".strip() if model is User else str(record))
+            names[(field, str(record.id))] = label
+    return names
 
 
 def _name(user) -> str:
