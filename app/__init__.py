@@ -9,6 +9,7 @@ from flask_appbuilder import AppBuilder
 from flask_login import current_user
 
 from .extensions import csrf, db, migrate
+from .request_logging import init_request_logging
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
@@ -29,6 +30,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    init_request_logging(app)  # before CSRF, so refused requests are logged too
     csrf.init_app(app)
 
     from . import models  # noqa: F401  (register every table on the shared metadata)
@@ -53,6 +55,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         from .views import register_views
 
         register_views(appbuilder)
+        if appbuilder.sm.is_auth_limited:
+            # FAB limits its login form only; its JWT login API is a second door to the same passwords.
+            appbuilder.sm.limiter.limit(appbuilder.sm.auth_rate_limit, methods=["POST"])(
+                app.blueprints["SecurityApi"]
+            )
         register_error_handlers(app)
         register_tmf_apis(app)
         register_rest_api(app)  # after the TMF APIs: it chains their 404/405 handler

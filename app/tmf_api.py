@@ -94,8 +94,11 @@ def make_blueprint(api: OrderApi) -> Blueprint:
     def delete(tmf_id):
         order = _find_order(api, tmf_id)
         _refuse_delete_of_referenced(order)
-        for issue in order.enrichment_issues:
-            db.session.delete(issue)
+        # Cancellation requests and enrichment issues belong to the order and go with it.
+        for dependent in [*order.enrichment_issues, *db.session.scalars(
+            select(TmfCancelRequest).where(TmfCancelRequest.order_id == order.id)
+        )]:
+            db.session.delete(dependent)
         db.session.flush()
         for line in order.lines:
             db.session.delete(line)
@@ -168,7 +171,9 @@ def make_blueprint(api: OrderApi) -> Blueprint:
         subscription = TmfHubSubscription(api=api.key, callback=callback[:1000], query=query)
         db.session.add(subscription)
         db.session.commit()
-        document = {"id": subscription.tmf_id, "callback": subscription.callback, "query": subscription.query}
+        document = {"id": subscription.tmf_id, "callback": subscription.callback}
+        if subscription.query is not None:
+            document["query"] = subscription.query
         return json_response(document, 201, {"Location": f"{request.host_url.rstrip('/')}{api.base_path}/hub/{subscription.tmf_id}"})
 
     @blueprint.delete("/hub/<tmf_id>")

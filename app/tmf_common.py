@@ -89,6 +89,7 @@ def select_fields(document: dict, fields: str | None) -> dict:
     a dotted name keeps only those keys inside the elements of that attribute."""
     if not fields:
         return document
+    refuse_nul_characters(fields, "fields")
     wanted: dict[str, set[str] | None] = {}
     for raw in fields.split(","):
         name = raw.strip()
@@ -120,11 +121,27 @@ def select_fields(document: dict, fields: str | None) -> dict:
 RESERVED_QUERY_PARAMETERS = {"fields", "offset", "limit", "sort"}
 
 
+def refuse_nul_characters(value: Any, where: str = "the request") -> None:
+    """NUL cannot be stored in PostgreSQL text; refuse it up front instead of failing in the database."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise TmfError(400, "Invalid value", f"{where} contains a NUL character")
+    elif isinstance(value, dict):
+        for key, element in value.items():
+            refuse_nul_characters(key, where)
+            refuse_nul_characters(element, where)
+    elif isinstance(value, list):
+        for element in value:
+            refuse_nul_characters(element, where)
+
+
 def filter_parameters() -> dict[str, list[str]]:
     """Attribute filters of the query string: {attribute: [accepted values]} — parameters combine with
     AND, comma-separated values with OR; surrounding quotes are tolerated (priority="1")."""
     filters = {}
     for name, raw in request.args.items(multi=True):
+        refuse_nul_characters(name, "a query parameter")
+        refuse_nul_characters(raw, "a query parameter")
         if name in RESERVED_QUERY_PARAMETERS:
             continue
         values = [part.strip().strip('"').strip("'") for part in raw.split(",")]
@@ -160,6 +177,7 @@ def request_json_object() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise TmfError(400, "Invalid body", "The request body must be a JSON object")
+    refuse_nul_characters(body, "the request body")
     return body
 
 

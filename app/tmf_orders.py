@@ -303,7 +303,7 @@ def validate_create(api: OrderApi, body: dict) -> list[dict]:
         if item_id in seen:
             raise TmfError(400, "Invalid attribute", f"{where}.id {item_id!r} is used twice in the order")
         seen.add(item_id)
-        if item.get("action") not in ACTION_FROM_TMF:
+        if not isinstance(item.get("action"), str) or item["action"] not in ACTION_FROM_TMF:
             raise TmfError(400, "Invalid attribute", f"{where}.action must be one of {', '.join(ACTION_FROM_TMF)}")
         if "quantity" in item and (not isinstance(item["quantity"], int) or isinstance(item["quantity"], bool)
                                    or item["quantity"] < 1):

@@ -74,6 +74,14 @@ def test_eleventh_rapid_failed_login_is_rate_limited(app, users, tmp_path):
     ]
     assert 429 not in statuses[:10], statuses
     assert statuses[10] == 429, statuses
+    # The JWT login API of the security manager is held to the same limit.
+    api_client = limited.test_client()
+    api_statuses = [
+        api_client.post("/api/v1/security/login", json={"username": users["agent"].username,
+                                                         "password": "wrong", "provider": "db"}).status_code
+        for _ in range(11)
+    ]
+    assert 429 not in api_statuses[:10] and api_statuses[10] == 429, api_statuses
 
 
 def _secret_key_in_subprocess(instance: Path, secret: str | None = None) -> str:

@@ -252,3 +252,22 @@ def test_hub_registration_and_event_delivery_outside_the_request(tmf, listener):
     assert received[1]["event"]["productOrder"]["state"] == "cancelled"
     assert tmf.delete(f"{P622}/hub/{hub.get_json()['id']}").status_code == 204
     assert tmf.delete(f"{P622}/hub/{hub.get_json()['id']}").status_code == 404
+
+
+def test_fuzzer_reproducers_are_clean_4xx(tmf):
+    """Inputs the property test once turned into 500s: an object as item action, NUL characters."""
+    bad_action = tmf.post(f"{P622}/productOrder", {"productOrderItem": [{"id": "1", "action": {}}]})
+    assert bad_action.status_code == 400 and "action" in valid(bad_action, "ProductError")["message"]
+    assert tmf.get(f"{P622}/productOrder?externalId=%00").status_code == 400
+    nul_body = tmf.post(f"{P622}/productOrder", {**CTK_622_BODY, "description": "a\u0000b"})
+    assert nul_body.status_code == 400 and valid(nul_body, "ProductError")["reason"] == "Invalid value"
+
+
+def test_hub_without_query_and_delete_of_a_cancelled_order(tmf):
+    hub = tmf.post(f"{P622}/hub", {"callback": "http://127.0.0.1:9/listener"})
+    assert "query" not in valid(hub, "ProductEventSubscription")
+    created = tmf.post(f"{P622}/productOrder", CTK_622_BODY).get_json()
+    tmf.post(f"{P622}/cancelProductOrder", {"productOrder": {"id": created["id"]}})
+    assert tmf.delete(f"{P622}/productOrder/{created['id']}").status_code == 204
+    listing = tmf.get(f"{P622}/cancelProductOrder")
+    assert listing.status_code == 200 and listing.get_json() == []
