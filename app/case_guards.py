@@ -44,10 +44,10 @@ def load_line(line_id) -> tuple[OrderCase, OrderCaseLine]:
 
 
 def as_id(value, what: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise RecordNotFound(f"The {what} does not exist.") from exc
+    record_id = optional_id(value)
+    if record_id is None:
+        raise RecordNotFound(f"The {what} does not exist.")
+    return record_id
 
 
 def require_writable(case: OrderCase, action: str) -> None:
@@ -65,6 +65,12 @@ def require_submitted(case: OrderCase, action: str) -> None:
 
 def clean_text(value) -> str:
     return (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
+
+
+def limited_text(text: str, action: str, field: str, label: str, limit: int = 200) -> str:
+    if len(text) > limit:
+        raise InvalidInput(f"{action}: {label} is too long (at most {limit} characters).", {field: "Too long"})
+    return text
 
 
 def required_text(value, action: str, field: str, label: str) -> str:
@@ -176,13 +182,27 @@ def line_state_counts(case_id: int) -> dict[str, int]:
 # Input helpers
 
 
+# Ids are 32-bit integer columns; anything outside cannot name a record (and must not reach the database).
+MAX_ID = 2**31 - 1
+# MONEY is Numeric(14, 2).
+MAX_AMOUNT = Decimal("999999999999.99")
+
+
 def optional_id(value) -> int | None:
-    if value in (None, ""):
+    """The record id *value* names, or None when it names none (empty, not a number, out of range)."""
+    if value in (None, "") or isinstance(value, bool):
         return None
     try:
-        return int(value)
+        number = int(str(value).strip())
     except (TypeError, ValueError):
         return None
+    return number if 0 < number <= MAX_ID else None
+
+
+def get_record(model, value):
+    """The record of *model* with id *value*, or None (for any id that names nothing)."""
+    record_id = optional_id(value)
+    return db.session.get(model, record_id) if record_id is not None else None
 
 
 def id_list(values) -> list[int]:
@@ -192,16 +212,16 @@ def id_list(values) -> list[int]:
         values = [values]
     ids = []
     for value in values:
-        try:
-            ids.append(int(value))
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"{value!r} is not a record id.") from exc
+        record_id = optional_id(value)
+        if record_id is None:
+            raise InvalidInput(f"{str(value)[:40]!r} is not a record id.")
+        ids.append(record_id)
     return list(dict.fromkeys(ids))
 
 
 def find_order(order_id, order_number) -> CustomerOrder | None:
     if order_id not in (None, ""):
-        order = db.session.get(CustomerOrder, optional_id(order_id)) if optional_id(order_id) else None
+        order = get_record(CustomerOrder, order_id)
         if order is None:
             raise InvalidInput("The order does not exist.", {"order_number": "Unknown order"})
         return order
@@ -215,7 +235,7 @@ def find_order(order_id, order_number) -> CustomerOrder | None:
 
 
 def contact_of(account: Account, contact_id) -> Contact:
-    contact = db.session.get(Contact, optional_id(contact_id)) if optional_id(contact_id) else None
+    contact = get_record(Contact, contact_id)
     if contact is None or contact.account_id != account.id:
         raise InvalidInput(f"The contact is not a contact of {account.name}.", {"contact_id": "Not of this account"})
     return contact
@@ -238,6 +258,8 @@ def parse_positive_int(value, action: str, field: str, label: str) -> int:
         number = None
     if number is None or number < 1:
         raise InvalidInput(f"{action}: {label} must be a whole number of at least 1.", {field: "At least 1"})
+    if number > MAX_ID:
+        raise InvalidInput(f"{action}: {label} is too large.", {field: "Too large"})
     return number
 
 
@@ -259,6 +281,8 @@ def parse_money(value, action: str, field: str, label: str) -> Decimal:
         raise InvalidInput(f"{action}: {label} must be an amount.", {field: "Not an amount"}) from exc
     if not amount.is_finite() or amount < 0:
         raise InvalidInput(f"{action}: {label} must be zero or more.", {field: "Zero or more"})
+    if amount > MAX_AMOUNT:
+        raise InvalidInput(f"{action}: {label} is too large.", {field: "Too large"})
     return amount.quantize(Decimal("0.01"))
 
 

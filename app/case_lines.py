@@ -19,7 +19,9 @@ from .case_guards import (
     contact_of,
     existing_id,
     find_order,
+    get_record,
     id_list,
+    limited_text,
     load_case,
     load_line,
     optional_id,
@@ -108,15 +110,17 @@ def create_case(
     with operation(user):
         require_back_office(user, AGENT, CREATE_CASE)
         errors: dict[str, str] = {}
-        service = db.session.get(ServiceDefinition, optional_id(service_id)) if service_id else None
+        service = get_record(ServiceDefinition, service_id)
         if service is None or not service.active:
             errors["service_id"] = "Choose an active case type"
-        account = db.session.get(Account, optional_id(account_id)) if account_id else None
+        account = get_record(Account, account_id)
         if account is None:
             errors["account_id"] = "Required"
         short_description = clean_text(short_description)
         if not short_description:
             errors["short_description"] = "Required"
+        else:
+            limited_text(short_description, CREATE_CASE, "short_description", "Short description")
         if scope not in Scope.ALL:
             errors["scope"] = f"Choose one of: {', '.join(Scope.ALL)}"
         if origin not in CaseOrigin.ALL:
@@ -141,7 +145,7 @@ def create_case(
         contact = contact_of(account, contact_id) if contact_id else account.primary_contact
         interaction = None
         if interaction_id:
-            interaction = db.session.get(Interaction, optional_id(interaction_id))
+            interaction = get_record(Interaction, interaction_id)
             if interaction is None:
                 raise InvalidInput(f"{CREATE_CASE}: the interaction does not exist.", {"interaction_id": "Unknown"})
         priority = parse_priority(priority, CREATE_CASE) if priority not in (None, "") else service.default_priority or 4
@@ -207,8 +211,9 @@ def edit_case(case_id, user: User, version=None, **fields) -> OrderCase:
             raise InvalidInput(f"{EDIT_CASE}: unknown field(s) {', '.join(sorted(unknown))}.")
         values: dict[str, Any] = {}
         if "short_description" in fields:
-            values["short_description"] = required_text(fields["short_description"], EDIT_CASE, "short_description",
-                                                        "a short description")[:200]
+            values["short_description"] = limited_text(required_text(
+                fields["short_description"], EDIT_CASE, "short_description", "a short description"),
+                EDIT_CASE, "short_description", "Short description")
         if "description" in fields:
             values["description"] = clean_text(fields["description"]) or None
         if "priority" in fields:
@@ -457,7 +462,7 @@ def _clean_line_fields(fields: dict, action: str) -> dict:
                 raise InvalidInput(f"{action}: {raw!r} is not a reason code.", {field: "Unknown reason code"})
             values[field] = None if empty else raw
         elif field == "short_description":
-            values[field] = None if empty else str(raw).strip()[:200]
+            values[field] = None if empty else limited_text(str(raw).strip(), action, field, label)
         elif field == "priority":
             if not empty:
                 values[field] = parse_priority(raw, action)

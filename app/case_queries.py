@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from .case_guards import optional_id
 from .choices import CaseState, LineState, Scope
 from .extensions import db
 from .models import (
@@ -60,6 +61,8 @@ def case_form_choices(case: OrderCase) -> dict:
 
 def load_case_page(case_id: int) -> OrderCase | None:
     """The case with everything its record page shows, loaded up front."""
+    if optional_id(case_id) is None:
+        return None
     return (
         db.session.query(OrderCase)
         .options(
@@ -80,6 +83,8 @@ def load_case_page(case_id: int) -> OrderCase | None:
 
 
 def load_line(line_id: int) -> OrderCaseLine | None:
+    if optional_id(line_id) is None:
+        return None
     return (
         db.session.query(OrderCaseLine)
         .options(joinedload(OrderCaseLine.case).joinedload(OrderCase.account),

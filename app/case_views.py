@@ -22,6 +22,7 @@ from .choices import (
     ResolutionCode,
     Scope,
 )
+from .case_guards import get_record, optional_id
 from .exceptions import DomainError, InvalidInput, VersionConflict
 from .extensions import db
 from .models import (
@@ -124,7 +125,7 @@ class OrderCasePageView(BaseView):
     def intake(self):
         source = request.form if request.method == "POST" else request.args
         params = _creation_params(source)
-        service = db.session.get(ServiceDefinition, _int(source.get("service_id")) or 0)
+        service = get_record(ServiceDefinition, source.get("service_id"))
         if service is None or not service.active:
             flash("Choose a case type first.", "warning")
             return redirect(url_for("OrderCasePageView.select_type", **params))
@@ -228,7 +229,7 @@ class OrderCasePageView(BaseView):
     @has_access
     def case_action(self, pk, name):
         label = CASE_ACTION_SLUGS.get(name)
-        case = db.session.get(OrderCase, pk)
+        case = get_record(OrderCase, pk)
         if label is None or case is None:
             abort(404)
         inputs = CASE_ACTION_INPUTS.get(label, ())
@@ -243,7 +244,7 @@ class OrderCasePageView(BaseView):
             db.session.rollback()
             flash(error.message, "danger")
             if inputs and isinstance(error, InvalidInput):
-                return self._render_action_form(db.session.get(OrderCase, pk), None, label, inputs, values,
+                return self._render_action_form(get_record(OrderCase, pk), None, label, inputs, values,
                                                 error.field_errors), error.status_code
             return redirect(case_url(pk))
         flash(f"{case.number} {DONE[label]}.", "success")
@@ -288,7 +289,7 @@ class OrderCasePageView(BaseView):
     @expose("/<int:pk>/add-lines", methods=["GET", "POST"])
     @has_access
     def add_lines(self, pk):
-        case = db.session.get(OrderCase, pk)
+        case = get_record(OrderCase, pk)
         if case is None:
             abort(404)
         if request.method == "POST":
@@ -308,7 +309,7 @@ class OrderCasePageView(BaseView):
     @expose("/<int:pk>/new-line", methods=["GET", "POST"])
     @has_access
     def new_line(self, pk):
-        case = db.session.get(OrderCase, pk)
+        case = get_record(OrderCase, pk)
         if case is None:
             abort(404)
         values = dict(request.form) if request.method == "POST" else {}
@@ -321,7 +322,7 @@ class OrderCasePageView(BaseView):
             except DomainError as error:
                 db.session.rollback()
                 flash(error.message, "danger")
-                return self._render_line_form(db.session.get(OrderCase, pk), None, values, error.field_errors,
+                return self._render_line_form(get_record(OrderCase, pk), None, values, error.field_errors,
                                               isinstance(error, VersionConflict)), error.status_code
             flash(f"Line {line.number} created.", "success")
             return redirect(case_url(pk, "lines"))
@@ -416,10 +417,7 @@ class OrderCasePageView(BaseView):
 
 
 def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return optional_id(value)
 
 
 def _creation_params(source) -> dict:
@@ -440,14 +438,14 @@ def _intake_defaults(params: dict) -> dict:
     origin = ORIGINS[params["origin"]]
     values = {"origin": origin, "account_id": "", "contact_id": "", "scope": "", "order_number": "",
               "short_description": "", "fixed_scope": "", "source_label": ""}
-    order = db.session.get(CustomerOrder, params["order_id"]) if params.get("order_id") else None
+    order = get_record(CustomerOrder, params.get("order_id"))
     if origin == CaseOrigin.CUSTOMER_ORDER and order is not None:
         values.update(account_id=order.account_id, contact_id=order.contact_id or "",
                       fixed_scope=Scope.MULTIPLE_ORDERS, scope=Scope.MULTIPLE_ORDERS,
                       source_label=f"Order {order.number}")
     elif origin == CaseOrigin.ORDER_LINE_ITEMS:
         if order is None and params.get("order_line_id"):
-            first = db.session.get(OrderLineItem, params["order_line_id"][0])
+            first = get_record(OrderLineItem, params["order_line_id"][0])
             order = first.order if first else None
             if order is not None:
                 params["order_id"] = order.id
@@ -458,7 +456,7 @@ def _intake_defaults(params: dict) -> dict:
                           fixed_scope=Scope.SINGLE_ORDER, scope=Scope.SINGLE_ORDER, order_number=order.number,
                           source_label=f"Lines {', '.join(sorted(numbers))} of order {order.number}")
     elif origin == CaseOrigin.INTERACTION and params.get("interaction_id"):
-        interaction = db.session.get(Interaction, params["interaction_id"])
+        interaction = get_record(Interaction, params["interaction_id"])
         if interaction is not None:
             values.update(account_id=interaction.account_id or "", contact_id=interaction.contact_id or "",
                           short_description=interaction.short_description or "",
@@ -523,7 +521,7 @@ class OrderCaseLineView(DeletableModelView):
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
-        line = db.session.get(OrderCaseLine, _int(pk) or 0)
+        line = get_record(OrderCaseLine, pk)
         if line is None:
             abort(404)
         return redirect(case_url(line.case_id, f"line-{line.id}"))
@@ -531,14 +529,14 @@ class OrderCaseLineView(DeletableModelView):
     @expose("/edit/<pk>", methods=["GET", "POST"])
     @has_access
     def edit(self, pk):
-        if _int(pk) is None or db.session.get(OrderCaseLine, _int(pk)) is None:
+        if get_record(OrderCaseLine, pk) is None:
             abort(404)
         return redirect(url_for("OrderCasePageView.edit_line", pk=_int(pk)))
 
     @expose("/delete/<pk>", methods=["GET", "POST"])
     @has_access
     def delete(self, pk):
-        line = db.session.get(OrderCaseLine, _int(pk) or 0)
+        line = get_record(OrderCaseLine, pk)
         if line is None:
             abort(404)
         if request.method == "POST":
@@ -577,21 +575,21 @@ class OrderCaseView(DeletableModelView):
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
-        if _int(pk) is None or db.session.get(OrderCase, _int(pk)) is None:
+        if get_record(OrderCase, pk) is None:
             abort(404)
         return redirect(case_url(_int(pk)))
 
     @expose("/edit/<pk>", methods=["GET", "POST"])
     @has_access
     def edit(self, pk):
-        if _int(pk) is None or db.session.get(OrderCase, _int(pk)) is None:
+        if get_record(OrderCase, pk) is None:
             abort(404)
         return redirect(url_for("OrderCasePageView.edit_case", pk=_int(pk)))
 
     @expose("/delete/<pk>", methods=["GET", "POST"])
     @has_access
     def delete(self, pk):
-        case = db.session.get(OrderCase, _int(pk) or 0)
+        case = get_record(OrderCase, pk)
         if case is None:
             abort(404)
         if request.method == "POST":

@@ -517,3 +517,66 @@ def test_a_stale_line_form_offers_a_reload(client_for):
     page = text_of(response)
     assert response.status_code == 409 and "Reload the current values" in page
     assert fresh(OrderCaseLine, line.id).short_description == "first"
+
+
+@pytest.mark.parametrize("field,value", [
+    ("account_id", "abc"), ("account_id", "99999999999999999999"), ("scope", "Everything"),
+    ("order_number", "ORD9999999"), ("order_line_id", "x"), ("interaction_id", "-1"), ("short_description", "x" * 5000),
+], ids=lambda value: str(value)[:20])
+def test_bad_intake_input_gets_a_message_never_a_500(client_for, services, field, value):
+    account = factories.make_account()
+    agent = client_for("agent")
+    data = {"service_id": services[0].id, "origin": "list", "account_id": account.id,
+            "scope": Scope.MULTIPLE_ORDERS, "short_description": "ok", field: value}
+    response = agent.submit(f"/ordercases/create/intake?service_id={services[0].id}", data)
+    assert response.status_code in (302, 422), response.status_code
+    if response.status_code == 422:
+        assert db.session.query(OrderCase).count() == 0
+
+
+@pytest.mark.parametrize("slug,data", [
+    ("accept", {"approved_quantity": "abc"}), ("accept", {"approved_quantity": "1e400"}),
+    ("accept", {"approved_delivery_date": "2031-13-45"}), ("accept", {"approved_unit_price": "NaN"}),
+    ("accept", {"approved_unit_price": "1e309"}), ("accept", {"version": "abc"}),
+    ("deny", {"resolution_notes": "x" * 20000}), ("cancel", {"reason": ""}), ("nonsense", {}),
+], ids=lambda value: str(value)[:20])
+def test_bad_action_input_gets_a_message_never_a_500(client_for, slug, data):
+    account = factories.make_account()
+    order = factories.make_order(account, lines=1)
+    case = factories.make_case(account, order=order, order_lines=order.lines, state=CaseState.WORK_IN_PROGRESS,
+                               line_state=LineState.WORK_IN_PROGRESS)
+    line = case.lines[0]
+    line.request_type = {"approved_quantity": RequestType.QUANTITY, "approved_delivery_date": RequestType.DELIVERY_DATE,
+                         "approved_unit_price": RequestType.PRICE}.get(next(iter(data), ""), None)
+    db.session.commit()
+    agent = client_for("agent")
+    response = agent.submit(record_url(case.id), {"version": line.version, **data},
+                            post_url=f"/ordercases/line/{line.id}/action/{slug}")
+    assert response.status_code < 500, response.status_code
+    if slug != "deny":
+        assert fresh(OrderCaseLine, line.id).state == LineState.WORK_IN_PROGRESS
+
+
+@pytest.mark.parametrize("field,value", [
+    ("requested_quantity", "0"), ("requested_quantity", "abc"), ("requested_delivery_date", "tomorrow"),
+    ("disputed_unit_price", "-1"), ("requested_location_id", "999999"), ("replacement_offering_id", "x"),
+    ("priority", "9"), ("request_type", "Anything"), ("reason_code", "Because"), ("short_description", "y" * 201),
+])
+def test_bad_line_input_gets_a_message_never_a_500(client_for, field, value):
+    account = factories.make_account()
+    order = factories.make_order(account, lines=1)
+    case = factories.make_case(account, order=order, order_lines=order.lines)
+    line = case.lines[0]
+    response = client_for("agent").submit(f"/ordercases/line/{line.id}/edit", {"version": line.version, field: value})
+    assert response.status_code == 422
+    assert fresh(OrderCaseLine, line.id).version == line.version
+
+
+def test_out_of_range_ids_in_urls_are_not_found(client_for):
+    agent = client_for("agent")
+    huge = 10**30
+    for url in (f"/ordercases/{huge}", f"/ordercases/line/{huge}/edit", f"/ordercases/line/{huge}/action/accept",
+                f"/ordercases/{huge}/add-lines", f"/ordercases/{huge}/edit", f"/ordercaseview/show/{huge}",
+                f"/ordercaselineview/show/{huge}", f"/ordercases/create/intake?service_id={huge}",
+                f"/ordercases/create/intake?service_id=1&origin=order_line_items&order_line_id={huge}"):
+        assert agent.get(url).status_code in (302, 404), url
