@@ -80,6 +80,8 @@ class Config:
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
     REMEMBER_COOKIE_HTTPONLY = True
     FAB_ADD_SECURITY_API = False
+    # Permission checks read the user's permissions once per request, not once per menu entry.
+    FAB_SECURITY_MANAGER_CLASS = "app.view_support.RequestCachedSecurityManager"
     # API keys ("sst_…" bearer tokens) for integrators. The keys are 256-bit random tokens, so a slow
     # password KDF adds no protection to them and would cost every API call tens of milliseconds.
     FAB_API_KEY_ENABLED = True
