@@ -108,6 +108,27 @@ def case_tasks(case_id: int) -> list:
 
 
 @dataclass
+class SlaRow:
+    name: str
+    record: str
+    stage: str
+    due: object
+    time_left: str
+
+
+def case_slas(case: OrderCase) -> list[SlaRow]:
+    """The SLA clocks of the case and its lines with their time left (one query)."""
+    from .sla import describe_time_left
+    from .sla_models import TaskSla
+
+    numbers = {line.id: line.number for line in case.lines}
+    task_slas = (db.session.query(TaskSla).options(joinedload(TaskSla.definition))
+                 .filter(TaskSla.case_id == case.id).order_by(TaskSla.case_line_id.is_not(None), TaskSla.id).all())
+    return [SlaRow(name=t.definition.name, record=numbers.get(t.case_line_id, "case"), stage=t.stage,
+                   due=t.planned_due_at, time_left=describe_time_left(t)) for t in task_slas]
+
+
+@dataclass
 class Activity:
     """One entry of the activity stream: a journal entry, or the audit events of one change."""
 

@@ -167,7 +167,7 @@ class OrderCasePageView(BaseView):
             abort(404)
         return self.render_template(
             "cases/record.html", case=case, lines=case.lines, activity=case_queries.activity_stream(case.id),
-            tasks=case_queries.case_tasks(case.id),
+            tasks=case_queries.case_tasks(case.id), slas=case_queries.case_slas(case),
             case_actions=self._case_actions(case), line_actions=self._line_actions(case),
             can_delete_case=_can(ADMIN) or case.state == CaseState.DRAFT, is_admin=_can(ADMIN),
             writable=case.state not in CaseState.READ_ONLY,

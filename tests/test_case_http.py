@@ -580,3 +580,19 @@ def test_out_of_range_ids_in_urls_are_not_found(client_for):
                 f"/ordercaselineview/show/{huge}", f"/ordercases/create/intake?service_id={huge}",
                 f"/ordercases/create/intake?service_id=1&origin=order_line_items&order_line_id={huge}"):
         assert agent.get(url).status_code in (302, 404), url
+
+
+def test_the_case_page_shows_each_sla_with_its_time_left(client_for, users):
+    from flask_appbuilder.security.sqla.models import User
+
+    from app import workflows as wf
+    from app.sla import seed_default_sla_definitions
+
+    seed_default_sla_definitions()
+    db.session.commit()
+    account = factories.make_account()
+    order = factories.make_order(account, lines=1)
+    case = factories.make_case(account, order=order, order_lines=order.lines)
+    wf.submit_case(case.id, db.session.get(User, users["agent"].id))
+    page = text_of(client_for("agent").get(record_url(case.id)))
+    assert "SLAs" in page and re.search(r'class="sla-time-left">\d+ (d|h|min)', page), page[-3000:]
