@@ -169,10 +169,10 @@ class OrderCasePageView(BaseView):
             "cases/record.html", case=case, lines=case.lines, activity=case_queries.activity_stream(case.id),
             tasks=case_queries.case_tasks(case.id), slas=case_queries.case_slas(case),
             case_actions=self._case_actions(case), line_actions=self._line_actions(case),
-            can_delete_case=_can(ADMIN) or case.state == CaseState.DRAFT, is_admin=_can(ADMIN),
+            can_delete_case=_can(ADMIN) or case.state == CaseState.DRAFT,
             writable=case.state not in CaseState.READ_ONLY,
             can_add_lines=case.state not in CaseState.READ_ONLY + (CaseState.RESOLVED,),
-            journal_kinds=JournalKind.ALL, priority_labels=Priority.LABELS,
+            priority_labels=Priority.LABELS,
         )
 
     def _case_actions(self, case):
