@@ -176,7 +176,8 @@ def create_case(
                     {"scope": "Must be single order"},
                 )
             _add_lines(case, order_line_ids=line_ids, action=CREATE_CASE, user=user)
-        elif origin == CaseOrigin.CUSTOMER_ORDER and order is not None and scope == Scope.MULTIPLE_ORDERS:
+        elif order is not None and scope == Scope.MULTIPLE_ORDERS:
+            # The order the case started from (or whose number was typed) becomes its first header line.
             _add_lines(case, order_ids=[order.id], action=CREATE_CASE, user=user)
         elif origin == CaseOrigin.ORDER_LINE_ITEMS:
             raise InvalidInput(f"{CREATE_CASE} from the Order Line Items list needs at least one selected line.",

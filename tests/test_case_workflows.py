@@ -652,3 +652,13 @@ def test_resolve_case_on_hundreds_of_lines_uses_a_constant_number_of_statements(
     assert [line.approved_quantity for line in lines[:4]] == ([7, None, 7, None] if outcome == "accept" else [None] * 4)
     assert [line.resolution_notes for line in lines[:3]] == ["Noted earlier", None if outcome == "accept" else "Done",
                                                               None if outcome == "accept" else "Done"]
+
+
+def test_an_order_number_typed_on_a_multiple_orders_intake_becomes_its_first_line(users):
+    account = factories.make_account()
+    order = factories.make_order(account)
+    case = wf.create_case(user_for(users, "agent"), service_id=factories.make_service().id, account_id=account.id,
+                          scope=Scope.MULTIPLE_ORDERS, origin=CaseOrigin.LIST, order_number=order.number.lower(),
+                          short_description="From the list")
+    case = reload(OrderCase, case.id)
+    assert (case.order_id, [(l.order_id, l.order_line_id) for l in case.lines]) == (None, [(order.id, None)])
