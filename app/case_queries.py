@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .case_guards import optional_id
+from .case_guards import get_record, optional_id
 from .choices import CaseState, LineState, Scope
 from .extensions import db
 from .models import (
@@ -35,8 +35,17 @@ def active_services() -> list[ServiceDefinition]:
     )
 
 
-def active_accounts() -> list[Account]:
-    return db.session.query(Account).filter(Account.active.is_(True)).order_by(Account.name).all()
+ACCOUNT_CHOICES_LIMIT = 500
+
+
+def active_accounts(selected_id=None) -> list[Account]:
+    """The intake form's account choices: active accounts by name (capped), always with the selected one."""
+    accounts = (db.session.query(Account).filter(Account.active.is_(True)).order_by(Account.name)
+                .limit(ACCOUNT_CHOICES_LIMIT).all())
+    selected = get_record(Account, selected_id)
+    if selected is not None and selected not in accounts:
+        accounts.insert(0, selected)
+    return accounts
 
 
 def case_form_choices(case: OrderCase) -> dict:

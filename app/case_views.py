@@ -154,7 +154,7 @@ class OrderCasePageView(BaseView):
     def _render_intake(self, service, params, values, errors):
         return self.render_template(
             "cases/intake.html", service=service, carry=params, values=values, errors=errors,
-            accounts=case_queries.active_accounts(), scopes=Scope.ALL,
+            accounts=case_queries.active_accounts(values.get("account_id")), scopes=Scope.ALL,
         )
 
     # -- the record page ---------------------------------------------------------------------------
