@@ -154,6 +154,8 @@ class OrderCase(Numbered, Audited, Model):
         # Lists: "My open cases", "Open cases" and the default number-descending sort.
         Index("ix_order_case_state_number", "state", "number"),
         Index("ix_order_case_assignee_state", "assigned_to_id", "state"),
+        # "My open cases" newest first: the agent's cases in number order, not every open case sorted.
+        Index("ix_order_case_assignee_number", "assigned_to_id", "number"),
         Index("ix_order_case_opened_at", "opened_at"),
     )
 

@@ -283,6 +283,8 @@ class CustomerOrder(Numbered, Audited, Model):
     __table_args__ = (
         Index("ix_customer_order_account_state", "account_id", "state"),
         Index("ix_customer_order_type_number", "order_type", "number"),
+        # Order lists and the TMF APIs filter by type and state; counting them reads this index only.
+        Index("ix_customer_order_type_state", "order_type", "state"),
     )
 
 

@@ -15,7 +15,8 @@ import time
 import uuid
 
 from flask import Flask, g, jsonify, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 log = logging.getLogger("orderdesk.request")
 
@@ -51,16 +52,24 @@ def _finish(response):
     return response
 
 
-def _database_unavailable(error: DBAPIError):
+def _unavailable(error: SQLAlchemyError) -> bool:
+    """Is this the database being out of reach (rather than a bug)?"""
+    if isinstance(error, (OperationalError, PendingRollbackError, PoolTimeout)):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def _database_unavailable(error: SQLAlchemyError):
     """503 without a traceback or SQL in the page; the details go to the log under the request id."""
     from .extensions import db
 
     try:
         db.session.rollback()
-    except DBAPIError:  # the connection is gone; the session is discarded at teardown anyway
+    except SQLAlchemyError:  # the connection is gone; the session is discarded at teardown anyway
         pass
-    if isinstance(error, OperationalError) or error.connection_invalidated:
-        log.error("request_id=%s database unavailable: %s", request_id(), str(error.orig or error).splitlines()[0])
+    if _unavailable(error):
+        log.error("request_id=%s database unavailable: %s", request_id(),
+                  (str(getattr(error, "orig", None) or error).splitlines() or ["?"])[0])
         status = 503
     else:
         log.exception("request_id=%s database error", request_id())
@@ -88,7 +97,8 @@ def app_response(body: str, status: int):
 def init_request_logging(app: Flask) -> None:
     app.before_request(_begin)
     app.after_request(_finish)
-    app.register_error_handler(DBAPIError, _database_unavailable)
+    # SQLAlchemy errors the application does not handle itself (it maps StaleDataError to a conflict).
+    app.register_error_handler(SQLAlchemyError, _database_unavailable)
     if not log.handlers and not logging.getLogger().handlers:
         # Nothing configured (a plain gunicorn or flask run): write the lines to stderr.
         handler = logging.StreamHandler()

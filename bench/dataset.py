@@ -341,6 +341,16 @@ def is_built(engine, size: Size) -> bool:
     return cases == size.cases and marker == 1
 
 
+def ensure_indexes(engine) -> None:
+    """Indexes added to the (unreleased) initial migration after a data set was built: create them."""
+    from app.extensions import metadata
+
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)
+
+
 def build(app, size: Size) -> None:
     """Fill an empty migrated database with the *size* data set."""
     from app.extensions import db

@@ -223,6 +223,7 @@ def run(size_name: str, db: str, repeat: int, rebuild: bool) -> list[dict]:
     with app.app_context():
         if not dataset.is_built(database.engine, size):
             dataset.build(app, size)
+        dataset.ensure_indexes(database.engine)
         dataset.ensure_users(size)
         fixtures = dataset.add_fixtures(app, size, assign_count=repeat + 3, accept_count=repeat + 3)
         api_key = dataset.api_key_for("bench_integrator")

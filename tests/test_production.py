@@ -76,6 +76,7 @@ class Instance:
     """One ``scripts/serve-production`` on a loopback port, its output in a log file."""
 
     def __init__(self, database_url: str, secret_key: str, workdir: Path, workers: int = 2, threads: int = 2):
+        self.secret_key = secret_key
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / f"instance-{self.port}.log"
@@ -182,7 +183,7 @@ SETUP_SCRIPT = """
 import json, sys
 from app import create_app
 from app.extensions import db
-from app.models import Account, ServiceDefinition
+from app.models import Account, ProductOffering, ServiceDefinition
 app = create_app({"LOAD_DEMO_DATA": False, "FAB_UPDATE_PERMS": False})
 with app.app_context():
     sm = app.appbuilder.sm
@@ -192,19 +193,27 @@ with app.app_context():
             username, role.title(), "Prod", f"{username}@example.test", [sm.find_role(role)], sys.argv[1])
         out[username] = user.id
     out["api_key"] = sm.create_api_key(sm.find_user(username="prod_integrator"), "prod-test")["key"]
-    service = ServiceDefinition(name="Sales Order Change Request", active=True)
-    account = Account(name="Shared Instances Co", active=True)
-    db.session.add_all([service, account])
+    def one(model, **fields):
+        found = db.session.query(model).filter_by(name=fields["name"]).first()
+        if found is None:
+            found = model(**fields)
+            db.session.add(found)
+        return found
+    service = one(ServiceDefinition, name="Sales Order Change Request", active=True)
+    account = one(Account, name="Shared Instances Co", active=True)
+    offering = one(ProductOffering, name="Edge router", unit_price="12.50", currency="USD", active=True)
     db.session.commit()
-    out.update(service_id=service.id, account_id=account.id)
+    out.update(service_id=service.id, account_id=account.id, account_number=account.number,
+               offering_number=offering.number)
     print("SETUP" + json.dumps(out))
 """
 
 
-def set_up_records(database_url: str, workdir: Path) -> dict:
-    """Users (agent, integrator with an API key), a service definition and an account, in a fresh process."""
+def set_up_records(database_url: str, workdir: Path, secret_key: str) -> dict:
+    """Users (agent, integrator with an API key), a service definition, an account and an offering, in a
+    fresh process with the instances' secret key (API keys are hashed with it)."""
     env = {**os.environ, "DATABASE_URL": database_url, "AUTO_MIGRATE": "false",
-           "INSTANCE_PATH": str(workdir / "setup-instance"), "SECRET_KEY": "setup-only"}
+           "INSTANCE_PATH": str(workdir / "setup-instance"), "SECRET_KEY": secret_key}
     result = subprocess.run([sys.executable, "-c", SETUP_SCRIPT, PASSWORD], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
     line = next((l for l in result.stdout.splitlines() if l.startswith("SETUP")), None)
@@ -244,7 +253,7 @@ def test_two_instances_share_sessions_and_numbering(served):
     first, second = served["start"](), served["start"]()  # both migrate at once: the advisory lock serialises
     first.wait_healthy()
     second.wait_healthy()
-    records = set_up_records(served["url"], served["workdir"])
+    records = set_up_records(served["url"], served["workdir"], first.secret_key)
 
     # Signed in on the first instance, the same cookie is a valid session on the second.
     cookies: dict = {}

@@ -461,6 +461,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_customer_order_state'), ['state'], unique=False)
         batch_op.create_index(batch_op.f('ix_customer_order_tmf_id'), ['tmf_id'], unique=True)
         batch_op.create_index('ix_customer_order_type_number', ['order_type', 'number'], unique=False)
+        batch_op.create_index('ix_customer_order_type_state', ['order_type', 'state'], unique=False)
 
     op.create_table('interaction',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -602,6 +603,7 @@ def upgrade():
     with op.batch_alter_table('order_case', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_order_case_account_id'), ['account_id'], unique=False)
         batch_op.create_index('ix_order_case_assignee_state', ['assigned_to_id', 'state'], unique=False)
+        batch_op.create_index('ix_order_case_assignee_number', ['assigned_to_id', 'number'], unique=False)
         batch_op.create_index(batch_op.f('ix_order_case_assignment_group_id'), ['assignment_group_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_order_case_changed_on'), ['changed_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_order_case_interaction_id'), ['interaction_id'], unique=False)
@@ -1077,6 +1079,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_order_case_interaction_id'))
         batch_op.drop_index(batch_op.f('ix_order_case_changed_on'))
         batch_op.drop_index(batch_op.f('ix_order_case_assignment_group_id'))
+        batch_op.drop_index('ix_order_case_assignee_number')
         batch_op.drop_index('ix_order_case_assignee_state')
         batch_op.drop_index(batch_op.f('ix_order_case_account_id'))
 
@@ -1108,6 +1111,7 @@ def downgrade():
 
     op.drop_table('interaction')
     with op.batch_alter_table('customer_order', schema=None) as batch_op:
+        batch_op.drop_index('ix_customer_order_type_state')
         batch_op.drop_index('ix_customer_order_type_number')
         batch_op.drop_index(batch_op.f('ix_customer_order_tmf_id'))
         batch_op.drop_index(batch_op.f('ix_customer_order_state'))
