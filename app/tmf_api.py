@@ -94,11 +94,11 @@ def make_blueprint(api: OrderApi) -> Blueprint:
     def delete(tmf_id):
         order = _find_order(api, tmf_id)
         _refuse_delete_of_referenced(order)
-        # Cancellation requests and enrichment issues belong to the order and go with it.
-        for dependent in [*order.enrichment_issues, *db.session.scalars(
-            select(TmfCancelRequest).where(TmfCancelRequest.order_id == order.id)
-        )]:
-            db.session.delete(dependent)
+        # Cancellation requests and enrichment issues belong to the order and go with it, before the
+        # lines the issues may point at.
+        for cancel_request in db.session.scalars(select(TmfCancelRequest).where(TmfCancelRequest.order_id == order.id)):
+            db.session.delete(cancel_request)
+        order.enrichment_issues.clear()
         db.session.flush()
         for line in order.lines:
             db.session.delete(line)
