@@ -37,6 +37,7 @@ from .models import (
     ServiceDefinition,
 )
 from .roles import ADMIN, AGENT, has_back_office_role
+from .sla_views import SLA_COLUMN, SlaColumnMixin
 from .view_support import BackOfficeModelView, DeletableModelView
 
 # URL slug → action label, for the case and for a line.
@@ -107,7 +108,7 @@ class OrderCasePageView(BaseView):
     method_permission_name = {
         "select_type": "add", "intake": "add", "record": "show", "add_lines": "edit", "new_line": "edit",
         "edit_line": "edit", "case_action": "edit", "line_action": "edit", "selected_lines": "edit",
-        "journal": "edit", "delete_case": "delete", "edit_case": "edit",
+        "journal": "edit", "delete_case": "delete", "edit_case": "edit", "attention": "edit",
     }
     default_view = "select_type"
 
@@ -386,6 +387,22 @@ class OrderCasePageView(BaseView):
             flash(error.message, "danger")
         return redirect(case_url(pk, "lines"))
 
+    @expose("/<int:pk>/attention", methods=["POST"])
+    @has_access
+    def attention(self, pk):
+        """Set (with a reason) or clear the case's Needs attention flag."""
+        needs_attention = request.form.get("needs_attention") == "1"
+        try:
+            case = wf.set_needs_attention(pk, current_user, version=request.form.get("version"),
+                                          needs_attention=needs_attention, reason=request.form.get("reason"))
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+            return redirect(case_url(pk))
+        flash(f"{case.number} marked as needing attention." if needs_attention else
+              f"{case.number} no longer needs attention.", "success")
+        return redirect(case_url(pk))
+
     @expose("/<int:pk>/journal", methods=["POST"])
     @has_access
     def journal(self, pk):
@@ -550,12 +567,13 @@ class OrderCaseLineView(DeletableModelView):
         return redirect(url_for("OrderCaseLineView.list"))
 
 
-class OrderCaseView(DeletableModelView):
+class OrderCaseView(SlaColumnMixin, DeletableModelView):
     """The Order Cases list. New goes to the case type selector; a case opens on its record page."""
 
     datamodel = SQLAInterface(OrderCase)
     list_title = "Order Cases"
-    list_columns = ["number", "short_description", "account", "state", "priority", "assigned_to", "opened_at"]
+    list_columns = ["number", "short_description", "account", "state", "priority", "assigned_to", "opened_at",
+                    SLA_COLUMN]
     search_columns = ["number", "short_description", "account", "state", "priority", "assigned_to"]
     base_order = ("number", "desc")
     companion_views = (OrderCasePageView,)

@@ -141,6 +141,8 @@ class OrderCase(Numbered, Audited, Model):
     assigned_to_id = Column(Integer, ForeignKey("ab_user.id"))
     assigned_to = relationship("User", foreign_keys=[assigned_to_id])
     needs_attention = Column(Boolean, nullable=False, default=False)
+    # Why it needs attention; shown on the case page while the flag is set.
+    attention_reason = Column(String(500))
     resolution_code = Column(String(40))
     resolution_notes = Column(Text)
     opened_at = Column(DateTime, nullable=False, default=utcnow)

@@ -53,9 +53,14 @@ REFERENCE_VIEWS = (
     "ProductOfferingView",
     "ProductInventoryView",
 )
+# SPEC §8's work lists of order cases (read-only, with the SLA column); At risk and Breached are managers'.
+CASE_LIST_VIEWS = ("MyOpenCasesView", "UnassignedCasesView", "OpenCasesView", "AllCasesView")
+SLA_LIST_VIEWS = ("AtRiskCasesView", "BreachedCasesView")
+LIST_MENUS = ("Lists", "My open cases", "Unassigned cases", "Open cases", "All cases", "My tasks")
+MANAGER_MENUS = ("At risk", "Breached", "Reports", "Dashboard")
 # Append-only records nobody edits through a form.
 LEDGER_VIEWS = ("OrderChangeView",)
-ADMINISTRATION_VIEWS = ("ServiceDefinitionView", "AssignmentGroupView", "SlaDefinitionView")
+ADMINISTRATION_VIEWS = ("ServiceDefinitionView", "AssignmentGroupView", "SlaDefinitionView", "NotificationView")
 
 BACK_OFFICE_MENUS = (
     "Customer Order Management",
@@ -109,7 +114,9 @@ AGENT_PERMISSIONS = [
     *grant(("QuoteView",), ("can_transition", "can_create_order")),
     *grant(REFERENCE_VIEWS, READ),
     *grant(LEDGER_VIEWS, READ),
+    *grant(CASE_LIST_VIEWS, READ),
     *menus(BACK_OFFICE_MENUS),
+    *menus(LIST_MENUS),
     *OWN_PROFILE,
 ]
 
@@ -118,6 +125,9 @@ MANAGER_PERMISSIONS = [
     *grant(REFERENCE_VIEWS, CREATE + UPDATE),
     # Approve and reject orders.
     *grant(("CustomerOrderView", "ServiceOrderView"), ("can_approve",)),
+    *grant(SLA_LIST_VIEWS, READ),
+    ("can_show", "DashboardView"),
+    *menus(MANAGER_MENUS),
 ]
 
 # admin is FAB's AUTH_ROLE_ADMIN: it is granted every registered permission.

@@ -9,7 +9,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from wtforms import StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from . import case_views, order_views
+from . import case_views, dashboard, order_views, sla_views
 from .choices import (
     CaseState,
     InteractionChannel,
@@ -463,6 +463,16 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(ProductSpecificationView, "Product Specifications", category="Catalog", icon="fa-book")
     appbuilder.add_view(ProductOfferingView, "Product Offerings", category="Catalog", icon="fa-tags")
 
+    lists = "Lists"
+    appbuilder.add_view(sla_views.MyOpenCasesView, "My open cases", category=lists, icon="fa-user")
+    appbuilder.add_view(sla_views.UnassignedCasesView, "Unassigned cases", category=lists, icon="fa-inbox")
+    appbuilder.add_view(sla_views.OpenCasesView, "Open cases", category=lists, icon="fa-folder-open-o")
+    appbuilder.add_view(sla_views.AllCasesView, "All cases", category=lists, icon="fa-folder")
+    appbuilder.add_view(sla_views.AtRiskCasesView, "At risk", category=lists, icon="fa-exclamation-triangle")
+    appbuilder.add_view(sla_views.BreachedCasesView, "Breached", category=lists, icon="fa-fire")
+    appbuilder.add_link("My tasks", href="/mytasksview/list/", category=lists, icon="fa-check")
+    appbuilder.add_view(dashboard.DashboardView, "Dashboard", category="Reports", icon="fa-bar-chart")
+
     appbuilder.add_view(MyTasksView, "My Tasks", category="Tasks", icon="fa-user")
     appbuilder.add_view(CaseTaskView, "Case Tasks", category="Tasks", icon="fa-tasks")
     appbuilder.add_view(CaseLineTaskView, "Case Line Tasks", category="Tasks", icon="fa-check-square-o")
@@ -470,6 +480,8 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(ServiceDefinitionView, "Service Definitions", category="Administration", icon="fa-sitemap")
     appbuilder.add_view(AssignmentGroupView, "Assignment Groups", category="Administration", icon="fa-users")
     appbuilder.add_view(SlaDefinitionView, "SLA Definitions", category="Administration", icon="fa-clock-o")
+    appbuilder.add_view(sla_views.NotificationView, "Notification outbox", category="Administration",
+                        icon="fa-envelope")
 
     for view in (
         case_views.CaseLineCharacteristicView,

@@ -21,6 +21,7 @@ from .case_guards import (
     bulk_line_values,
     clean_text,
     existing_id,
+    limited_text,
     line_state_counts,
     lines_in_states,
     load_case,
@@ -305,6 +306,42 @@ def cancel_case(case_id, user: User, version=None) -> OrderCase:
         set_fields(case, {"closed_at": utcnow()}, action=CANCEL, case_id=case.id)
         bulk_line_transition(case, lines_in_states(case, LineState.OPEN), LineState.CANCELLED, CANCEL, user)
         sync_case_slas(case)
+    return case
+
+
+# Needs attention: set (with a reason) or cleared on the case page by an agent or manager.
+SET_ATTENTION = "Needs attention"
+CLEAR_ATTENTION = "Clear attention"
+ATTENTION_REASON_LIMIT = 500
+
+
+def set_needs_attention(case_id, user: User, version=None, needs_attention: bool = True,
+                        reason: str | None = None) -> OrderCase:
+    """Flag an open case as needing attention, with the reason, or clear the flag.
+
+    Setting it tells the assignee (or, unassigned, the group's manager) unless they set it themselves;
+    the reason is kept on the case while flagged and as a work note for the history.
+    """
+    action = SET_ATTENTION if needs_attention else CLEAR_ATTENTION
+    with operation(user):
+        require_back_office(user, AGENT, action)
+        case = load_case(case_id)
+        check_version(case, version)
+        require_writable(case, action)
+        if needs_attention:
+            reason = limited_text(required_text(reason, action, "reason", "a reason"), action, "reason", "The reason",
+                                  ATTENTION_REASON_LIMIT)
+            set_fields(case, {"needs_attention": True, "attention_reason": reason}, action=action, case_id=case.id)
+            add_journal_entry(case, JournalKind.WORK_NOTE, f"Needs attention: {reason}", user, case_id=case.id)
+            if case.assigned_to_id != user.id:
+                notify(NotificationEvent.NEEDS_ATTENTION, case, reason=reason)
+        else:
+            if not case.needs_attention:
+                raise StateConflict(f"{action} is not allowed: {case.number} is not marked as needing attention.")
+            set_fields(case, {"needs_attention": False, "attention_reason": None}, action=action, case_id=case.id)
+            note = clean_text(reason)
+            if note:
+                add_journal_entry(case, JournalKind.WORK_NOTE, f"Attention cleared: {note}", user, case_id=case.id)
     return case
 
 

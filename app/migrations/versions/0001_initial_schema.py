@@ -578,6 +578,7 @@ def upgrade():
     sa.Column('assignment_group_id', sa.Integer(), nullable=True),
     sa.Column('assigned_to_id', sa.Integer(), nullable=True),
     sa.Column('needs_attention', sa.Boolean(), nullable=False),
+    sa.Column('attention_reason', sa.String(length=500), nullable=True),
     sa.Column('resolution_code', sa.String(length=40), nullable=True),
     sa.Column('resolution_notes', sa.Text(), nullable=True),
     sa.Column('opened_at', sa.DateTime(), nullable=False),
