@@ -108,7 +108,7 @@ def bulk_line_transition(case: OrderCase, line_ids_states: list[tuple[int, str, 
             audit_row(OrderCaseLine.__tablename__, line_id, number, case.id, action, field, None, value, user, now)
             for line_id, number, _old in line_ids_states
         )
-    db.session.execute(insert(AuditEvent), events)
+    db.session.execute(insert(AuditEvent.__table__), events)
     _expire_loaded_lines(case.id)
 
 
@@ -135,7 +135,7 @@ def bulk_line_values(case: OrderCase, changes: list[tuple[int, str, dict[str, tu
         db.session.execute(statement, [
             {"target_id": line_id, **{f"new_{name}": fields[name][1] for name in names}} for line_id, fields in members
         ])
-    db.session.execute(insert(AuditEvent), [
+    db.session.execute(insert(AuditEvent.__table__), [
         audit_row(OrderCaseLine.__tablename__, line_id, number, case.id, action, field, old, new, user, now)
         for line_id, number, fields in changes for field, (old, new) in fields.items()
     ])

@@ -362,6 +362,8 @@ def _fill_current_values(line: OrderCaseLine, order: CustomerOrder, order_line: 
     else:
         line.current_delivery_date = order.expected_delivery_date
         line.current_location_id = order.shipping_location_id
+        # A header price dispute is about the whole order: its "price" is the order total (see order_changes).
+        line.current_unit_price = order.total_amount
 
 
 def _refuse_duplicates(case: OrderCase, orders, order_lines, action: str) -> None:
@@ -435,10 +437,61 @@ def _apply_line_fields(case: OrderCase, line: OrderCaseLine, fields: dict, actio
                     f"{_LINE_FIELD_LABELS[field]} applies to an order line only.",
                     {field: "Only for order lines"},
                 )
+    elif values.get("request_type", line.request_type) not in (None, *RequestType.LINE_LEVEL):
+        raise InvalidInput(
+            f"{action} is not allowed: line {line.number} is one order line; request an order cancellation on "
+            "the whole order (a Multiple-orders case), or a line cancellation here.",
+            {"request_type": "Not a line-level change"},
+        )
+    _check_type_fields(line, values, action)
     if line.order_line is not None:
         # Saving re-reads the order line: Accept later refuses if the order line moved after this save.
         _fill_current_values(line, line.order, line.order_line)
     set_fields(line, values, action=action, case_id=case.id)
+
+
+# The requested values each request type asks for (SPEC §5); the others do not apply to it.
+TYPE_FIELDS = {
+    RequestType.QUANTITY: ("requested_quantity",),
+    RequestType.DELIVERY_DATE: ("requested_delivery_date",),
+    RequestType.ADDRESS: ("requested_location_id",),
+    RequestType.PRICE: ("disputed_unit_price",),
+    RequestType.WRONG_ITEM: ("replacement_offering_id", "requested_quantity"),
+    RequestType.LINE_CANCELLATION: (),
+    RequestType.ORDER_CANCELLATION: (),
+    RequestType.INQUIRY: (),
+}
+REQUESTED_FIELDS = ("requested_quantity", "requested_delivery_date", "requested_location_id", "disputed_unit_price",
+                    "replacement_offering_id")
+
+
+def _check_type_fields(line: OrderCaseLine, values: dict, action: str) -> None:
+    """Refuse a requested value the line's request type does not use, and clear those left from another type.
+
+    A line without a request type yet may carry any requested value (the customer says what they want,
+    the agent classifies it).
+    """
+    request_type = values.get("request_type", line.request_type)
+    if request_type is None:
+        return
+    wanted = TYPE_FIELDS[request_type]
+    for field in REQUESTED_FIELDS:
+        if field in wanted:
+            continue
+        if values.get(field) is not None:
+            raise InvalidInput(
+                f"{action} is not allowed: {_LINE_FIELD_LABELS[field]} does not apply to a {request_type} "
+                f"(line {line.number}).", {field: f"Not used by {request_type}"},
+            )
+        if getattr(line, field) is not None:
+            values[field] = None
+    if request_type == RequestType.QUANTITY and line.order_line is not None \
+            and values.get("requested_quantity", line.requested_quantity) == line.order_line.quantity:
+        raise InvalidInput(
+            f"{action} is not allowed: line {line.number} already has quantity {line.order_line.quantity} on "
+            f"order line {line.order_line.number}; request a different quantity.",
+            {"requested_quantity": "Same as the ordered quantity"},
+        )
 
 
 _LINE_FIELD_LABELS = {

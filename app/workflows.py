@@ -53,12 +53,13 @@ from .case_lines import (  # noqa: F401  (re-exported: the views and the API cal
     edit_case,
     edit_case_line,
 )
-from .choices import CaseState, JournalKind, LineState, OrderLineState, RequestType, ResolutionCode, TaskState
+from .choices import CaseState, JournalKind, LineState, RequestType, ResolutionCode, TaskState
 from .exceptions import InvalidInput, PermissionDenied, StateConflict
 from .extensions import db
 from .model_base import utcnow
 from .models import CaseLineTask, Contact, Location, OrderCase, OrderCaseLine, ProductOffering
 from .notifications import NotificationEvent, notify
+from . import order_changes
 from .sla import sync_case_slas
 from .roles import AGENT, CUSTOMER, MANAGER, role_names
 from .workflow_base import (
@@ -534,38 +535,41 @@ LINE_ACTIONS = {
 
 def apply_accepted_lines(case: OrderCase, lines: list[OrderCaseLine], user: User, action: str = ACCEPT,
                          **approved) -> dict[int, dict]:
-    """Validate and record the approved values of accepted lines, per request type (SPEC §5).
+    """Validate the approved values of accepted lines and apply them to their orders (SPEC §5).
 
     The one place an accepted line takes effect, called by Accept (one line) and by Resolve Case (accept
-    all): every line is checked first, then all are written with bulk statements, so one refused line
-    leaves every line untouched. Writing the change onto the order (and ``applied_at``) plugs in here.
-    Returns {line id: {field: (old, new)}}.
+    all): the orders are locked and loaded with their lines in one query, every line is checked first,
+    then the orders (``order_changes``) and the lines are written with bulk statements, so one refused
+    line leaves everything untouched. A line already applied (``applied_at``, e.g. accepted again after
+    a Reopen) is never applied twice. Returns {line id: {field: (old, new)}}.
     """
-    changes = []
+    orders = order_changes.lock_orders(lines)
+    changes, pending = [], []
     for line in lines:
-        values = approved_values(line, action, **approved)
-        changes.append((line.id, line.number, {
+        values = approved_values(line, action, check_order=line.applied_at is None, **approved)
+        if line.applied_at is None:
+            pending.append((line, values))
+        changes.append((line, values))
+    recorded = order_changes.apply_lines(pending, orders, user, action, case.id)
+    result = []
+    for line, values in changes:
+        values = {**values, **recorded.get(line.id, {})}
+        result.append((line.id, line.number, {
             field: (getattr(line, field), value) for field, value in values.items() if getattr(line, field) != value
         }))
-    bulk_line_values(case, changes, action, user)
-    return {line_id: fields for line_id, _number, fields in changes}
+    bulk_line_values(case, result, action, user)
+    return {line_id: fields for line_id, _number, fields in result}
 
 
 def approved_values(line: OrderCaseLine, action: str = ACCEPT, approved_quantity=None, approved_delivery_date=None,
-                    approved_unit_price=None, requested_location_id=None, replacement_offering_id=None) -> dict:
+                    approved_unit_price=None, requested_location_id=None, replacement_offering_id=None,
+                    check_order: bool = True) -> dict:
     """The values Accept records on *line*: what the agent approved, defaulting to what was requested."""
     where = f"line {line.number}"
     rtype = line.request_type
-    order_line = line.order_line
     values: dict[str, Any] = {}
-    if rtype in (RequestType.QUANTITY, RequestType.DELIVERY_DATE, RequestType.ADDRESS,
-                 RequestType.LINE_CANCELLATION) and order_line is not None \
-            and order_line.state in OrderLineState.CLOSED:
-        raise StateConflict(f"{action} is not allowed: {where} refers to order line {order_line.number}, "
-                            f"which is {order_line.state}.")
-    if order_line is not None and line.order_line_version is not None and order_line.version != line.order_line_version:
-        raise StateConflict(f"{action} is not allowed: order line {order_line.number} of {where} changed after the "
-                            "case line was saved; edit and save the line to review the current values.")
+    if check_order:
+        order_changes.check_order_guards(line, line.order, action)
     if rtype == RequestType.QUANTITY:
         quantity = approved_quantity if approved_quantity not in (None, "") else (
             line.approved_quantity or line.requested_quantity)

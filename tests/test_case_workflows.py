@@ -209,7 +209,8 @@ def test_resolve_case_accept_all_records_approved_values_or_names_the_failing_li
     first, second = reload(OrderCaseLine, first.id), reload(OrderCaseLine, second.id)
     assert (first.state, first.approved_quantity) == (LineState.ACCEPTED, 8)
     assert (second.state, second.approved_delivery_date) == (LineState.ACCEPTED, dt.date(2031, 1, 2))
-    assert first.applied_at is None
+    assert first.applied_at is not None and first.order_line.quantity == 8
+    assert second.order_line.expected_delivery_date == dt.date(2031, 1, 2)
 
 
 def test_resolve_case_refuses_a_line_with_open_tasks(users):
