@@ -79,18 +79,22 @@ def _priority(value) -> str:
     return Priority.LABELS.get(value, value)
 
 
+def _attention(value) -> Markup:
+    return Markup('<span class="label label-warning needs-attention">Needs attention</span>') if value else Markup("")
+
+
 class CaseListView(SlaColumnMixin, BackOfficeModelView):
     """A read-only list of order cases with the SLA column; a row opens the case page."""
 
     datamodel = SQLAInterface(OrderCase)
     base_permissions = list(READ)
-    list_columns = ["number", "short_description", "account", "state", "priority", "assigned_to", "opened_at",
-                    SLA_COLUMN]
+    list_columns = ["number", "short_description", "account", "state", "priority", "needs_attention", "assigned_to",
+                    "opened_at", SLA_COLUMN]
     search_columns = ["number", "short_description", "account", "state", "priority", "assigned_to", "service",
                       "needs_attention", "opened_at"]
     label_columns = {**COMMON_LABELS, SLA_COLUMN: "SLA", "needs_attention": "Needs attention",
                      "service": "Service"}
-    formatters_columns = {"priority": _priority}
+    formatters_columns = {"priority": _priority, "needs_attention": _attention}
     base_order = ("number", "desc")
 
     @expose("/show/<pk>", methods=["GET"])
