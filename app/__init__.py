@@ -55,6 +55,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         from .views import register_views
 
         register_views(appbuilder)
+        from .portal import register_portal
+
+        register_portal(appbuilder)
         if appbuilder.sm.is_auth_limited:
             # FAB limits its login form only; its JWT login API is a second door to the same passwords.
             appbuilder.sm.limiter.limit(appbuilder.sm.auth_rate_limit, methods=["POST"])(

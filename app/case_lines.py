@@ -57,6 +57,13 @@ from .models import (
     case_contributor,
 )
 from .notifications import NotificationEvent, notify
+from .portal_scope import (
+    check_customer_line_fields,
+    require_case_writer,
+    require_own_account,
+    require_own_draft,
+    require_own_references,
+)
 from .roles import ADMIN, AGENT, MANAGER, has_back_office_role
 from .sla import sync_case_slas
 from .workflow_base import (
@@ -108,7 +115,13 @@ def create_case(
 ) -> OrderCase:
     """Save the intake form: the case in Draft and, depending on where it started, its Draft lines."""
     with operation(user):
-        require_back_office(user, AGENT, CREATE_CASE)
+        customer = require_case_writer(user, CREATE_CASE)
+        if customer is not None:
+            # A customer opens cases for their own account, as its contact, from no interaction.
+            require_own_account(customer, account_id, CREATE_CASE)
+            contact_id, interaction_id = customer.id, None
+            require_own_references(customer, CREATE_CASE, order_id=order_id, order_number=order_number,
+                                   order_line_ids=id_list(order_line_ids))
         errors: dict[str, str] = {}
         service = get_record(ServiceDefinition, service_id)
         if service is None or not service.active:
@@ -252,8 +265,11 @@ def edit_case(case_id, user: User, version=None, **fields) -> OrderCase:
 def add_case_lines(case_id, user: User, version=None, order_ids: Iterable = (), order_line_ids: Iterable = ()):
     """Add: one header line per picked order (Multiple orders) or one line per picked order line."""
     with operation(user):
-        require_back_office(user, AGENT, ADD_LINES)
+        customer = require_case_writer(user, ADD_LINES)
         case = load_case(case_id)
+        require_own_draft(customer, case, ADD_LINES)
+        require_own_references(customer, ADD_LINES, order_ids=id_list(order_ids),
+                               order_line_ids=id_list(order_line_ids))
         check_version(case, version)
         _require_open_for_new_lines(case, ADD_LINES)
         order_ids, order_line_ids = id_list(order_ids), id_list(order_line_ids)
@@ -406,8 +422,10 @@ def _order_number(order_id: int) -> str:
 def edit_case_line(line_id, user: User, version=None, **fields) -> OrderCaseLine:
     """Edit: the requested change of one line (header-level changes only on a Multiple-orders case)."""
     with operation(user):
-        require_back_office(user, AGENT, EDIT_LINE)
+        customer = require_case_writer(user, EDIT_LINE)
         case, line = load_line(line_id)
+        require_own_draft(customer, case, EDIT_LINE)
+        check_customer_line_fields(customer, case, fields, EDIT_LINE)
         check_version(line, version)
         require_writable(case, EDIT_LINE)
         if line.is_terminal:
@@ -536,8 +554,9 @@ def _clean_line_fields(fields: dict, action: str) -> dict:
 def delete_case_lines(case_id, user: User, line_ids: Iterable, versions: dict | None = None) -> int:
     """Delete the selected lines: agents only Draft lines; an admin any line of any case."""
     with operation(user):
-        require_back_office(user, AGENT, DELETE)
+        customer = require_case_writer(user, DELETE)
         case = load_case(case_id)
+        require_own_draft(customer, case, DELETE)
         ids = id_list(line_ids)
         if not ids:
             raise InvalidInput(f"{DELETE} needs at least one selected line.", {"line_id": "Select a line"})

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from .choices import CaseState, OrderState, OrderType, TaskState
 from .extensions import db
 from .models import CaseTask, CustomerOrder, OrderCase
-from .roles import AGENT, has_back_office_role
+from .roles import AGENT, CUSTOMER, has_back_office_role, role_names
 
 COUNT_CAP = 99
 CLOSED_CASE_STATES = tuple(state for state in CaseState.ALL if state not in CaseState.OPEN)
@@ -108,5 +108,7 @@ class HomeView(IndexView):
         if not current_user.is_authenticated:
             return redirect(url_for(f"{type(self.appbuilder.sm.auth_view).__name__}.login"))
         back_office = has_back_office_role(current_user, AGENT)
+        if not back_office and CUSTOMER in role_names(current_user):
+            return redirect(url_for("CustomerPortalView.index"))
         queues = work_queues(self.appbuilder, current_user.id) if back_office else []
         return self.render_template(self.index_template, queues=queues, back_office=back_office)

@@ -134,7 +134,8 @@ MANAGER_PERMISSIONS = [
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     AGENT: AGENT_PERMISSIONS,
     MANAGER: MANAGER_PERMISSIONS,
-    CUSTOMER: [],
+    # The customer portal (app/portal.py); what a customer sees there is limited to their account.
+    CUSTOMER: [("can_access", "CustomerPortal")],
     INTEGRATOR: [],
 }
 

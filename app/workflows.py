@@ -57,11 +57,12 @@ from .choices import CaseState, JournalKind, LineState, RequestType, ResolutionC
 from .exceptions import InvalidInput, PermissionDenied, StateConflict
 from .extensions import db
 from .model_base import utcnow
-from .models import CaseLineTask, Contact, Location, OrderCase, OrderCaseLine, ProductOffering
+from .models import CaseLineTask, Location, OrderCase, OrderCaseLine, ProductOffering
 from .notifications import NotificationEvent, notify
 from . import order_changes
+from .portal_scope import customer_account_id, require_case_writer, require_own_draft
 from .sla import sync_case_slas
-from .roles import AGENT, CUSTOMER, MANAGER, role_names
+from .roles import AGENT, MANAGER
 from .workflow_base import (
     add_journal_entry,
     check_version,
@@ -169,8 +170,9 @@ def _resolve_when_all_lines_terminal(case: OrderCase, action: str) -> None:
 def submit_case(case_id, user: User, version=None) -> OrderCase:
     """Submit: Draft → New with every Draft line; needs at least one line."""
     with operation(user):
-        require_back_office(user, AGENT, SUBMIT)
+        customer = require_case_writer(user, SUBMIT)
         case = load_case(case_id)
+        require_own_draft(customer, case, SUBMIT)
         check_version(case, version)
         require_state(case, CASE_ACTION_SOURCES[SUBMIT], SUBMIT)
         if not line_state_counts(case.id):
@@ -363,10 +365,8 @@ CASE_ACTIONS = {
 
 def _require_case_contact(user: User, case: OrderCase, action: str) -> None:
     """A portal user acts only on cases of the account their contact belongs to."""
-    if CUSTOMER not in role_names(user) or not db.session.query(
-            select(Contact.id).where(Contact.user_id == user.id, Contact.account_id == case.account_id).exists()
-    ).scalar():
-        raise PermissionDenied(f"{action} is not allowed: only a contact of {case.account.name} may answer.")
+    if customer_account_id(user) != case.account_id:
+        raise PermissionDenied(f"{action} is not allowed: only a contact of the case's account may answer.")
 
 
 def accept_solution(case_id, user: User, version=None) -> OrderCase:
