@@ -341,14 +341,28 @@ def is_built(engine, size: Size) -> bool:
     return cases == size.cases and marker == 1
 
 
-def ensure_indexes(engine) -> None:
-    """Indexes added to the (unreleased) initial migration after a data set was built: create them."""
+def ensure_schema(engine) -> None:
+    """Catch a data set up with the (unreleased, edited in place) initial migration: add the indexes and
+    nullable columns added since it was built; anything else needs ``--rebuild``."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy.schema import CreateColumn
+
     from app.extensions import metadata
 
     with engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            for index in table.indexes:
-                index.create(conn, checkfirst=True)
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+        for difference in differences:
+            kind = difference[0] if isinstance(difference, tuple) else None
+            if kind == "add_index":
+                difference[1].create(conn)
+            elif kind == "add_column" and (difference[3].nullable or difference[3].server_default is not None):
+                column = CreateColumn(difference[3]).compile(dialect=conn.dialect)
+                conn.execute(text(f"ALTER TABLE {difference[2]} ADD COLUMN {column}"))
+            else:
+                raise SystemExit(f"the data set's schema differs from the models ({difference}); run with --rebuild")
+        if differences:
+            log(f"  schema caught up: {len(differences)} change(s)")
 
 
 def build(app, size: Size) -> None:
@@ -394,12 +408,40 @@ def build(app, size: Size) -> None:
     log(f"data set {size.name} built in {time.perf_counter() - started:.0f} s")
 
 
+BULK_TABLES = ("order_case", "order_case_line", "customer_order", "order_line_item")
+
+
+def remove_run_records(engine, size: Size) -> None:
+    """Delete the cases earlier benchmark runs added, so the case lists start from the data set.
+
+    Every case and case line with an id past the bulk data set goes, with whatever references it. Their
+    orders stay: deleting order lines makes PostgreSQL check the unindexed self-references
+    (parent_line_id, replaces_line_id) with a scan of the whole table per line.
+    """
+    from app.extensions import metadata
+
+    limits = {"order_case": size.cases, "order_case_line": size.case_lines}
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conditions = [f"{fk.parent.name} > {limits[fk.column.table.name]}" for fk in table.foreign_keys
+                          if fk.column.table.name in limits and table.name not in limits]
+            if conditions:
+                conn.execute(text(f"DELETE FROM {table.name} WHERE {' OR '.join(conditions)}"))
+        for table, limit in limits.items():
+            for log_table in ("audit_event", "journal_entry", "notification"):
+                conn.execute(text(f"DELETE FROM {log_table} WHERE record_type = :t AND record_id > :n"),
+                             {"t": table, "n": limit})
+        conn.execute(text(f"DELETE FROM order_case_line WHERE id > {size.case_lines} OR case_id > {size.cases}"))
+        conn.execute(text(f"DELETE FROM order_case WHERE id > {size.cases}"))
+
+
 @dataclass
 class Fixtures:
     case_50: int
     case_500: int
     assign_cases: list[int]
     accept_lines: list[int]
+    versions: dict  # (table, id) → version, for the forms' version field
 
 
 def add_fixtures(app, size: Size, assign_count: int, accept_count: int) -> Fixtures:
@@ -450,7 +492,10 @@ def add_fixtures(app, size: Size, assign_count: int, accept_count: int) -> Fixtu
         accept_lines = [row[0] for row in conn.execute(text(
             "SELECT id FROM order_case_line WHERE case_id = :c ORDER BY id LIMIT :n"),
             {"c": accept_case, "n": accept_count})]
+    from sqlalchemy import select
+
     from app import workflows as wf
+    from app.models import OrderCase, OrderCaseLine
 
     user = current_user_for(agent_name(0))
     for (_lines, _count, target), case_ids in zip(groups, made):
@@ -458,8 +503,13 @@ def add_fixtures(app, size: Size, assign_count: int, accept_count: int) -> Fixtu
             wf.submit_case(case_id, user)
             if target == "Work in Progress":
                 wf.assign_case_to_me(case_id, user)
+    versions = {("order_case", case_id): version for case_id, version in db.session.execute(
+        select(OrderCase.id, OrderCase.version).where(OrderCase.id.in_(made[2])))}
+    versions.update({("order_case_line", line_id): version for line_id, version in db.session.execute(
+        select(OrderCaseLine.id, OrderCaseLine.version).where(OrderCaseLine.id.in_(accept_lines)))})
     db.session.remove()
-    return Fixtures(case_50=made[0][0], case_500=made[1][0], assign_cases=made[2], accept_lines=accept_lines)
+    return Fixtures(case_50=made[0][0], case_500=made[1][0], assign_cases=made[2], accept_lines=accept_lines,
+                    versions=versions)
 
 
 def current_user_for(username: str):
