@@ -10,7 +10,7 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_login import current_user
 
-from . import case_queries, workflows as wf
+from . import case_queries, order_changes, workflows as wf
 from .choices import (
     CaseOrigin,
     CaseState,
@@ -59,6 +59,8 @@ LINE_ACTION_SLUGS = {
     "cancel": wf.CANCEL_LINE,
     "reopen": wf.REOPEN,
 }
+# The Order Case Line list's buttons that act on each ticked line separately.
+BULK_LINE_OPERATIONS = {"assign-to-me": wf.LINE_ASSIGN_TO_ME, "accept": wf.ACCEPT, "deny": wf.DENY}
 # Actions that ask for input first (a form page); the others are one button.
 CASE_ACTION_INPUTS = {wf.REQUEST_INFORMATION: ("question",),
                       wf.RESOLVE_CASE: ("resolution_code", "resolution_notes", "outcome")}
@@ -174,6 +176,7 @@ class OrderCasePageView(BaseView):
             writable=case.state not in CaseState.READ_ONLY,
             can_add_lines=case.state not in CaseState.READ_ONLY + (CaseState.RESOLVED,),
             priority_labels=Priority.LABELS,
+            line_changes=order_changes.changes_by_case_line([line.id for line in case.lines]),
         )
 
     def _case_actions(self, case):
@@ -369,7 +372,11 @@ class OrderCasePageView(BaseView):
     @expose("/<int:pk>/lines/selected", methods=["POST"])
     @has_access
     def selected_lines(self, pk):
-        """Delete or Assign to me on the lines ticked in the Order Case Line list."""
+        """Delete (all or none), or Assign to me / Accept / Deny (line by line) on the ticked lines.
+
+        Bulk Assign to me, Accept and Deny report every line's outcome: the lines that were changed and,
+        for each refused one, why; a refused line does not hold the others back.
+        """
         line_ids = request.form.getlist("line_id")
         versions = {int(i): request.form.get(f"version_{i}") for i in line_ids if i.isdigit()}
         operation = request.form.get("operation")
@@ -377,9 +384,16 @@ class OrderCasePageView(BaseView):
             if operation == "delete":
                 count = wf.delete_case_lines(pk, current_user, line_ids, versions)
                 flash(f"{count} line(s) deleted.", "success")
-            elif operation == "assign-to-me":
-                count = wf.assign_lines_to_me(pk, current_user, line_ids, versions)
-                flash(f"{count} line(s) assigned to you.", "success")
+            elif operation in BULK_LINE_OPERATIONS:
+                action = BULK_LINE_OPERATIONS[operation]
+                outcomes = wf.bulk_line_action(pk, current_user, action, line_ids, versions,
+                                               resolution_notes=request.form.get("resolution_notes"))
+                done = sum(1 for _number, ok, _message in outcomes if ok)
+                flash(f"{action}: {done} of {len(outcomes)} line(s) done"
+                      + (f", {len(outcomes) - done} refused." if done < len(outcomes) else "."),
+                      "success" if done == len(outcomes) else "warning")
+                for number, ok, message in outcomes:
+                    flash(f"{number}: {message}", "success" if ok else "danger")
             else:
                 abort(400)
         except DomainError as error:

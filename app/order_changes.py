@@ -114,13 +114,15 @@ def apply_lines(entries: list[tuple[OrderCaseLine, dict]], orders: dict[int, Cus
     """Write the approved values of each (case line, values) onto its order; return the case line fields
     that record it ({case line id: {applied_at, order_line_version, credit_amount}})."""
     writer = _OrderWriter(user, action, case_id)
-    for line, values in entries:
-        order = orders.get(line.order_id)
-        if order is None or line.request_type in (None, RequestType.INQUIRY):
-            writer.case_line_values[line.id] = {}
-            continue
-        writer.apply(line, order, values)
-    writer.flush(orders)
+    # Orders change in memory first and are flushed once, so each order's version moves once.
+    with db.session.no_autoflush:
+        for line, values in entries:
+            order = orders.get(line.order_id)
+            if order is None or line.request_type in (None, RequestType.INQUIRY):
+                writer.case_line_values[line.id] = {}
+                continue
+            writer.apply(line, order, values)
+        writer.flush(orders)
     now = writer.now
     recorded = {}
     for line, _values in entries:
@@ -263,6 +265,13 @@ class _OrderWriter:
 
     def flush(self, orders: dict[int, CustomerOrder]) -> None:
         """Write the collected order line changes, ledger rows and audit events; move the orders' versions."""
+        for order_id in sorted(self.touched_orders):
+            order = orders[order_id]
+            if order_id not in self.frozen_orders:
+                recompute_totals(order, action=self.action)
+            # The order's version moves with every applied change, even one only its lines show.
+            order.changed_on = self.now
+        db.session.flush()
         table = OrderLineItem.__table__
         groups: dict[tuple[str, ...], list] = {}
         for line_id, (_order_line, fields) in self.line_updates.items():
@@ -281,17 +290,10 @@ class _OrderWriter:
             set_committed_value(order_line, "version", order_line.version + 1)
             set_committed_value(order_line, "changed_on", self.now)
             set_committed_value(order_line, "changed_by_id", self.user.id)
-        for order_id in sorted(self.touched_orders):
-            order = orders[order_id]
-            if order_id not in self.frozen_orders:
-                recompute_totals(order, action=self.action)
-            # The order's version moves with every applied change, even one only its lines show.
-            order.changed_on = self.now
         if self.ledger:
             db.session.execute(insert(OrderChange.__table__), self.ledger)
         if self.audits:
             db.session.execute(insert(AuditEvent.__table__), self.audits)
-        db.session.flush()
 
 
 # ----------------------------------------------------------------------------------------------------

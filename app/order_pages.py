@@ -2,7 +2,7 @@
 number of lines, and the actions valid for the record's state and the user's role."""
 from __future__ import annotations
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import joinedload, selectinload
 
 from .choices import CaseState, InventoryState, LineAction, OrderLineState, OrderState
@@ -158,10 +158,37 @@ def order_page(order: CustomerOrder, user) -> dict:
         "history": history,
         "journal": journal,
         "changes": changes,
+        "line_change_counts": _line_change_counts(order.id),
         "open_issues": [issue for issue in order.enrichment_issues if not issue.resolved],
         "line_numbers": {line.id: line.number for line in order.lines},
         "is_agent": has_back_office_role(user, AGENT),
     }
+
+
+def _line_change_counts(order_id: int) -> dict[int, int]:
+    """How many ledger rows each order line has (one grouped query)."""
+    return dict(
+        db.session.query(OrderChange.order_line_id, func.count())
+        .filter(OrderChange.order_id == order_id, OrderChange.order_line_id.is_not(None))
+        .group_by(OrderChange.order_line_id).all()
+    )
+
+
+def order_line_page(line_id) -> dict | None:
+    """The order line page: the line, its order and its own Order change ledger (links to the case lines)."""
+    line = (db.session.query(OrderLineItem)
+            .options(joinedload(OrderLineItem.order), joinedload(OrderLineItem.offering),
+                     joinedload(OrderLineItem.location), joinedload(OrderLineItem.replaces_line),
+                     selectinload(OrderLineItem.characteristics))
+            .filter(OrderLineItem.id == line_id).one_or_none())
+    if line is None:
+        return None
+    changes = (db.session.query(OrderChange)
+               .options(joinedload(OrderChange.user), joinedload(OrderChange.case_line))
+               .filter(OrderChange.order_line_id == line.id)
+               .order_by(OrderChange.created_on.desc(), OrderChange.id.desc()).limit(HISTORY_LIMIT).all())
+    replacements = db.session.query(OrderLineItem).filter(OrderLineItem.replaces_line_id == line.id).all()
+    return {"line": line, "order": line.order, "changes": changes, "replacements": replacements}
 
 
 def issue_choices(order: CustomerOrder) -> dict[str, list]:

@@ -139,6 +139,16 @@ class OrderLineItemView(ManagedOnParentPage):
     def parent_url(self, item):
         return order_url(item.order)
 
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        """The order line page: its values and its Order change ledger (edited on the order's page)."""
+        context = pages.order_line_page(_as_int(pk) or -1)
+        if context is None:
+            abort(404)
+        return self.render_template("orders/order_line.html", title=f"Order line {context['line'].number}",
+                                    order_url=order_url(context["order"]), **context)
+
 
 class EnrichmentIssueView(ManagedOnParentPage):
     datamodel = SQLAInterface(EnrichmentIssue)

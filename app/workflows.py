@@ -54,7 +54,7 @@ from .case_lines import (  # noqa: F401  (re-exported: the views and the API cal
     edit_case_line,
 )
 from .choices import CaseState, JournalKind, LineState, RequestType, ResolutionCode, TaskState
-from .exceptions import InvalidInput, PermissionDenied, StateConflict
+from .exceptions import DomainError, InvalidInput, PermissionDenied, StateConflict
 from .extensions import db
 from .model_base import utcnow
 from .models import CaseLineTask, Location, OrderCase, OrderCaseLine, ProductOffering
@@ -527,6 +527,54 @@ LINE_ACTIONS = {
     CANCEL_LINE: cancel_line,
     REOPEN: reopen_line,
 }
+
+
+# ----------------------------------------------------------------------------------------------------
+# Bulk line actions: the lines ticked in the Order Case Line list, each its own operation
+
+
+BULK_LINE_ACTIONS = (LINE_ASSIGN_TO_ME, ACCEPT, DENY)
+
+
+def bulk_line_action(case_id, user: User, action: str, line_ids, versions: dict | None = None,
+                     resolution_notes: str | None = None) -> list[tuple[str, bool, str]]:
+    """Assign to me, Accept or Deny on each selected line of the case, one operation per line.
+
+    A refused line does not hold the others back: the result lists (line number, done, message) per
+    line, in line order, with the refusal's own message for the lines that were not changed.
+    """
+    from .case_guards import as_id, id_list
+
+    if action not in BULK_LINE_ACTIONS:
+        raise InvalidInput(f"{action!r} cannot be applied to several lines at once.")
+    case_id = as_id(case_id, "case")
+    ids = id_list(line_ids)
+    if not ids:
+        raise InvalidInput(f"{action} needs at least one selected line.", {"line_id": "Select a line"})
+    numbers = dict(db.session.execute(
+        select(OrderCaseLine.id, OrderCaseLine.number)
+        .where(OrderCaseLine.id.in_(ids), OrderCaseLine.case_id == case_id)
+    ).all())
+    versions = versions or {}
+    outcomes = []
+    for line_id in sorted(ids):
+        number = numbers.get(line_id)
+        if number is None:
+            outcomes.append((f"#{line_id}", False, "Not a line of this case (it may have been deleted)."))
+            continue
+        try:
+            if action == LINE_ASSIGN_TO_ME:
+                assign_lines_to_me(case_id, user, [line_id], {line_id: versions.get(line_id)})
+            elif action == ACCEPT:
+                accept_line(line_id, user, version=versions.get(line_id))
+            else:
+                deny_line(line_id, user, version=versions.get(line_id), resolution_notes=resolution_notes)
+        except DomainError as error:
+            outcomes.append((number, False, error.message))
+        else:
+            outcomes.append((number, True, {LINE_ASSIGN_TO_ME: "assigned to you", ACCEPT: "accepted",
+                                            DENY: "denied"}[action]))
+    return outcomes
 
 
 # ----------------------------------------------------------------------------------------------------
