@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from .exceptions import DomainError
 from .extensions import csrf, db
-from .models import Contact
+from .portal_scope import AccountScope, customer_account_id, foreign_references
 from .rest_schemas import ID, component_schemas, text
 from .roles import ADMIN, AGENT, CUSTOMER, INTEGRATOR, MANAGER, role_names
 from .tmf_common import authenticated_caller
@@ -86,8 +86,21 @@ class Caller:
     def account_id(self) -> int | None:
         """The account a customer acts for (through their linked contact); None when there is none."""
         if self._account_id is False:
-            self._account_id = db.session.scalar(select(Contact.account_id).where(Contact.user_id == self.user.id))
+            self._account_id = customer_account_id(self.user)
         return self._account_id
+
+    @property
+    def scope(self) -> AccountScope:
+        """What a customer may see: their account's records (the portal's scope)."""
+        return AccountScope(self.account_id)
+
+    def refuse_foreign_references(self, values: dict) -> None:
+        """A customer's ids must name their own account's records; others do not exist for them (422)."""
+        if not self.is_customer:
+            return
+        errors = foreign_references(self.account_id, values)
+        if errors:
+            raise ApiError(422, f"{', '.join(sorted(errors))} names nothing on your account.", errors)
 
 
 # ----------------------------------------------------------------------------------------------------

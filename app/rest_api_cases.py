@@ -5,12 +5,13 @@ workflow function yet, so ``rest_api_records.update_case`` holds that operation 
 """
 from __future__ import annotations
 
-from sqlalchemy import false, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from . import workflows
 from .choices import CaseOrigin, CaseState, JournalKind, LineState, ReasonCode, RequestType, ResolutionCode, Scope
-from .models import OrderCase, OrderCaseLine
+from .extensions import db
+from .models import JournalEntry, OrderCase, OrderCaseLine
 from .rest_api import (
     ASSIGNED_TO_FILTER,
     CASE_READERS,
@@ -45,20 +46,11 @@ from .rest_schemas import (
 
 
 def visible_cases(caller: Caller):
-    query = select(OrderCase)
-    if caller.is_customer:
-        query = query.where(OrderCase.account_id == caller.account_id) if caller.account_id else query.where(false())
-    return query
+    return caller.scope.cases() if caller.is_customer else select(OrderCase)
 
 
 def visible_case_lines(caller: Caller):
-    query = select(OrderCaseLine)
-    if caller.is_customer:
-        if not caller.account_id:
-            return query.where(false())
-        query = query.join(OrderCase, OrderCase.id == OrderCaseLine.case_id).where(
-            OrderCase.account_id == caller.account_id)
-    return query
+    return caller.scope.case_lines() if caller.is_customer else select(OrderCaseLine)
 
 
 def find_case(caller: Caller, case_id: int) -> OrderCase:
@@ -264,9 +256,38 @@ def _register_cases(api) -> None:
                }, errors=(404, 409, 422))
     def add_journal(caller, params, body, case_id):
         find_case(caller, case_id)
+        if caller.is_customer:
+            return render_journal_entry(_customer_comment(caller, case_id, body))
         entry = workflows.add_case_journal_entry(case_id, caller.user, body["kind"], body["text"],
                                                  line_id=body.get("line_id"))
         return render_journal_entry(entry)
+
+
+    @api.route("POST", "/cases/{case_id}/actions/accept-solution", summary="Accept solution (customer)",
+               tag="Cases", response="Case", body=version_schema(), errors=(403, 404, 409, 422),
+               description="The customer's **Accept solution**: the Resolved case closes.")
+    def accept_solution(caller, params, body, case_id):
+        find_case(caller, case_id)
+        return CASE.render(workflows.accept_solution(case_id, caller.user, body["version"]))
+
+    @api.route("POST", "/cases/{case_id}/actions/reject-solution", summary="Reject solution (customer)",
+               tag="Cases", response="Case", body=version_schema({"reason": text(10000, required=True)}, ("reason",)),
+               errors=(403, 404, 409, 422),
+               description="The customer's **Reject solution**: the Resolved case goes back to Work in Progress "
+                           "and the reason becomes a comment.")
+    def reject_solution(caller, params, body, case_id):
+        find_case(caller, case_id)
+        return CASE.render(workflows.reject_solution(case_id, caller.user, body["version"], reason=body["reason"]))
+
+
+def _customer_comment(caller: Caller, case_id: int, body: dict) -> JournalEntry:
+    """A customer's comment on the case (their answer while it awaits information); never a work note."""
+    if body["kind"] != JournalKind.COMMENT or body.get("line_id"):
+        raise ApiError(403, "Customers add comments to the case itself; work notes are the order desk's.")
+    workflows.customer_reply(case_id, caller.user, body["text"])
+    return db.session.scalars(select(JournalEntry).where(
+        JournalEntry.case_id == case_id, JournalEntry.author_id == caller.user.id,
+        JournalEntry.kind == JournalKind.COMMENT).order_by(JournalEntry.id.desc()).limit(1)).one()
 
 
 def _case_action(api, segment, function, label, properties, required) -> None:

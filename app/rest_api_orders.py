@@ -5,7 +5,7 @@ TMF APIs. The workflows decide who may capture, submit, approve or fulfil.
 """
 from __future__ import annotations
 
-from sqlalchemy import false, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from . import order_workflows as flows
@@ -39,21 +39,11 @@ LINE_OPTIONS = (selectinload(OrderLineItem.characteristics),)
 
 
 def visible_orders(caller: Caller):
-    query = select(CustomerOrder)
-    if caller.is_customer:
-        query = query.where(CustomerOrder.account_id == caller.account_id) if caller.account_id \
-            else query.where(false())
-    return query
+    return caller.scope.orders() if caller.is_customer else select(CustomerOrder)
 
 
 def visible_order_lines(caller: Caller):
-    query = select(OrderLineItem)
-    if caller.is_customer:
-        if not caller.account_id:
-            return query.where(false())
-        query = query.join(CustomerOrder, CustomerOrder.id == OrderLineItem.order_id).where(
-            CustomerOrder.account_id == caller.account_id)
-    return query
+    return caller.scope.order_lines() if caller.is_customer else select(OrderLineItem)
 
 
 def find_order(caller: Caller, order_id: int) -> CustomerOrder:
@@ -184,6 +174,7 @@ def _register_orders(api) -> None:
                response="Order", status=201, body=ORDER_CREATE, errors=(403, 422))
     def create_order(caller, params, body):
         data = dict(body)
+        caller.refuse_foreign_references(data)
         data.setdefault("channel", default_channel(caller, data.get("order_type") or OrderType.PRODUCT))
         return ORDER.render(flows.create_order(caller.user, data))
 
@@ -237,6 +228,7 @@ def _register_order_lines(api) -> None:
         data = dict(body)
         order_id = data.pop("order_id")
         find_order(caller, order_id)
+        caller.refuse_foreign_references(data)
         version = data.pop("order_version")
         return ORDER_LINE.render(flows.add_line(caller.user, order_id, version, data))
 

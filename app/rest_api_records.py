@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import false, select
+from sqlalchemy import select
 
 from .case_guards import load_case, require_writable
 from .choices import InteractionChannel, InteractionState, LineState, TaskState
@@ -215,13 +215,7 @@ def update_interaction(user: User, interaction_id, version=None, **fields) -> In
 
 
 def visible_tasks(caller: Caller, model):
-    query = select(model)
-    if caller.is_customer:
-        if not caller.account_id:
-            return query.where(false())
-        query = query.join(OrderCase, OrderCase.id == model.case_id).where(
-            OrderCase.account_id == caller.account_id, model.visible_to_customer.is_(True))
-    return query
+    return caller.scope.tasks(model) if caller.is_customer else select(model)
 
 
 TASK_FIELDS = {
