@@ -463,6 +463,10 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(ProductSpecificationView, "Product Specifications", category="Catalog", icon="fa-book")
     appbuilder.add_view(ProductOfferingView, "Product Offerings", category="Catalog", icon="fa-tags")
 
+    appbuilder.add_view(MyTasksView, "My Tasks", category="Tasks", icon="fa-user")
+    appbuilder.add_view(CaseTaskView, "Case Tasks", category="Tasks", icon="fa-tasks")
+    appbuilder.add_view(CaseLineTaskView, "Case Line Tasks", category="Tasks", icon="fa-check-square-o")
+
     lists = "Lists"
     appbuilder.add_view(sla_views.MyOpenCasesView, "My open cases", category=lists, icon="fa-user")
     appbuilder.add_view(sla_views.UnassignedCasesView, "Unassigned cases", category=lists, icon="fa-inbox")
@@ -472,10 +476,6 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(sla_views.BreachedCasesView, "Breached", category=lists, icon="fa-fire")
     appbuilder.add_link("My tasks", href="/mytasksview/list/", category=lists, icon="fa-check")
     appbuilder.add_view(dashboard.DashboardView, "Dashboard", category="Reports", icon="fa-bar-chart")
-
-    appbuilder.add_view(MyTasksView, "My Tasks", category="Tasks", icon="fa-user")
-    appbuilder.add_view(CaseTaskView, "Case Tasks", category="Tasks", icon="fa-tasks")
-    appbuilder.add_view(CaseLineTaskView, "Case Line Tasks", category="Tasks", icon="fa-check-square-o")
 
     appbuilder.add_view(ServiceDefinitionView, "Service Definitions", category="Administration", icon="fa-sitemap")
     appbuilder.add_view(AssignmentGroupView, "Assignment Groups", category="Administration", icon="fa-users")
