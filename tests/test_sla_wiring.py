@@ -272,3 +272,18 @@ def test_periodic_run_queues_at_risk_then_breach_notices_once_for_the_assignee_o
     assert "was breached at 2026-03-02 12:00 UTC" in breached[0].body
     run_periodic_work(app, T0 + dt.timedelta(hours=6))
     assert len(messages(NotificationEvent.SLA_BREACHED)) == 2
+
+
+def test_bulk_deny_on_ticked_lines_stops_each_line_clock_and_the_case_clock(users, clock):
+    agent = person(users, "agent")
+    clock.at(0)
+    case_id, line_ids = new_case(users, lines=3)
+    wf.submit_case(case_id, agent)
+    clock.at(2)
+    outcomes = wf.bulk_line_action(case_id, agent, wf.DENY, line_ids, resolution_notes="Out of stock.")
+    assert [done for _number, done, _message in outcomes] == [True, True, True]
+    after = clocks(case_id)
+    assert {after[(line_id, SlaKind.RESOLUTION)].stopped_at for line_id in line_ids} == {clock.now}
+    assert (after[(None, SlaKind.RESOLUTION)].stage, after[(None, SlaKind.RESOLUTION)].stopped_at) == (
+        SlaStage.ACHIEVED, clock.now)
+    assert len(messages(NotificationEvent.SOLUTION_PROPOSED)) == 1
