@@ -16,8 +16,6 @@ from .choices import CaseState, JournalKind
 from .exceptions import InvalidInput, PermissionDenied
 from .extensions import db
 from .models import (
-    CaseLineTask,
-    CaseTask,
     Contact,
     CustomerOrder,
     JournalEntry,

@@ -21,7 +21,7 @@ from app.choices import (
     Scope,
     ValueType,
 )
-from app.exceptions import InvalidInput, PermissionDenied
+from app.exceptions import PermissionDenied
 from app.extensions import db
 from app.models import (
     CaseLineTask,
@@ -329,3 +329,49 @@ def test_catalog_refuses_bad_input_and_writes_nothing(client_for, account):
     response = client.submit("/portal/catalog/", {f"qty-{modem.id}": "1", f"qty-{euro.id}": "1"})
     assert response.status_code == 422 and "one currency" in body(response)
     assert db.session.query(CustomerOrder).count() == 0
+
+
+def test_the_customer_answers_through_the_api_too(client_for, users, account, service):
+    order = factories.make_order(account, lines=1)
+    case = factories.make_case(account, order=order, order_lines=list(order.lines), state=CaseState.NEW,
+                               line_state=LineState.NEW)
+    agent = user(users["agent"])
+    wf.assign_case_to_me(case.id, agent)
+    wf.request_case_information(case.id, agent, question="Which colour?")
+    client = client_for(None)
+    login = users["customer"]
+    token = client.post("/api/v1/auth/token", json={"username": login.username, "password": login.password})
+    headers = {"Authorization": f"Bearer {token.get_json()['access_token']}"}
+
+    refused = client.post(f"/api/v1/cases/{case.id}/journal", json={"kind": JournalKind.WORK_NOTE, "text": "x"},
+                          headers=headers)
+    assert refused.status_code == 403
+    answer = client.post(f"/api/v1/cases/{case.id}/journal", json={"kind": JournalKind.COMMENT, "text": "Blue"},
+                         headers=headers)
+    assert answer.status_code == 201 and answer.get_json()["text"] == "Blue"
+    assert the_case().state == CaseState.WORK_IN_PROGRESS
+
+    case = the_case()
+    wf.resolve_case(case.id, agent, case.version, resolution_code=ResolutionCode.CHANGE_APPROVED,
+                    resolution_notes="Done", outcome=wf.OUTCOME_ACCEPT)
+    case = the_case()
+    rejected = client.post(f"/api/v1/cases/{case.id}/actions/reject-solution",
+                           json={"version": case.version, "reason": "Not blue enough"}, headers=headers)
+    assert rejected.status_code == 200 and rejected.get_json()["state"] == CaseState.WORK_IN_PROGRESS
+    case = the_case()
+    before_resolving = case.version
+    wf.resolve_case(case.id, agent, case.version, resolution_code=ResolutionCode.CHANGE_APPROVED,
+                    resolution_notes="Bluer now")
+    stale = client.post(f"/api/v1/cases/{case.id}/actions/accept-solution", json={"version": before_resolving},
+                        headers=headers)
+    assert stale.status_code == 409
+    accepted = client.post(f"/api/v1/cases/{case.id}/actions/accept-solution",
+                           json={"version": the_case().version}, headers=headers)
+    assert accepted.status_code == 200 and accepted.get_json()["state"] == CaseState.CLOSED
+    # The back office has no customer answers to give.
+    agent_login = users["agent"]
+    agent_token = client.post("/api/v1/auth/token", json={"username": agent_login.username,
+                                                          "password": agent_login.password}).get_json()
+    response = client.post(f"/api/v1/cases/{case.id}/actions/accept-solution", json={"version": 1},
+                           headers={"Authorization": f"Bearer {agent_token['access_token']}"})
+    assert response.status_code in (403, 409)
