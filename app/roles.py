@@ -106,6 +106,8 @@ def menus(labels: Iterable[str]) -> list[tuple[str, str]]:
 
 AGENT_PERMISSIONS = [
     *grant(CASE_WORK_VIEWS, CRU),
+    # The task pages (app/task_views.py): read a task, Create task, and work it (actions, routing, journal).
+    *grant(("TaskPageView",), ("can_show", "can_add", "can_edit")),
     # Agents delete Draft cases and Draft lines only; the workflow enforces the state rule.
     *grant(("OrderCaseView", "OrderCaseLineView"), DELETE),
     *grant(ORDER_VIEWS, CRU),

@@ -4,12 +4,13 @@ from __future__ import annotations
 import zoneinfo
 
 from flask import url_for
-from flask_appbuilder.models.sqla.filters import FilterEqualFunction
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_login import current_user
 from wtforms import StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from . import case_views, dashboard, order_views, sla_views
+from . import case_views, dashboard, order_views, sla_views, task_views
 from .choices import (
     CaseState,
     InteractionChannel,
@@ -22,7 +23,6 @@ from .choices import (
     SlaSchedule,
     SlaTarget,
     SpecKind,
-    TaskState,
     ValueType,
 )
 from .home import HomeView  # noqa: F401  (configured as the index view in create_app)
@@ -68,13 +68,6 @@ def _belongs(form, field_name: str, account_field: str = "account", message: str
     account = form[account_field].data if account_field in form else None
     if chosen is not None and account is not None and getattr(chosen, "account_id", None) not in (None, account.id):
         form[field_name].errors.append(message or f"This record belongs to another account than {account}.")
-
-
-def _assignee_in_group(form) -> None:
-    group = form["assignment_group"].data if "assignment_group" in form else None
-    assignee = form["assigned_to"].data if "assigned_to" in form else None
-    if group is not None and assignee is not None and assignee not in group.members:
-        form["assigned_to"].errors.append(f"{assignee} is not a member of {group}.")
 
 
 class ContactView(BackOfficeModelView):
@@ -264,72 +257,41 @@ class InteractionView(BackOfficeModelView):
 TASK_LIST = ["number", "case", "subject", "state", "priority", "assignment_group", "assigned_to", "changed_on"]
 TASK_SEARCH = ["number", "case", "subject", "state", "priority", "assignment_group", "assigned_to",
                "visible_to_customer"]
-TASK_FORM = ["case", "subject", "description", "state", "priority", "assignment_group", "assigned_to",
-             "visible_to_customer"]
-TASK_SHOW = ["number", *TASK_FORM, "closed_at", "created_on", "created_by", "changed_on", "changed_by"]
-TASK_FIELDS = {
-    "state": choice_field("State", TaskState),
-    "priority": choice_field("Priority", Priority),
-}
 
 
-class CaseTaskView(BackOfficeModelView):
+class CaseTaskView(task_views.TaskRecordRedirects, BackOfficeModelView):
+    """The Case Tasks list; a task is created, shown and worked on the task pages (app/task_views.py)."""
+
     datamodel = SQLAInterface(CaseTask)
     list_title = "Case Tasks"
-    show_title = "Case task"
-    add_title = "New case task"
-    edit_title = "Edit case task"
     list_columns = TASK_LIST
     search_columns = TASK_SEARCH
-    show_columns = TASK_SHOW
-    add_columns = TASK_FORM
-    edit_columns = TASK_FORM
     label_columns = {**COMMON_LABELS, "case": "Order case"}
-    add_form_extra_fields = TASK_FIELDS
-    edit_form_extra_fields = TASK_FIELDS
     formatters_columns = {"priority": lambda value: Priority.LABELS.get(value, value)}
     base_order = ("number", "desc")
 
-    def check_form(self, form, item=None):
-        _assignee_in_group(form)
-        case = form["case"].data if "case" in form else None
-        if case is not None and case.state in CaseState.READ_ONLY:
-            form["case"].errors.append(f"{case.number} is {case.state}: its tasks are read-only.")
-
 
 class MyTasksView(CaseTaskView):
-    """The case tasks assigned to the signed-in user."""
+    """The signed-in user's open case tasks and case line tasks in one list, each opening its task page."""
 
     list_title = "My Tasks"
-    base_filters = [["assigned_to_id", FilterEqualFunction, current_user_id]]
-    list_columns = ["number", "case", "subject", "state", "priority", "changed_on"]
-    search_columns = ["number", "case", "subject", "state", "priority"]
+
+    @expose("/list/")
+    @has_access
+    def list(self):
+        return self.render_template("tasks/my_tasks.html", rows=task_views.my_task_rows(current_user.id),
+                                    priorities=Priority.LABELS)
 
 
 class CaseLineTaskView(CaseTaskView):
+    """The Case Line Tasks list; a line task is created on its line and worked on its task page."""
+
     datamodel = SQLAInterface(CaseLineTask)
     list_title = "Case Line Tasks"
-    show_title = "Case line task"
-    add_title = "New case line task"
-    edit_title = "Edit case line task"
+    task_kind_slug = "line"
     list_columns = ["number", "case_line", "case", "subject", "state", "priority", "assigned_to", "changed_on"]
     search_columns = ["number", "case_line", "case", "subject", "state", "priority", "assignment_group",
                       "assigned_to"]
-    add_columns = ["case_line", *TASK_FORM[1:]]
-    edit_columns = add_columns
-    show_columns = ["number", "case_line", "case", *TASK_SHOW[2:]]
-
-    def check_form(self, form, item=None):
-        _assignee_in_group(form)
-        line = form["case_line"].data
-        if line is not None and (line.case.state in CaseState.READ_ONLY or line.state == LineState.CANCELLED):
-            form["case_line"].errors.append(f"{line.number} is closed: its tasks are read-only.")
-
-    def pre_add(self, item):
-        item.case_id = item.case_line.case_id
-
-    def pre_update(self, item):
-        item.case_id = item.case_line.case_id
 
 
 class OrderChangeView(ReadOnlyModelView):
@@ -466,6 +428,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(MyTasksView, "My Tasks", category="Tasks", icon="fa-user")
     appbuilder.add_view(CaseTaskView, "Case Tasks", category="Tasks", icon="fa-tasks")
     appbuilder.add_view(CaseLineTaskView, "Case Line Tasks", category="Tasks", icon="fa-check-square-o")
+    appbuilder.add_view_no_menu(task_views.TaskPageView)
 
     lists = "Lists"
     appbuilder.add_view(sla_views.MyOpenCasesView, "My open cases", category=lists, icon="fa-user")

@@ -423,14 +423,17 @@ def _begin_line_action(line_id, user: User, version, action: str) -> tuple[Order
 
 
 def _refuse_open_tasks(case: OrderCase, line_ids: list[int], action: str) -> None:
-    number = db.session.execute(
-        select(OrderCaseLine.number).join(CaseLineTask, CaseLineTask.case_line_id == OrderCaseLine.id)
+    found = db.session.execute(
+        select(OrderCaseLine.number, CaseLineTask.number)
+        .join(CaseLineTask, CaseLineTask.case_line_id == OrderCaseLine.id)
         .where(CaseLineTask.case_id == case.id, CaseLineTask.case_line_id.in_(line_ids),
                CaseLineTask.state.in_(TaskState.ACTIVE))
-        .order_by(OrderCaseLine.id).limit(1)
-    ).scalar()
-    if number:
-        raise StateConflict(f"{action} is not allowed: line {number} has open tasks; close them first.")
+        .order_by(OrderCaseLine.id, CaseLineTask.id).limit(1)
+    ).first()
+    if found:
+        line_number, task_number = found
+        raise StateConflict(f"{action} is not allowed: line {line_number} has open tasks ({task_number}); "
+                            "close them first.")
 
 
 def start_line_work(line_id, user: User, version=None) -> OrderCaseLine:

@@ -496,9 +496,9 @@ def test_tasks_show_on_the_case_page_with_create_task_links(client_for):
     agent = client_for("agent")
     page = text_of(agent.get(record_url(case.id)))
     assert "Call the carrier" in page and "Check stock" in page
-    assert f"/caselinetaskview/add?_flt_0_case_line={line.id}" in page
-    add_url = f"/caselinetaskview/add?_flt_0_case_line={line.id}"
-    agent.submit(add_url, {"subject": "Ask the warehouse", "state": "Open", "priority": "4"})
+    add_url = f"/tasks/new/line/{line.id}"
+    assert add_url in page and f"/tasks/new/case/{case.id}" in page
+    agent.submit(add_url, {"subject": "Ask the warehouse", "priority": "4"})
     created = db.session.query(CaseLineTask).filter_by(subject="Ask the warehouse").one()
     assert (created.case_line_id, created.case_id) == (line.id, case.id)
     refused = line_act(agent, line, "accept")
