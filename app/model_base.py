@@ -10,6 +10,7 @@ import contextvars
 import datetime as dt
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, event, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, declared_attr, relationship
 
 from .extensions import Model
@@ -119,6 +120,15 @@ class Audited:
     @declared_attr.directive
     def __mapper_args__(cls):
         return {"version_id_col": cls.version}
+
+
+@event.listens_for(Engine, "connect")
+def _enforce_sqlite_foreign_keys(dbapi_connection, connection_record):
+    """SQLite ignores foreign keys unless asked; enforce them so both databases refuse the same writes."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
 
 
 @event.listens_for(Session, "before_flush")

@@ -99,16 +99,27 @@ def _wipe(db):
         table for table in metadata.sorted_tables
         if not table.name.startswith(KEEP_TABLES_PREFIX) and table.name not in KEEP_TABLES
     ]
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in business_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
+    with db.engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # Foreign keys are enforced (app/model_base.py); the wipe deletes whole tables in any order.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        if sqlite:
             for table in reversed(business_tables):
                 conn.execute(table.delete())
-        # Users made by a test (beyond the per-role session users) go too.
-        conn.execute(text("DELETE FROM ab_user_role WHERE user_id IN (SELECT id FROM ab_user WHERE username LIKE 'tmp_%')"))
+        else:
+            names = ", ".join(f'"{t.name}"' for t in business_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # Users made by a test (beyond the per-role session users) go too, with their API keys.
+        temporary = "SELECT id FROM ab_user WHERE username LIKE 'tmp_%'"
+        conn.execute(text(f"DELETE FROM ab_api_key WHERE user_id IN ({temporary})"))
+        conn.execute(text(f"DELETE FROM ab_user_role WHERE user_id IN ({temporary})"))
         conn.execute(text("DELETE FROM ab_user WHERE username LIKE 'tmp_%'"))
+        conn.commit()
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
 
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
