@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from .choices import CaseState, OrderState, OrderType, TaskState
 from .extensions import db
-from .models import CaseTask, CustomerOrder, OrderCase
+from .models import CaseLineTask, CaseTask, CustomerOrder, OrderCase
 from .roles import AGENT, CUSTOMER, has_back_office_role, role_names
 
 COUNT_CAP = 99
@@ -82,11 +82,14 @@ def work_queues(appbuilder, user_id: int) -> list[Queue]:
         ]
     if can_list(appbuilder, "MyTasksView"):
         queues.append(Queue(
-            "My tasks", "Open case tasks assigned to you",
+            "My tasks", "Open case and case line tasks assigned to you",
             list_url(appbuilder, "MyTasksView", [("state", FilterNotIn, [s for s in TaskState.ALL
                                                                         if s not in TaskState.ACTIVE])]),
-            capped_count(select(CaseTask.id).where(CaseTask.assigned_to_id == user_id,
-                                                   CaseTask.state.in_(TaskState.ACTIVE))),
+            capped_count(
+                select(CaseTask.id).where(CaseTask.assigned_to_id == user_id, CaseTask.state.in_(TaskState.ACTIVE))
+                .union_all(select(CaseLineTask.id).where(CaseLineTask.assigned_to_id == user_id,
+                                                         CaseLineTask.state.in_(TaskState.ACTIVE)))
+            ),
         ))
     if can_list(appbuilder, "CustomerOrderView"):
         queues.append(Queue(

@@ -327,6 +327,29 @@ def test_home_page_shows_the_agents_queues_with_counts(client_for, users):
     assert mine.number not in unassigned
 
 
+def test_home_my_tasks_counts_case_and_line_tasks(client_for, users):
+    from app.choices import TaskState
+    from app.models import CaseLineTask, CaseTask
+
+    account = factories.make_account("Tasks Co")
+    order = factories.make_order(account, lines=1)
+    case = factories.make_case(account, order=order, order_lines=order.lines, state=CaseState.NEW)
+    line = case.lines[0]
+    agent_id = users["agent"].id
+    db.session.add_all([
+        CaseTask(case=case, subject="Check stock", assigned_to_id=agent_id),
+        CaseLineTask(case=case, case_line=line, subject="Call carrier", assigned_to_id=agent_id),
+        CaseLineTask(case=case, case_line=line, subject="Done already", assigned_to_id=agent_id,
+                     state=TaskState.CLOSED_COMPLETE),
+    ])
+    db.session.commit()
+    html = body(client_for("agent").get("/"))
+    by_label = {label: number for number, label in re.findall(
+        r'<span class="home-queue-count badge">(.*?)</span>\s*<h4 class="home-queue-label">(.*?)</h4>', html
+    )}
+    assert by_label["My tasks"] == "2"
+
+
 def test_home_page_counts_are_capped(client_for, monkeypatch):
     from app import home
 
