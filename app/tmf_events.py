@@ -75,6 +75,8 @@ def _capture_deleted_orders(session, flush_context, instances):
 
 @event.listens_for(Session, "before_commit")
 def _write_outbox(session):
+    # before_commit runs before the commit's own flush: flush now so every change is noted.
+    session.flush()
     pending = session.info.pop(PENDING_KEY, None) or {}
     deleted = session.info.pop("tmf_deleted_orders", None) or []
     if not pending and not deleted:

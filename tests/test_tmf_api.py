@@ -271,3 +271,35 @@ def test_hub_without_query_and_delete_of_a_cancelled_order(tmf):
     assert tmf.delete(f"{P622}/productOrder/{created['id']}").status_code == 204
     listing = tmf.get(f"{P622}/cancelProductOrder")
     assert listing.status_code == 200 and listing.get_json() == []
+
+
+def test_listener_hears_an_api_order_created_and_then_approved_in_the_ui(tmf, listener, client_for):
+    """An order POSTed through TMF622 and approved by a manager on the order page: the registered
+    listener receives the create event and the state-change event (acknowledged → inProgress)."""
+    callback, received = listener
+    tmf.post(f"{P622}/hub", {"callback": callback})
+    account = factories.make_account("Listener Co")
+    offering = factories.make_offering("Switch", "40.00")
+    created = tmf.post(f"{P622}/productOrder", {
+        "relatedParty": [{"id": account.number, "@referredType": "Organization"}],
+        "productOrderItem": [{"id": "1", "action": "add", "productOffering": {"id": offering.number}}],
+    }).get_json()
+    order = db.session.query(CustomerOrder).filter_by(tmf_id=created["id"]).one()
+    assert order.enrichment_issues == []
+
+    manager = client_for("manager")
+    page = f"/customerorderview/show/{order.id}"
+    approved = manager.submit(page, {"version": order.version}, post_url=f"/customerorderview/approve/{order.id}",
+                              follow_redirects=True)
+    assert f"Order {order.number} approved for fulfilment." in approved.get_data(as_text=True)
+
+    deadline = time.monotonic() + 15
+    while len(received) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [event["eventType"] for event in received] == ["ProductOrderCreateEvent", "ProductOrderStateChangeEvent"]
+    assert received[0]["event"]["productOrder"]["state"] == "acknowledged"
+    assert received[1]["event"]["productOrder"]["state"] == "inProgress"
+    assert received[1]["event"]["productOrder"]["id"] == created["id"]
+    for event in received:
+        assert not list(SCHEMAS["ProductOrder"].iter_errors(event["event"]["productOrder"]))
+    assert tmf.get(f"{P622}/productOrder/{created['id']}").get_json()["state"] == "inProgress"
