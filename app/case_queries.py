@@ -212,12 +212,12 @@ def _referenced_names(events) -> dict[tuple[str, str], str]:
                 if value and value.isdigit():
                     wanted.setdefault(audit_event.field, set()).add(int(value))
     names = {}
-    for field, ids in wanted.items():
-        model_name = _REFERENCES[field][0]
+    for referring_field, ids in wanted.items():
+        model_name = _REFERENCES[referring_field][0]
         model = User if model_name == "User" else getattr(models, model_name)
         for record in db.session.query(model).filter(model.id.in_(ids)):
             label = (f"{record.first_name} {record.last_name}".strip() if model is User else str(record))
-            names[(field, str(record.id))] = label
+            names[(referring_field, str(record.id))] = label
     return names
 
 

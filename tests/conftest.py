@@ -7,6 +7,7 @@ import re
 import secrets
 import socket
 import threading
+from contextlib import contextmanager
 
 import pytest
 from flask.globals import _cv_app
@@ -120,6 +121,31 @@ def _wipe(db):
         if sqlite:
             conn.exec_driver_sql("PRAGMA foreign_keys=ON")
             conn.commit()
+
+
+@contextmanager
+def demo_data_loaded(app, db):
+    """The demo data set loaded into the emptied test database (for a module's shared fixture); it and
+    its users are removed afterwards."""
+    from app.demo import DEMO_USERS, load_demo_data
+
+    with app.app_context():
+        _wipe(db)
+        result = load_demo_data(app)
+    try:
+        yield result
+    finally:
+        with app.app_context():
+            _wipe(db)
+            with db.engine.begin() as conn:
+                params = {f"u{i}": username for i, (username, *_) in enumerate(DEMO_USERS)}
+                names = ", ".join(f":{key}" for key in params)
+                conn.execute(text(f"DELETE FROM ab_api_key WHERE user_id IN "
+                                  f"(SELECT id FROM ab_user WHERE username IN ({names}))"), params)
+                conn.execute(text(f"DELETE FROM ab_user_role WHERE user_id IN "
+                                  f"(SELECT id FROM ab_user WHERE username IN ({names}))"), params)
+                conn.execute(text(f"DELETE FROM ab_user WHERE username IN ({names})"), params)
+        result.logins_path.unlink(missing_ok=True)
 
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')

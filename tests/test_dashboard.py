@@ -12,14 +12,12 @@ from sqlalchemy import text
 
 from app import dashboard
 from app.choices import CaseState, LineState, RequestType
-from app.demo import DEMO_USERS, load_demo_data
 from app.extensions import db as database
 from app.model_base import utcnow
-from tests.conftest import _wipe
+from tests.conftest import demo_data_loaded
 
 OPEN = tuple(CaseState.OPEN)
 OPEN_SQL = "(" + ", ".join(f"'{state}'" for state in OPEN) + ")"
-DEMO_USERNAMES = tuple(username for username, *_ in DEMO_USERS)
 
 
 @pytest.fixture(autouse=True)
@@ -33,19 +31,8 @@ def clean_tables(app, db):
 
 @pytest.fixture(scope="module")
 def demo(app, db):
-    with app.app_context():
-        _wipe(db)
-        result = load_demo_data(app)
-    yield result
-    with app.app_context():
-        _wipe(db)
-        with db.engine.begin() as conn:
-            params = {f"u{i}": name for i, name in enumerate(DEMO_USERNAMES)}
-            names = ", ".join(f":{key}" for key in params)
-            conn.execute(text(f"DELETE FROM ab_user_role WHERE user_id IN "
-                              f"(SELECT id FROM ab_user WHERE username IN ({names}))"), params)
-            conn.execute(text(f"DELETE FROM ab_user WHERE username IN ({names})"), params)
-    result.logins_path.unlink(missing_ok=True)
+    with demo_data_loaded(app, db) as result:
+        yield result
 
 
 def sql(statement: str, **params):

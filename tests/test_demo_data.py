@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from app.choices import (
     CaseState, InventoryState, JournalKind, LineAction, LineState, OrderChannel, OrderLineState, OrderState,
@@ -26,10 +26,9 @@ from app.models import (
     ServiceDefinition, SlaDefinition, TaskSla,
 )
 from app.model_base import NUMBERED_MODELS
-from tests.conftest import UserClient, _wipe, log_in
+from tests.conftest import UserClient, demo_data_loaded, log_in
 from tests.factories import UserLogin
 
-DEMO_USERNAMES = tuple(username for username, *_ in DEMO_USERS)
 
 
 @pytest.fixture(autouse=True)
@@ -43,19 +42,8 @@ def clean_tables(app, db):
 
 @pytest.fixture(scope="module")
 def demo(app, db):
-    with app.app_context():
-        _wipe(db)
-        result = load_demo_data(app)
-    yield result
-    with app.app_context():
-        _wipe(db)
-        with db.engine.begin() as conn:
-            params = {f"u{i}": name for i, name in enumerate(DEMO_USERNAMES)}
-            names = ", ".join(f":{key}" for key in params)
-            conn.execute(text(f"DELETE FROM ab_user_role WHERE user_id IN "
-                              f"(SELECT id FROM ab_user WHERE username IN ({names}))"), params)
-            conn.execute(text(f"DELETE FROM ab_user WHERE username IN ({names})"), params)
-    result.logins_path.unlink(missing_ok=True)
+    with demo_data_loaded(app, db) as result:
+        yield result
 
 
 def count(db, model, *where) -> int:

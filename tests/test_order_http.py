@@ -91,7 +91,7 @@ def test_agent_creates_order_with_lines_and_submits(client_for, account, interne
     assert response.headers["Location"].endswith(f"/serviceorderview/show/{order.id}")
 
     line_form = f"/serviceorderview/line/{order.id}/add"
-    form_page = agent.get(line_form + f"?action=add")
+    form_page = agent.get(line_form + "?action=add")
     assert form_page.status_code == 200
     response = agent.submit(line_form, {
         "version": order.version, "action": "add", "offering_id": internet.id, "quantity": "2",

@@ -10,7 +10,7 @@ import pytest
 from flask_appbuilder.security.sqla.models import User
 
 from app import model_base, sla, workflows as wf
-from app.choices import CaseOrigin, CaseState, LineState, ResolutionCode, Scope, SlaKind, SlaStage
+from app.choices import CaseOrigin, CaseState, ResolutionCode, Scope, SlaKind, SlaStage
 from app.extensions import db
 from app.models import Contact, Notification, OrderCase, TaskSla
 from app.notifications import NotificationEvent

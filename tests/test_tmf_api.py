@@ -14,7 +14,7 @@ from flask import current_app
 
 from app.choices import OrderChannel, OrderState
 from app.extensions import db
-from app.models import CustomerOrder, EnrichmentIssue, ProductOffering
+from app.models import CustomerOrder, EnrichmentIssue
 from tests import factories
 
 TMF_DIR = Path(__file__).resolve().parents[2] / "shared" / "tmf"
