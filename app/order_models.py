@@ -183,7 +183,9 @@ class ProductInventory(Numbered, Audited, Model):
     location = relationship("Location")
     quantity = Column(Integer, nullable=False, default=1)
     state = Column(String(20), nullable=False, default=InventoryState.PENDING, index=True)
-    order_line_id = Column(Integer, ForeignKey("order_line_item.id", use_alter=True, name="fk_inventory_order_line"))
+    # Indexed: deleting an order line checks this foreign key.
+    order_line_id = Column(Integer, ForeignKey("order_line_item.id", use_alter=True, name="fk_inventory_order_line"),
+                           index=True)
     order_line = relationship("OrderLineItem", foreign_keys=[order_line_id])
     characteristics = relationship(
         "InventoryCharacteristic", back_populates="inventory", cascade="all, delete-orphan"
@@ -311,10 +313,11 @@ class OrderLineItem(Numbered, Audited, Model):
     location = relationship("Location")
     inventory_id = Column(Integer, ForeignKey("product_inventory.id"))
     inventory = relationship("ProductInventory", foreign_keys=[inventory_id])
-    parent_line_id = Column(Integer, ForeignKey("order_line_item.id"))
+    # Both self-references are indexed: deleting a line checks them.
+    parent_line_id = Column(Integer, ForeignKey("order_line_item.id"), index=True)
     parent_line = relationship("OrderLineItem", remote_side=[id], foreign_keys=[parent_line_id])
     # Set on a replacement line created by accepting a wrong-item case line.
-    replaces_line_id = Column(Integer, ForeignKey("order_line_item.id"))
+    replaces_line_id = Column(Integer, ForeignKey("order_line_item.id"), index=True)
     replaces_line = relationship("OrderLineItem", remote_side=[id], foreign_keys=[replaces_line_id])
     description = Column(String(300))
     completed_at = Column(DateTime)

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import or_, tuple_
+from sqlalchemy import and_, case as case_when, func, insert, or_, select, tuple_, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .choices import CaseState, LineState, SlaKind, SlaSchedule, SlaStage, SlaTarget
 from .extensions import db
@@ -308,16 +309,56 @@ def matching_definitions(record) -> list[SlaDefinition]:
     return [definition for definition in _active_definitions() if _matches(definition, record)]
 
 
+def _figures(result: SlaResult) -> dict:
+    """The stored columns of a computed clock."""
+    return {
+        "started_at": result.started_at,
+        "planned_due_at": result.planned_due_at,
+        "paused_seconds": int(round(result.paused_seconds)),
+        "elapsed_percent": result.elapsed_percent,
+        "stage": result.stage,
+        "at_risk": result.at_risk,
+        "stopped_at": result.stopped_at,
+        "breached_at": result.breached_at,
+    }
+
+
 def _apply(task_sla: TaskSla, result: SlaResult, now: dt.datetime) -> None:
-    task_sla.started_at = result.started_at
-    task_sla.planned_due_at = result.planned_due_at
-    task_sla.paused_seconds = int(round(result.paused_seconds))
-    task_sla.elapsed_percent = result.elapsed_percent
-    task_sla.stage = result.stage
-    task_sla.at_risk = result.at_risk
-    task_sla.stopped_at = result.stopped_at
-    task_sla.breached_at = result.breached_at
+    for name, value in _figures(result).items():
+        setattr(task_sla, name, value)
     task_sla.computed_at = now
+
+
+def _write_changed(task_slas_and_results: Iterable[tuple[TaskSla, SlaResult]], now: dt.datetime) -> None:
+    """Store the clocks whose figures changed with one executemany UPDATE by primary key.
+
+    Unchanged rows are not written (their computed_at stays: nothing was learnt). The loaded objects
+    take the new values as their committed state, so the session has nothing left to flush for them.
+    """
+    changed: list[tuple[TaskSla, dict]] = []
+    for task_sla, result in task_slas_and_results:
+        figures = _figures(result)
+        if any(getattr(task_sla, name) != value for name, value in figures.items()):
+            changed.append((task_sla, {**figures, "computed_at": now}))
+    if not changed:
+        return
+    db.session.execute(update(TaskSla), [{"id": task_sla.id, **values} for task_sla, values in changed])
+    for task_sla, values in changed:
+        for name, value in values.items():
+            set_committed_value(task_sla, name, value)
+
+
+def _insert(new_slas: list[dict]) -> list[TaskSla]:
+    """Insert new task SLAs with one INSERT … RETURNING; returns them as loaded objects, by id.
+
+    Without ``sort_by_parameter_order``: asking for it makes SQLite insert one row per statement.
+    ``render_nulls`` keeps rows with and without a line (or a stop time) in the same statement.
+    """
+    if not new_slas:
+        return []
+    inserted = db.session.scalars(insert(TaskSla).returning(TaskSla), new_slas,
+                                  execution_options={"render_nulls": True})
+    return sorted(inserted, key=lambda task_sla: task_sla.id)
 
 
 def _evaluate(task_sla: TaskSla, record, history: list[StateChange], now: dt.datetime) -> SlaResult:
@@ -326,25 +367,37 @@ def _evaluate(task_sla: TaskSla, record, history: list[StateChange], now: dt.dat
                        clock_start(history, _opened_at(record)), now, record.state)
 
 
-def _attach(record, definitions: Sequence[SlaDefinition], existing: set[int], history: list[StateChange],
-            now: dt.datetime) -> list[TaskSla]:
+def _new_slas(record, definitions: Sequence[SlaDefinition], existing: set[int], history: list[StateChange],
+              now: dt.datetime) -> list[dict]:
+    """The rows of the task SLAs the record lacks, computed as of *now*."""
     if record.state in (CaseState.DRAFT, CaseState.CANCELLED):
         return []
     is_line = isinstance(record, OrderCaseLine)
-    attached = []
+    start = None
+    rows = []
     for definition in definitions:
         if definition.id in existing or not _matches(definition, record):
             continue
-        task_sla = TaskSla(
-            definition=definition,
-            case_id=record.case_id if is_line else record.id,
-            case_line_id=record.id if is_line else None,
-            at_risk_notified=False,
-            breach_notified=False,
-        )
-        _apply(task_sla, _evaluate(task_sla, record, history, now), now)
-        db.session.add(task_sla)
-        attached.append(task_sla)
+        start = start or clock_start(history, _opened_at(record))
+        result = compute_sla(SlaRules.of(definition), schedule_for(definition), history, start, now, record.state)
+        rows.append({
+            "definition_id": definition.id,
+            "case_id": record.case_id if is_line else record.id,
+            "case_line_id": record.id if is_line else None,
+            "at_risk_notified": False,
+            "breach_notified": False,
+            "computed_at": now,
+            **_figures(result),
+        })
+    return rows
+
+
+def _attach(record, definitions: Sequence[SlaDefinition], existing: set[int], history: list[StateChange],
+            now: dt.datetime) -> list[TaskSla]:
+    by_id = {definition.id: definition for definition in definitions}
+    attached = [TaskSla(**row, definition=by_id[row["definition_id"]])
+                for row in _new_slas(record, definitions, existing, history, now)]
+    db.session.add_all(attached)
     return attached
 
 
@@ -417,20 +470,41 @@ def sync_case_slas(case: OrderCase, now: dt.datetime | None = None) -> list[Task
     )
     records = {(OrderCase.__tablename__, case.id): case}
     records.update({(OrderCaseLine.__tablename__, line.id): line for line in lines})
-    histories = load_histories(records)
+    histories = _case_histories(case.id, records)
+    # Loaded first so every definition a task SLA points to is in the identity map (no lazy loads).
+    definitions = _active_definitions()
     task_slas = _drop_other_priorities(
         db.session.query(TaskSla).filter(TaskSla.case_id == case.id).order_by(TaskSla.id).all(), records)
     existing: dict[tuple[str, int], set[int]] = {key: set() for key in records}
     for task_sla in task_slas:
         existing.setdefault(_key(task_sla), set()).add(task_sla.definition_id)
-    definitions = _active_definitions()
-    for key, record in records.items():
-        task_slas.extend(_attach(record, definitions, existing[key], histories[key], now))
-    for task_sla in task_slas:
-        record = records.get(_key(task_sla))
-        if record is not None:
-            _apply(task_sla, _evaluate(task_sla, record, histories[_key(task_sla)], now), now)
-    return task_slas
+    _write_changed(
+        ((task_sla, _evaluate(task_sla, records[_key(task_sla)], histories[_key(task_sla)], now))
+         for task_sla in task_slas if _key(task_sla) in records),
+        now)
+    new_slas = [row for key, record in records.items()
+                for row in _new_slas(record, definitions, existing[key], histories[key], now)]
+    return task_slas + _insert(new_slas)
+
+
+def _case_histories(case_id: int, records) -> dict[tuple[str, int], list[StateChange]]:
+    """``load_histories`` for a case and all its lines, in one query whatever the number of lines."""
+    histories: dict[tuple[str, int], list[StateChange]] = {key: [] for key in records}
+    line_ids = select(OrderCaseLine.id).where(OrderCaseLine.case_id == case_id)
+    rows = (
+        db.session.query(AuditEvent.record_type, AuditEvent.record_id, AuditEvent.created_on,
+                         AuditEvent.old_value, AuditEvent.new_value)
+        .filter(AuditEvent.field == "state", or_(
+            and_(AuditEvent.record_type == OrderCase.__tablename__, AuditEvent.record_id == case_id),
+            and_(AuditEvent.record_type == OrderCaseLine.__tablename__, AuditEvent.record_id.in_(line_ids)),
+        ))
+        .order_by(AuditEvent.created_on, AuditEvent.id)
+    )
+    for record_type, record_id, at, old, new in rows:
+        history = histories.get((record_type, record_id))
+        if history is not None:
+            history.append(StateChange(at, old, new))
+    return histories
 
 
 # --------------------------------------------------------------------------- periodic refresh
@@ -537,35 +611,47 @@ class SlaStatus:
     label: str = field(default="")
 
 
-def _severity(task_sla: TaskSla) -> tuple:
-    stage = "at risk" if task_sla.at_risk else task_sla.stage
-    return _SEVERITY.get(stage, 5), -(task_sla.elapsed_percent or 0.0), task_sla.planned_due_at
+def _badness():
+    """Worst first: by ``_SEVERITY`` (at risk counting as its own stage), the most time used, the earliest
+    due; the id breaks ties so the answer is stable."""
+    rank = case_when(
+        (TaskSla.at_risk.is_(True), _SEVERITY["at risk"]),
+        *((TaskSla.stage == stage, severity) for stage, severity in _SEVERITY.items() if stage != "at risk"),
+        else_=len(_SEVERITY),
+    )
+    return rank, func.coalesce(TaskSla.elapsed_percent, 0.0).desc(), TaskSla.planned_due_at, TaskSla.id
 
 
-def _status(task_sla: TaskSla) -> SlaStatus:
-    label = "at risk" if task_sla.at_risk else task_sla.stage
-    return SlaStatus(task_sla.stage, bool(task_sla.at_risk), task_sla.elapsed_percent,
-                     task_sla.planned_due_at, task_sla.id, task_sla.case_line_id, label)
+def worst_sla_query(case_ids: Sequence[int], lines_only: bool = False):
+    """One row per case: its worst task SLA, picked by a window function over the case's SLAs."""
+    ranked = (
+        select(TaskSla.id, TaskSla.case_id, TaskSla.case_line_id, TaskSla.stage, TaskSla.at_risk,
+               TaskSla.elapsed_percent, TaskSla.planned_due_at,
+               func.row_number().over(partition_by=TaskSla.case_id, order_by=_badness()).label("badness_rank"))
+        .where(TaskSla.case_id.in_(case_ids))
+    )
+    if lines_only:
+        ranked = ranked.where(TaskSla.case_line_id.isnot(None))
+    ranked = ranked.subquery()
+    return select(ranked).where(ranked.c.badness_rank == 1)
 
 
 def worst_slas(case_ids: Iterable[int], lines_only: bool = False) -> dict[int, SlaStatus]:
     """{case id: worst SLA status} for a page of cases, in one query (the lists' SLA column).
 
     Per-line SLAs roll up to the case as its worst line; unless *lines_only*, the case's own SLAs
-    compete too.
+    compete too. The database ranks the SLAs, so a page of cases with thousands of lines still
+    returns one row per case.
     """
-    case_ids = list(set(case_ids))
+    case_ids = sorted(set(case_ids))
     if not case_ids:
         return {}
-    query = db.session.query(TaskSla).filter(TaskSla.case_id.in_(case_ids))
-    if lines_only:
-        query = query.filter(TaskSla.case_line_id.isnot(None))
-    worst: dict[int, TaskSla] = {}
-    for task_sla in query:
-        current = worst.get(task_sla.case_id)
-        if current is None or _severity(task_sla) < _severity(current):
-            worst[task_sla.case_id] = task_sla
-    return {case_id: _status(task_sla) for case_id, task_sla in worst.items()}
+    statuses = {}
+    for row in db.session.execute(worst_sla_query(case_ids, lines_only)):
+        label = "at risk" if row.at_risk else row.stage
+        statuses[row.case_id] = SlaStatus(row.stage, bool(row.at_risk), row.elapsed_percent, row.planned_due_at,
+                                          row.id, row.case_line_id, label)
+    return statuses
 
 
 def worst_sla(case, lines_only: bool = False) -> SlaStatus | None:

@@ -520,6 +520,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_product_inventory_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_product_inventory_changed_on'), ['changed_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_product_inventory_number'), ['number'], unique=True)
+        batch_op.create_index(batch_op.f('ix_product_inventory_order_line_id'), ['order_line_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_product_inventory_state'), ['state'], unique=False)
 
     op.create_table('quote',
@@ -654,6 +655,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_order_line_item_changed_on'), ['changed_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_order_line_item_number'), ['number'], unique=True)
         batch_op.create_index(batch_op.f('ix_order_line_item_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_order_line_item_parent_line_id'), ['parent_line_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_order_line_item_replaces_line_id'), ['replaces_line_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_order_line_item_state'), ['state'], unique=False)
 
     op.create_table('quote_line',
@@ -1066,6 +1069,8 @@ def downgrade():
     op.drop_table('quote_line')
     with op.batch_alter_table('order_line_item', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_line_item_state'))
+        batch_op.drop_index(batch_op.f('ix_order_line_item_replaces_line_id'))
+        batch_op.drop_index(batch_op.f('ix_order_line_item_parent_line_id'))
         batch_op.drop_index(batch_op.f('ix_order_line_item_order_id'))
         batch_op.drop_index(batch_op.f('ix_order_line_item_number'))
         batch_op.drop_index(batch_op.f('ix_order_line_item_changed_on'))
@@ -1098,6 +1103,7 @@ def downgrade():
     op.drop_table('quote')
     with op.batch_alter_table('product_inventory', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_product_inventory_state'))
+        batch_op.drop_index(batch_op.f('ix_product_inventory_order_line_id'))
         batch_op.drop_index(batch_op.f('ix_product_inventory_number'))
         batch_op.drop_index(batch_op.f('ix_product_inventory_changed_on'))
         batch_op.drop_index(batch_op.f('ix_product_inventory_account_id'))
