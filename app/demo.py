@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from . import demo_catalog as catalog
 from .choices import (
     CaseState, EnrichmentKind, InteractionChannel, InteractionState, InventoryState, LineAction, OrderChannel,
-    OrderLineState, OrderState, OrderType, PriceType, QuoteState, SpecKind, ValueType,
+    OrderLineState, OrderState, OrderType, QuoteState, SpecKind, ValueType,
 )
 from .extensions import db
 from .model_base import acting_user_id, utcnow
@@ -34,6 +34,7 @@ from .models import (
     InventoryCharacteristic, Location, OrderCase, OrderCaseLine, OrderLineCharacteristic, OrderLineItem,
     ProductInventory, ProductOffering, ProductSpecification, Quote, QuoteLine, ServiceDefinition,
 )
+from .order_workflows import order_totals
 from .roles import ADMIN, AGENT, CUSTOMER, INTEGRATOR, MANAGER
 
 log = logging.getLogger(__name__)
@@ -600,15 +601,8 @@ class _DemoBuilder:
 
 
 def recompute_totals(order: CustomerOrder) -> None:
-    """Order totals over the lines that still count (cancelled lines are not charged)."""
-    one_time = recurring = Decimal("0")
-    for line in order.lines:
-        if line.state == OrderLineState.CANCELLED:
-            continue
-        if line.price_type == PriceType.RECURRING:
-            recurring += line.line_total
-        else:
-            one_time += line.line_total
+    """Order totals by the order rule, set directly: demo history needs no audit event per total."""
+    one_time, recurring = order_totals(order.lines)
     order.total_one_time = _money(one_time)
     order.total_recurring = _money(recurring)
     order.total_amount = _money(one_time + recurring)

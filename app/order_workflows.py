@@ -204,16 +204,22 @@ def validate_characteristics(
     return [(name, chosen[name]) for name in definitions if name in chosen]
 
 
-def recompute_totals(order: CustomerOrder, action: str | None = None) -> None:
-    """One-time and recurring totals from the lines that are not cancelled; total = their sum."""
+def order_totals(lines) -> tuple[Decimal, Decimal]:
+    """(one-time, recurring) totals of the lines that still count: cancelled lines are not charged."""
     one_time = recurring = ZERO
-    for line in order.lines:
+    for line in lines:
         if line.state == OrderLineState.CANCELLED:
             continue
         if line.price_type == PriceType.RECURRING:
             recurring += line.line_total
         else:
             one_time += line.line_total
+    return one_time, recurring
+
+
+def recompute_totals(order: CustomerOrder, action: str | None = None) -> None:
+    """One-time and recurring totals from the lines that are not cancelled; total = their sum."""
+    one_time, recurring = order_totals(order.lines)
     set_fields(
         order,
         {"total_one_time": one_time, "total_recurring": recurring, "total_amount": one_time + recurring},
