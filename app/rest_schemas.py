@@ -288,6 +288,7 @@ NO_NUL = "^[^\u0000]*$"
 def text(max_length: int, required: bool = False) -> dict:
     schema = {"type": "string", "maxLength": max_length, "pattern": NO_NUL}
     if required:
-        schema["pattern"] = r"^[^\u0000]*\S[^\u0000]*$"
+        # NUL is not whitespace, so the one visible character must exclude it too.
+        schema["pattern"] = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
         schema["description"] = "Must not be blank"
     return schema

@@ -428,3 +428,19 @@ def test_login_attempts_are_rate_limited_like_the_login_form(database_url, tmp_p
                 .status_code for _ in range(5)]
     assert statuses[:3] == [401, 401, 401] and statuses[3:] == [429, 429]
     assert "message" in client.post(f"{API}/auth/token", json={}).get_json()
+
+
+def test_a_lone_nul_character_is_refused_with_422_not_stored(client_for, users):
+    """Found by the property test on PostgreSQL: a required text of just NUL passed the schema."""
+    from app.extensions import db
+    from app.models import Interaction
+
+    client = client_for(None)
+    token = client.post("/api/v1/auth/token", json={"username": users["agent"].username,
+                                                     "password": users["agent"].password}).get_json()
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    response = client.post("/api/v1/interactions", json={"channel": "phone", "short_description": "\u0000"},
+                           headers=headers)
+    assert response.status_code == 422
+    assert "short_description" in response.get_json()["errors"]
+    assert db.session.query(Interaction).count() == 0
