@@ -1,7 +1,6 @@
 """REST endpoints for order cases and case lines: lists, records, and every case and line action.
 
-The actions call ``app.workflows`` exactly as the UI's buttons do. Editing a case's header has no
-workflow function yet, so ``rest_api_records.update_case`` holds that operation for the API.
+The actions and header edits call ``app.workflows`` exactly as the UI's buttons and forms do.
 """
 from __future__ import annotations
 
@@ -26,7 +25,7 @@ from .rest_api import (
     paged,
     version_schema,
 )
-from .rest_api_records import register_record_routes, update_case
+from .rest_api_records import register_record_routes
 from .rest_schemas import (
     CASE,
     CASE_LINE,
@@ -221,7 +220,7 @@ def _register_cases(api) -> None:
     def patch_case(caller, params, body, case_id):
         find_case(caller, case_id)
         version = body.pop("version")
-        return CASE.render(update_case(case_id, caller.user, version, **body))
+        return CASE.render(workflows.edit_case(case_id, caller.user, version, **body))
 
     @api.route("DELETE", "/cases/{case_id}", summary="Delete an order case", tag="Cases", query=VERSION_QUERY,
                status=204, errors=(404, 409, 422),

@@ -1,5 +1,5 @@
-"""REST endpoints for case tasks, case line tasks and interactions, and the record edits that have no
-workflow function yet (a case's header, tasks, interactions).
+"""REST endpoints for case tasks, case line tasks and interactions. Tasks are created through the task
+workflow (``case_tasks``); task edits and interactions, which have no workflow function yet, are here.
 
 Those edits follow the workflow rules (``workflow_base``): one operation per request that checks the
 role, the version and the state, audits every changed field and commits once. They enforce what the
@@ -8,11 +8,11 @@ and closed or cancelled cases are read-only.
 """
 from __future__ import annotations
 
-from typing import Any
 
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
 
+from . import case_tasks
 from .case_guards import load_case, require_writable
 from .choices import InteractionChannel, InteractionState, LineState, TaskState
 from .exceptions import InvalidInput, RecordNotFound, StateConflict
@@ -44,9 +44,7 @@ from .rest_schemas import CASE_LINE_TASK, CASE_TASK, ID_INPUT, INTERACTION, PRIO
 from .roles import AGENT
 from .workflow_base import audit, check_version, lock_for_update, operation, require_back_office, set_fields
 
-EDIT_CASE = "Edit case"
 EDIT_TASK = "Edit task"
-CREATE_TASK = "Create task"
 EDIT_INTERACTION = "Edit interaction"
 CREATE_INTERACTION = "Create interaction"
 
@@ -75,33 +73,6 @@ def _check_assignee(values: dict, current_group_id: int | None, current_assignee
                            {"assigned_to_id": "Not a member of the assignment group"})
 
 
-def update_case(case_id, user: User, version=None, **fields) -> OrderCase:
-    """Edit a case's header: description, priority, contact, routing and the needs-attention flag."""
-    with operation(user):
-        require_back_office(user, AGENT, EDIT_CASE)
-        case = load_case(case_id)
-        check_version(case, version)
-        require_writable(case, EDIT_CASE)
-        values: dict[str, Any] = {}
-        for field in ("short_description", "description", "priority", "needs_attention",
-                      "assignment_group_id", "assigned_to_id"):
-            if field in fields:
-                values[field] = fields[field]
-        if "short_description" in values:
-            values["short_description"] = values["short_description"].strip()
-        if "description" in values:
-            values["description"] = (values["description"] or "").strip() or None
-        if "contact_id" in fields:
-            contact = _existing(Contact, fields["contact_id"], "contact_id", "Contact")
-            if contact is not None and contact.account_id != case.account_id:
-                raise InvalidInput("The contact is not a contact of the case's account.",
-                                   {"contact_id": "Not of this account"})
-            values["contact_id"] = fields["contact_id"]
-        _check_assignee(values, case.assignment_group_id, case.assigned_to_id)
-        set_fields(case, values, action=EDIT_CASE, case_id=case.id)
-    return case
-
-
 def _task_values(fields: dict, task, case: OrderCase) -> dict:
     values = {k: v for k, v in fields.items() if k in (
         "subject", "description", "state", "priority", "visible_to_customer", "assignment_group_id",
@@ -121,40 +92,6 @@ def _task_values(fields: dict, task, case: OrderCase) -> dict:
         # Whoever works a task may read its case (SPEC §5).
         db.session.execute(case_contributor.insert().values(case_id=case.id, user_id=assignee))
     return values
-
-
-def _line_for_task(line_id) -> tuple[OrderCase, OrderCaseLine]:
-    line = db.session.get(OrderCaseLine, line_id)
-    if line is None:
-        raise InvalidInput(f"Case line {line_id} does not exist.", {"case_line_id": "Unknown"})
-    case = load_case(line.case_id)
-    line = lock_for_update(OrderCaseLine, line_id)
-    if line.state == LineState.CANCELLED:
-        raise StateConflict(f"{CREATE_TASK} is not allowed: line {line.number} is Cancelled.")
-    return case, line
-
-
-def create_task(user: User, model, **fields):
-    """Create task on a case (``case_id``) or on a case line (``case_line_id``)."""
-    with operation(user):
-        require_back_office(user, AGENT, CREATE_TASK)
-        if model is CaseLineTask:
-            case, line = _line_for_task(fields.pop("case_line_id"))
-            task = CaseLineTask(case_line_id=line.id, case_id=case.id)
-        else:
-            case = db.session.get(OrderCase, fields.pop("case_id"))
-            if case is None:
-                raise InvalidInput("The order case does not exist.", {"case_id": "Unknown"})
-            case = load_case(case.id)
-            task = CaseTask(case_id=case.id)
-        require_writable(case, CREATE_TASK)
-        values = _task_values({"state": TaskState.OPEN, **fields}, None, case)
-        for field, value in values.items():
-            setattr(task, field, value)
-        db.session.add(task)
-        db.session.flush()
-        audit(task, "state", None, task.state, action=CREATE_TASK, case_id=case.id)
-    return task
 
 
 def update_task(user: User, model, task_id, version=None, **fields):
@@ -228,6 +165,9 @@ TASK_FIELDS = {
     "assigned_to_id": {**nullable(ID_INPUT), "description": "Becomes a contributor who may read the case"},
 }
 
+# Every task starts Open (the task workflow), so creation takes no state.
+TASK_CREATE_FIELDS = {name: schema for name, schema in TASK_FIELDS.items() if name != "state"}
+
 INTERACTION_FIELDS = {
     "channel": {"type": "string", "enum": list(InteractionChannel.ALL)},
     "account_id": nullable(ID_INPUT),
@@ -266,10 +206,19 @@ def _task_routes(api, path, model, resource, parent, label) -> None:
         return paged(query, model, resource, params)
 
     @api.route("POST", path, summary=f"Create task ({label})", tag="Tasks", response=resource.name, status=201,
-               body={"type": "object", "properties": {parent: ID_INPUT, **TASK_FIELDS},
-                     "required": [parent, "subject"], "additionalProperties": False}, errors=(404, 409, 422))
+               body={"type": "object", "properties": {parent: ID_INPUT, **TASK_CREATE_FIELDS},
+                     "required": [parent, "subject"], "additionalProperties": False}, errors=(404, 409, 422),
+               description="A task starts Open; its assignee becomes a contributor of the case and is notified.")
     def create(caller, params, body):
-        return resource.render(create_task(caller.user, model, **body))
+        values = dict(body)
+        parent_id = values.pop(parent)
+        if model is CaseLineTask:
+            if db.session.get(OrderCaseLine, parent_id) is None:
+                raise InvalidInput(f"Case line {parent_id} does not exist.", {"case_line_id": "Unknown"})
+            return resource.render(case_tasks.create_task(caller.user, line_id=parent_id, **values))
+        if db.session.get(OrderCase, parent_id) is None:
+            raise InvalidInput("The order case does not exist.", {"case_id": "Unknown"})
+        return resource.render(case_tasks.create_task(caller.user, case_id=parent_id, **values))
 
     @api.route("GET", f"{path}/{{task_id}}", summary=f"Read a {label}", tag="Tasks", response=resource.name,
                errors=(404,))
