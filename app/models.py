@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.orm import relationship
 
@@ -111,6 +112,10 @@ class Interaction(Numbered, Audited, Model):
     opened_at = Column(DateTime, nullable=False, default=utcnow)
 
 
+# The SQL condition of an open case (not Closed or Cancelled), for partial indexes.
+OPEN_CASE_CONDITION = "state NOT IN ({})".format(", ".join(f"'{state}'" for state in CaseState.READ_ONLY))
+
+
 class OrderCase(Numbered, Audited, Model):
     """A customer's request about one or more orders; each order or order line in it is a case line.
 
@@ -159,6 +164,15 @@ class OrderCase(Numbered, Audited, Model):
         # "My open cases" newest first: the agent's cases in number order, not every open case sorted.
         Index("ix_order_case_assignee_number", "assigned_to_id", "number"),
         Index("ix_order_case_opened_at", "opened_at"),
+        # The open-case queues (My open cases, Unassigned, Open cases) newest first. Most cases of a
+        # busy desk are closed; without these, a queue walks every closed case before finding 20 open
+        # ones (1 s at a million cases when the newest half is closed). PostgreSQL proves the lists'
+        # "state not in (Closed, Cancelled)" filter implies the condition; SQLite uses them only for
+        # literal values, so there the (state, number) index above serves.
+        Index("ix_order_case_open_number", "number",
+              postgresql_where=text(OPEN_CASE_CONDITION), sqlite_where=text(OPEN_CASE_CONDITION)),
+        Index("ix_order_case_open_assignee_number", "assigned_to_id", "number",
+              postgresql_where=text(OPEN_CASE_CONDITION), sqlite_where=text(OPEN_CASE_CONDITION)),
     )
 
     @property
