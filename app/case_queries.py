@@ -1,13 +1,14 @@
-"""What the order case pages read: the case with its lines, its activity stream, and the Add picker rows.
+"""What the order case pages read: the case, one page of its lines, its activity stream, and the Add picker rows.
 
 Each function issues a fixed number of queries however many lines, events or orders there are
-(eager loading, one indexed query per stream table).
+(eager loading, one indexed query per stream table); the record page shows its lines a page at a time,
+so its cost does not grow with the case either.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .case_guards import get_record, optional_id
@@ -69,7 +70,7 @@ def case_form_choices(case: OrderCase) -> dict:
 
 
 def load_case_page(case_id: int) -> OrderCase | None:
-    """The case with everything its record page shows, loaded up front."""
+    """The case with everything its header shows, loaded up front; its lines come a page at a time."""
     if optional_id(case_id) is None:
         return None
     return (
@@ -78,17 +79,84 @@ def load_case_page(case_id: int) -> OrderCase | None:
             joinedload(OrderCase.account), joinedload(OrderCase.contact), joinedload(OrderCase.service),
             joinedload(OrderCase.order), joinedload(OrderCase.interaction), joinedload(OrderCase.assigned_to),
             joinedload(OrderCase.assignment_group), joinedload(OrderCase.changed_by),
-            selectinload(OrderCase.lines).options(
-                joinedload(OrderCaseLine.order), joinedload(OrderCaseLine.assigned_to),
-                joinedload(OrderCaseLine.current_location), joinedload(OrderCaseLine.requested_location),
-                joinedload(OrderCaseLine.replacement_offering),
-                joinedload(OrderCaseLine.order_line).joinedload(OrderLineItem.offering),
-                selectinload(OrderCaseLine.characteristics),
-            ),
         )
         .filter(OrderCase.id == case_id)
         .one_or_none()
     )
+
+
+LINES_PER_PAGE = 50
+
+
+@dataclass
+class LinePage:
+    """One page of a case's lines (by line id), with the counts that concern all of its lines."""
+
+    lines: list[OrderCaseLine]
+    number: int
+    page_count: int
+    total: int
+    state_counts: list[tuple[str, int]]  # every line of the case, in the order of LineState.ALL
+
+    @property
+    def first(self) -> int:
+        return (self.number - 1) * LINES_PER_PAGE + 1 if self.lines else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.lines) - 1 if self.lines else 0
+
+    def links(self, around: int = 2) -> list[int | None]:
+        """The page numbers to link: the first, the last and those around this one; None marks a gap."""
+        wanted = {1, self.page_count, *range(self.number - around, self.number + around + 1)}
+        shown: list[int | None] = []
+        for number in sorted(n for n in wanted if 1 <= n <= self.page_count):
+            if shown and number - shown[-1] > 1:
+                shown.append(None)
+            shown.append(number)
+        return shown
+
+
+def case_line_page(case_id: int, page) -> LinePage:
+    """Page *page* of the case's lines (a page out of range shows the nearest one), in three queries.
+
+    The lines per state come from one GROUP BY over the (case_id, state) index, so the totals stay
+    right for the whole case without loading its other lines.
+    """
+    counts = dict(db.session.execute(
+        select(OrderCaseLine.state, func.count()).where(OrderCaseLine.case_id == case_id)
+        .group_by(OrderCaseLine.state)).all())
+    total = sum(counts.values())
+    page_count = max(1, -(-total // LINES_PER_PAGE))
+    number = min(optional_id(page) or 1, page_count)
+    lines = (
+        db.session.query(OrderCaseLine)
+        .options(
+            joinedload(OrderCaseLine.order), joinedload(OrderCaseLine.assigned_to),
+            joinedload(OrderCaseLine.current_location), joinedload(OrderCaseLine.requested_location),
+            joinedload(OrderCaseLine.replacement_offering),
+            joinedload(OrderCaseLine.order_line).joinedload(OrderLineItem.offering),
+            selectinload(OrderCaseLine.characteristics),
+        )
+        .filter(OrderCaseLine.case_id == case_id).order_by(OrderCaseLine.id)
+        .offset((number - 1) * LINES_PER_PAGE).limit(LINES_PER_PAGE).all()
+    ) if total else []
+    return LinePage(lines=lines, number=number, page_count=page_count, total=total,
+                    state_counts=[(state, counts[state]) for state in LineState.ALL if state in counts])
+
+
+def line_page_number(line: OrderCaseLine) -> int:
+    """The page of its case's record page that shows *line* (one count over the case_id index)."""
+    before = db.session.execute(
+        select(func.count()).select_from(OrderCaseLine)
+        .where(OrderCaseLine.case_id == line.case_id, OrderCaseLine.id < line.id)).scalar_one()
+    return before // LINES_PER_PAGE + 1
+
+
+def open_line_count(case_id: int) -> int:
+    return db.session.execute(
+        select(func.count()).select_from(OrderCaseLine)
+        .where(OrderCaseLine.case_id == case_id, OrderCaseLine.state.in_(LineState.OPEN))).scalar_one()
 
 
 def load_line(line_id: int) -> OrderCaseLine | None:
@@ -116,6 +184,15 @@ def case_tasks(case_id: int) -> list:
     return case_level + line_level
 
 
+def tasks_by_line(tasks: list) -> dict[int, list]:
+    """The line-level tasks of case_tasks() by line id, for the line rows."""
+    grouped: dict[int, list] = {}
+    for task in tasks:
+        if getattr(task, "case_line_id", None) is not None:
+            grouped.setdefault(task.case_line_id, []).append(task)
+    return grouped
+
+
 @dataclass
 class SlaRow:
     name: str
@@ -125,14 +202,16 @@ class SlaRow:
     time_left: str
 
 
-def case_slas(case: OrderCase) -> list[SlaRow]:
-    """The SLA clocks of the case and its lines with their time left (one query)."""
+def case_slas(case_id: int, lines: list[OrderCaseLine]) -> list[SlaRow]:
+    """The SLA clocks of the case and of *lines* (the page shown) with their time left (one query)."""
     from .sla import describe_time_left
     from .sla_models import TaskSla
 
-    numbers = {line.id: line.number for line in case.lines}
+    numbers = {line.id: line.number for line in lines}
     task_slas = (db.session.query(TaskSla).options(joinedload(TaskSla.definition))
-                 .filter(TaskSla.case_id == case.id).order_by(TaskSla.case_line_id.is_not(None), TaskSla.id).all())
+                 .filter(TaskSla.case_id == case_id,
+                         or_(TaskSla.case_line_id.is_(None), TaskSla.case_line_id.in_(list(numbers))))
+                 .order_by(TaskSla.case_line_id.is_not(None), TaskSla.id).all())
     return [SlaRow(name=t.definition.name, record=numbers.get(t.case_line_id, "case"), stage=t.stage,
                    due=t.planned_due_at, time_left=describe_time_left(t)) for t in task_slas]
 

@@ -15,7 +15,6 @@ from .choices import (
     CaseOrigin,
     CaseState,
     JournalKind,
-    LineState,
     Priority,
     ReasonCode,
     RequestType,
@@ -93,8 +92,15 @@ def _can(minimum: str) -> bool:
     return has_back_office_role(current_user, minimum)
 
 
-def case_url(case_id: int, anchor: str = "") -> str:
-    return url_for("OrderCasePageView.record", pk=case_id) + (f"#{anchor}" if anchor else "")
+def case_url(case_id: int, anchor: str = "", lines_page: int = 1) -> str:
+    """The record page (on page *lines_page* of its lines; the first page keeps the plain address)."""
+    pages = {"lines_page": lines_page} if lines_page > 1 else {}
+    return url_for("OrderCasePageView.record", pk=case_id, **pages) + (f"#{anchor}" if anchor else "")
+
+
+def line_url(line: OrderCaseLine, anchor: str = "lines") -> str:
+    """The record page of the line's case, on the page of lines that shows it."""
+    return case_url(line.case_id, anchor, case_queries.line_page_number(line))
 
 
 class OrderCasePageView(BaseView):
@@ -168,15 +174,19 @@ class OrderCasePageView(BaseView):
         case = case_queries.load_case_page(pk)
         if case is None:
             abort(404)
+        page = case_queries.case_line_page(case.id, request.args.get("lines_page"))
+        tasks = case_queries.case_tasks(case.id)
         return self.render_template(
-            "cases/record.html", case=case, lines=case.lines, activity=case_queries.activity_stream(case.id),
-            tasks=case_queries.case_tasks(case.id), slas=case_queries.case_slas(case),
-            case_actions=self._case_actions(case), line_actions=self._line_actions(case),
+            "cases/record.html", case=case, line_page=page, lines=page.lines,
+            activity=case_queries.activity_stream(case.id), tasks=tasks,
+            line_tasks=case_queries.tasks_by_line(tasks),
+            slas=case_queries.case_slas(case.id, page.lines),
+            case_actions=self._case_actions(case), line_actions=self._line_actions(case, page.lines),
             can_delete_case=_can(ADMIN) or case.state == CaseState.DRAFT,
             writable=case.state not in CaseState.READ_ONLY,
             can_add_lines=case.state not in CaseState.READ_ONLY + (CaseState.RESOLVED,),
             priority_labels=Priority.LABELS,
-            line_changes=order_changes.changes_by_case_line([line.id for line in case.lines]),
+            line_changes=order_changes.changes_by_case_line([line.id for line in page.lines]),
         )
 
     def _case_actions(self, case):
@@ -187,12 +197,12 @@ class OrderCasePageView(BaseView):
             for label, sources in wf.CASE_ACTION_SOURCES.items() if case.state in sources
         ]
 
-    def _line_actions(self, case) -> dict[int, list]:
-        """For each line: the actions its state, the case state and the user's role allow."""
+    def _line_actions(self, case, lines) -> dict[int, list]:
+        """For each of *lines*: the actions its state, the case state and the user's role allow."""
         if case.state in CaseState.READ_ONLY or case.state == CaseState.DRAFT or not _can(AGENT):
             return {}
         allowed = {}
-        for line in case.lines:
+        for line in lines:
             allowed[line.id] = [
                 (label, _slug(label, LINE_ACTION_SLUGS), label in LINE_ACTION_INPUTS)
                 for label, sources in wf.LINE_ACTION_SOURCES.items()
@@ -264,7 +274,7 @@ class OrderCasePageView(BaseView):
         inputs = LINE_ACTION_INPUTS.get(label, ())
         if request.method == "GET":
             if not inputs:
-                return redirect(case_url(line.case_id, "lines"))
+                return redirect(line_url(line))
             return self._render_action_form(line.case, line, label, inputs, _accept_defaults(line, label), {})
         values = {field: request.form.get(field) for field in inputs}
         try:
@@ -276,16 +286,17 @@ class OrderCasePageView(BaseView):
                 line = case_queries.load_line(pk)
                 return self._render_action_form(line.case, line, label, inputs, values,
                                                 error.field_errors), error.status_code
-            return redirect(case_url(line.case_id, "lines"))
+            return redirect(line_url(line))
         flash(f"Line {line.number} {DONE[label]}.", "success")
-        return redirect(case_url(line.case_id, "lines"))
+        return redirect(line_url(line))
 
     def _render_action_form(self, case, line, label, inputs, values, errors):
         return self.render_template(
             "cases/action_form.html", case=case, line=line, action=label, inputs=inputs, values=values,
             errors=errors, resolution_codes=ResolutionCode.ALL, locations=_locations(case),
             offerings=_offerings() if "replacement_offering_id" in inputs else [],
-            open_lines=sum(1 for l in case.lines if l.state in LineState.OPEN) if line is None else 0,
+            open_lines=case_queries.open_line_count(case.id) if "outcome" in inputs else 0,
+            back_url=line_url(line) if line else case_url(case.id),
         )
 
     # -- lines -------------------------------------------------------------------------------------
@@ -306,7 +317,7 @@ class OrderCasePageView(BaseView):
                 flash(error.message, "danger")
                 return redirect(url_for("OrderCasePageView.add_lines", pk=pk))
             flash(f"{len(created)} line(s) added: {', '.join(line.number for line in created)}.", "success")
-            return redirect(case_url(pk, "lines"))
+            return redirect(line_url(created[0]) if created else case_url(pk, "lines"))
         title, field, rows = case_queries.picker_rows(case)
         return self.render_template("cases/picker.html", case=case, title=title, field=field, rows=rows)
 
@@ -329,7 +340,7 @@ class OrderCasePageView(BaseView):
                 return self._render_line_form(get_record(OrderCase, pk), None, values, error.field_errors,
                                               isinstance(error, VersionConflict)), error.status_code
             flash(f"Line {line.number} created.", "success")
-            return redirect(case_url(pk, "lines"))
+            return redirect(line_url(line))
         return self._render_line_form(case, None, values, {})
 
     @expose("/line/<int:pk>/edit", methods=["GET", "POST"])
@@ -352,7 +363,7 @@ class OrderCasePageView(BaseView):
                 return self._render_line_form(line.case, line, dict(request.form), error.field_errors,
                                               isinstance(error, VersionConflict)), error.status_code
             flash(f"Line {line.number} saved.", "success")
-            return redirect(case_url(line.case_id, "lines"))
+            return redirect(line_url(line))
         return self._render_line_form(line.case, line, _line_values(line), {})
 
     def _render_line_form(self, case, line, values, errors, conflict=False):
@@ -367,6 +378,7 @@ class OrderCasePageView(BaseView):
             ref_choices=choices, request_types=RequestType.HEADER_LEVEL if header else RequestType.ALL,
             reason_codes=ReasonCode.ALL, priorities=Priority.LABELS, locations=_locations(case),
             offerings=[] if header else _offerings(),
+            back_url=line_url(line) if line else case_url(case.id, "lines"),
         )
 
     @expose("/<int:pk>/lines/selected", methods=["POST"])
@@ -377,6 +389,8 @@ class OrderCasePageView(BaseView):
         Bulk Assign to me, Accept and Deny report every line's outcome: the lines that were changed and,
         for each refused one, why; a refused line does not hold the others back.
         """
+        # Back to the page of lines the buttons were pressed on (the record page keeps it in range).
+        back = case_url(pk, "lines", optional_id(request.form.get("lines_page")) or 1)
         line_ids = request.form.getlist("line_id")
         versions = {int(i): request.form.get(f"version_{i}") for i in line_ids if i.isdigit()}
         operation = request.form.get("operation")
@@ -399,7 +413,7 @@ class OrderCasePageView(BaseView):
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "danger")
-        return redirect(case_url(pk, "lines"))
+        return redirect(back)
 
     @expose("/<int:pk>/attention", methods=["POST"])
     @has_access
@@ -555,7 +569,7 @@ class OrderCaseLineView(DeletableModelView):
         line = get_record(OrderCaseLine, pk)
         if line is None:
             abort(404)
-        return redirect(case_url(line.case_id, f"line-{line.id}"))
+        return redirect(line_url(line, f"line-{line.id}"))
 
     @expose("/edit/<pk>", methods=["GET", "POST"])
     @has_access
@@ -576,7 +590,7 @@ class OrderCaseLineView(DeletableModelView):
             except DomainError as error:
                 db.session.rollback()
                 flash(error.message, "danger")
-                return redirect(case_url(line.case_id, "lines"))
+                return redirect(line_url(line))
             flash("Line deleted.", "success")
         return redirect(url_for("OrderCaseLineView.list"))
 

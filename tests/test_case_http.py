@@ -317,8 +317,12 @@ def test_start_work_and_cancel_through_the_buttons(client_for):
     agent = client_for("agent")
     line = submitted.lines[0]
     page = text_of(agent.get(record_url(submitted.id)))
-    assert f'form="line-{line.id}-start-work">Start work</button>' in page
-    line_act(agent, line, "start-work")
+    # The button posts the page's one shared line-action form to its own address with its line's version.
+    button = re.search(r'<button type="submit" class="btn btn-default btn-xs line-action" form="line-action" '
+                       r'formaction="([^"]+)" name="version" value="(\d+)">Start work</button>', page)
+    assert button and button.groups() == (f"/ordercases/line/{line.id}/action/start-work", str(line.version))
+    assert page.count('id="line-action"') == 1
+    agent.post(button.group(1), data={"csrf_token": csrf_from(page), "version": button.group(2)})
     assert (fresh(OrderCaseLine, line.id).state, fresh(OrderCase, submitted.id).state) == (
         LineState.WORK_IN_PROGRESS, CaseState.WORK_IN_PROGRESS)
 
