@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from flask import flash, g, has_request_context
+from flask import current_app, flash, g, has_request_context
 from flask_appbuilder import ModelView
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.fields import QuerySelectField
@@ -12,8 +12,9 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_appbuilder.widgets import ListWidget, SearchWidget
-from flask_babel import get_translations
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import event, func
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.local import LocalProxy
@@ -399,3 +400,25 @@ def install_request_translations(app) -> None:
         npgettext=lambda context, singular, plural, n: translations().unpgettext(context, singular, plural, n),
         newstyle=True,
     )
+
+
+_navbar_menus: dict[tuple, str] = {}
+
+
+def navbar_menu_html():
+    """The menu bar's entries: the same for everyone with the same permissions, so rendered once per
+    permission set (FAB renders them, with a visibility check and a URL each, on every page)."""
+    granted = current_app.appbuilder.sm._granted_pairs()
+    template = current_app.jinja_env.get_template("views/navbar_menu_items.html")
+    if granted is None:
+        return Markup(template.render(menu=current_app.appbuilder.menu))
+    key = (granted, str(get_locale()))
+    if key not in _navbar_menus:
+        if len(_navbar_menus) > 64:  # permission sets come and go as roles are edited
+            _navbar_menus.clear()
+        _navbar_menus[key] = Markup(template.render(menu=current_app.appbuilder.menu))
+    return _navbar_menus[key]
+
+
+def install_navbar_menu_cache(app) -> None:
+    app.jinja_env.globals["navbar_menu_html"] = navbar_menu_html
