@@ -34,7 +34,7 @@ from .models import (
     InventoryCharacteristic, Location, OrderCase, OrderCaseLine, OrderLineCharacteristic, OrderLineItem,
     ProductInventory, ProductOffering, ProductSpecification, Quote, QuoteLine, ServiceDefinition,
 )
-from .order_workflows import order_totals
+from .order_rules import order_totals
 from .roles import ADMIN, AGENT, CUSTOMER, INTEGRATOR, MANAGER
 
 log = logging.getLogger(__name__)

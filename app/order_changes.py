@@ -46,7 +46,7 @@ from .models import (
     OrderLineItem,
     ProductOffering,
 )
-from .order_workflows import OPEN_LINE_STATES, _settle_order, recompute_totals
+from .order_rules import OPEN_LINE_STATES, _settle_order, recompute_totals
 from .workflow_base import as_text, set_fields, transition
 
 ZERO = Decimal("0")

@@ -22,7 +22,7 @@ from .models import (
     Quote,
     QuoteLine,
 )
-from .order_workflows import EDITABLE_ORDER_STATES, LIVE_ORDER_STATES
+from .order_rules import EDITABLE_ORDER_STATES, LIVE_ORDER_STATES
 from .roles import AGENT, MANAGER, has_back_office_role
 
 HISTORY_LIMIT = 200

@@ -14,16 +14,8 @@ from .choices import LineAction, OrderChannel, OrderLineState, OrderState, Order
 from .exceptions import InvalidInput, RecordNotFound, StateConflict
 from .extensions import db
 from .models import CustomerOrder, OrderLineItem, ProductOffering, Quote, QuoteLine
-from .order_workflows import (
-    ZERO,
-    _active_account,
-    _date,
-    _get,
-    _header_values,
-    _optional_id,
-    _quantity,
-    recompute_totals,
-)
+from .order_rules import ZERO, _active_account, _date, _get, _optional_id, _quantity, recompute_totals
+from .order_workflows import _header_values
 from .roles import AGENT, MANAGER, has_back_office_role
 from .workflow_base import (
     audit,
