@@ -58,6 +58,7 @@ def test_list_rows_link_every_permitted_action(client_for):
     assert f'data-delete-url="/ordercaseview/delete/{case.id}"' in admin_list
     assert admin_list.count("execute_single_delete") == 1  # one listener for every row
 
-    agent_list = body(client_for("agent").get("/ordercaseview/list/"))
-    assert f'href="/ordercaseview/show/{case.id}"' in agent_list
-    assert "data-delete-url" not in agent_list
+    # Accounts are never deleted (no can_delete anywhere): no delete link and no delete script.
+    accounts = body(client_for("manager").get("/accountview/list/"))
+    assert f'href="/accountview/show/{account.id}"' in accounts
+    assert "data-delete-url" not in accounts and "execute_single_delete" not in accounts
