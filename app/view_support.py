@@ -145,6 +145,11 @@ class RequestCachedSecurityManager(SecurityManager):
     query and every check of the request is a set lookup.
     """
 
+    def get_user_by_id(self, pk):
+        # Every request loads the signed-in user, then its roles and groups: one query instead of three.
+        return self.session.get(self.user_model, pk, options=[
+            joinedload(self.user_model.roles), joinedload(self.user_model.groups)])
+
     def has_access(self, permission_name: str, view_name: str) -> bool:
         # A page asks 30-40 different questions (menu, buttons, row actions); FAB re-resolves the user
         # and its roles for each. Here a signed-in user's answers come from one set per request.
