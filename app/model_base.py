@@ -2,7 +2,8 @@
 
 Human numbers (prefix + 7 digits) come from a PostgreSQL sequence per table, which stays unique across
 concurrent transactions and across app instances; on SQLite, where writers are serialised anyway, from a
-counter row updated in the inserting transaction.
+counter row updated in the inserting transaction. Writers that insert many records at once (an API order
+and its lines) reserve all their numbers in one statement with ``allocate_numbers``.
 """
 from __future__ import annotations
 
@@ -55,6 +56,46 @@ def next_number(connection, model) -> str:
             )
             value = 1
     return f"{prefix}{value:07d}"
+
+
+def allocate_numbers(connection, counts: dict[type, int]) -> dict[type, list[str]]:
+    """Reserve *counts[model]* human numbers per model in one statement, ascending, unique under
+    concurrent inserts; for writers that insert many records at once instead of one by one."""
+    counts = {model: count for model, count in counts.items() if count > 0}
+    if not counts:
+        return {}
+    models = list(counts)
+    if connection.dialect.name == "postgresql":
+        columns = ", ".join(
+            f"ARRAY(SELECT nextval('{sequence_name(model)}') FROM generate_series(1, :n{index}))"
+            for index, model in enumerate(models)
+        )
+        row = connection.execute(text(f"SELECT {columns}"),
+                                 {f"n{index}": counts[model] for index, model in enumerate(models)}).one()
+        values = {model: sorted(row[index]) for index, model in enumerate(models)}
+    else:
+        values = _allocate_from_counters(connection, models, counts)
+    return {model: [f"{model.__number_prefix__}{value:07d}" for value in values[model]] for model in models}
+
+
+def _allocate_from_counters(connection, models: list[type], counts: dict[type, int]) -> dict[type, list[int]]:
+    names = {model.__tablename__: model for model in models}
+    cases = " ".join(f"WHEN :name{index} THEN :n{index}" for index in range(len(models)))
+    parameters = {f"name{index}": model.__tablename__ for index, model in enumerate(models)}
+    parameters.update({f"n{index}": counts[model] for index, model in enumerate(models)})
+    listed = ", ".join(f":name{index}" for index in range(len(models)))
+    rows = connection.execute(
+        text(f"UPDATE number_sequence SET last_value = last_value + CASE name {cases} END "
+             f"WHERE name IN ({listed}) RETURNING name, last_value"),
+        parameters,
+    ).all()
+    last = {names[name]: value for name, value in rows}
+    for model in models:
+        if model not in last:  # the first record of its kind: start the counter
+            connection.execute(text("INSERT INTO number_sequence (name, last_value) VALUES (:n, :v)"),
+                               {"n": model.__tablename__, "v": counts[model]})
+            last[model] = counts[model]
+    return {model: list(range(last[model] - counts[model] + 1, last[model] + 1)) for model in models}
 
 
 class Numbered:

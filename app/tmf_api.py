@@ -70,8 +70,10 @@ def make_blueprint(api: OrderApi) -> Blueprint:
     @tmf_endpoint
     def create():
         order = create_order(api, request_json_object(), g.tmf_user)
-        db.session.commit()
+        # Rendered from the records just written (all loaded), before the commit expires them, instead of
+        # reading the order back: the same document, without a query per line.
         document = render_order(api, order)
+        db.session.commit()
         return json_response(document, 201, {"Location": document["href"]})
 
     @blueprint.get(f"/{api.resource}/<tmf_id>")

@@ -16,7 +16,7 @@ import urllib.request
 import uuid
 
 from flask import Flask, current_app, has_request_context
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from .extensions import db
@@ -86,7 +86,7 @@ def _write_outbox(session):
         return
     from .tmf_orders import render_order
 
-    queued = False
+    rows: list[dict] = []
     for order_id, kinds in pending.items():
         order = session.get(CustomerOrder, order_id)
         if order is None:
@@ -96,10 +96,12 @@ def _write_outbox(session):
         for kind in sorted(kinds, key=("Create", "StateChange", "AttributeValueChange").index):
             if kind == "AttributeValueChange" and "Create" in kinds:
                 continue
-            queued |= _queue(session, subscriptions, api, kind, document)
+            rows.extend(_event_rows(subscriptions, api, kind, document))
     for api, document in deleted:
-        queued |= _queue(session, subscriptions, api, "Delete", document)
-    if queued:
+        rows.extend(_event_rows(subscriptions, api, "Delete", document))
+    if rows:
+        # One multi-row INSERT, however many orders changed and listeners hear of them.
+        session.execute(insert(TmfEvent), rows)
         session.info["tmf_events_queued"] = True
 
 
@@ -112,7 +114,8 @@ def _render_offline(api, order):
         return render_order(api, order)
 
 
-def _queue(session, subscriptions, api, kind: str, document: dict) -> bool:
+def _event_rows(subscriptions, api, kind: str, document: dict) -> list[dict]:
+    """The outbox rows of one event: one per subscription of *api* whose query selects it."""
     name = event_name(api, kind)
     payload_key = api.resource[0].lower() + api.resource[1:]
     body = {
@@ -123,12 +126,9 @@ def _queue(session, subscriptions, api, kind: str, document: dict) -> bool:
         "title": name,
         "event": {payload_key: document},
     }
-    matched = False
-    for subscription in subscriptions:
-        if subscription.api == api.key and _query_matches(subscription.query, name):
-            session.add(TmfEvent(subscription_id=subscription.id, event_type=name, payload=body))
-            matched = True
-    return matched
+    return [{"subscription_id": subscription.id, "event_type": name, "payload": body}
+            for subscription in subscriptions
+            if subscription.api == api.key and _query_matches(subscription.query, name)]
 
 
 def _query_matches(query: str | None, name: str) -> bool:

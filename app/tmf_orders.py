@@ -13,8 +13,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import request
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, insert, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .choices import (
     EnrichmentKind,
@@ -24,10 +25,13 @@ from .choices import (
     OrderLineState,
     OrderState,
     OrderType,
+    PriceType,
 )
 from .extensions import db
+from .model_base import acting_user_id, allocate_numbers, utcnow
 from .models import (
     Account,
+    AuditEvent,
     Contact,
     CustomerOrder,
     EnrichmentIssue,
@@ -38,9 +42,10 @@ from .models import (
     ProductOffering,
     ProductSpecification,
 )
-from .order_workflows import recompute_totals
+from .order_enrichment import find_by_reference
+from .order_rules import ZERO, order_totals
 from .tmf_common import TmfError, parse_datetime, tmf_datetime
-from .workflow_base import audit
+from .workflow_base import as_text, audit
 
 
 @dataclass(frozen=True)
@@ -363,19 +368,18 @@ def _short_text(value: Any, field: str, limit: int) -> str | None:
     return text
 
 
-def _by_reference(model, reference: Any, *extra_columns):
-    """A record whose human number (or one of *extra_columns*, e.g. its name) equals *reference*."""
-    if reference in (None, ""):
-        return None
-    reference = str(reference)
-    conditions = [model.number == reference] + [column == reference for column in extra_columns]
-    return db.session.scalars(select(model).where(or_(*conditions)).limit(1)).first()
-
-
 def create_order(api: OrderApi, body: dict, user) -> CustomerOrder:
-    """Create a New order from a TMF body; unmatched references become enrichment issues."""
+    """Create a New order from a TMF body; unmatched references become enrichment issues.
+
+    The cost does not grow with the items: references are looked up with one query per kind of record,
+    the numbers are reserved in one statement, and lines, characteristics, issues and audit events are
+    each written with one multi-row INSERT. The order comes back with its lines and everything the
+    representation reads already loaded, so rendering it costs no query.
+    """
     items = validate_create(api, body)
     columns = _read_order_columns(body)
+    parties = body.get("relatedParty") or []
+    references = _load_references(api, parties, items)
     order = CustomerOrder(
         order_type=api.order_type,
         channel=api.key,
@@ -383,106 +387,217 @@ def create_order(api: OrderApi, body: dict, user) -> CustomerOrder:
         extra={key: value for key, value in body.items() if key not in MODELED_ORDER_FIELDS or key == "priority"},
         **columns,
     )
-    issues: list[EnrichmentIssue] = []
-    _match_parties(order, body.get("relatedParty") or [], issues)
+    issues: list[dict] = []
+    _match_parties(order, parties, references, issues)
+    drafts = [_line_from_item(api, order, item, references, position, issues) for position, item in enumerate(items)]
+    one_time, recurring = order_totals(OrderLineItem(**draft.values) for draft in drafts)
+    order.total_one_time, order.total_recurring = one_time, recurring
+    order.total_amount = one_time + recurring
+    numbers = allocate_numbers(db.session.connection(), {CustomerOrder: 1, OrderLineItem: len(drafts)})
+    order.number = numbers[CustomerOrder][0]
     db.session.add(order)
-    for item in items:
-        order.lines.append(_line_from_item(api, order, item, issues))
-    order.enrichment_issues.extend(issues)
     db.session.flush()
-    recompute_totals(order)
-    audit(order, "state", None, order.state, action=f"Created via {api.key}")
+    lines = _insert_lines(order, drafts, numbers[OrderLineItem])
+    _insert_issues(order, lines, issues)
+    _audit_creation(order, f"Created via {api.key}")
     return order
 
 
-def _match_parties(order: CustomerOrder, parties: list[dict], issues: list[EnrichmentIssue]) -> None:
+@dataclass
+class _LineDraft:
+    """An order line before its INSERT: column values, the records it refers to and its characteristics."""
+
+    values: dict[str, Any]
+    related: dict[str, Any]
+    characteristics: list[tuple[str, str | None]]
+
+
+def _place_reference(described: dict) -> Any:
+    places = described.get("place") or []
+    place = places[0] if isinstance(places, list) and places else places if isinstance(places, dict) else {}
+    return place.get("id")
+
+
+def _is_organisation(party: dict) -> bool:
+    return str(party.get("@referredType", "")).lower() in ORGANISATION_PARTY_TYPES or party.get("role") == "customer"
+
+
+def _load_references(api: OrderApi, parties: list[dict], items: list[dict]) -> dict[str, dict[str, Any]]:
+    """Every record the order's references may stand for, in one query per kind of record."""
+    accounts, contacts, offerings, specifications, places, inventory = [], [], [], [], [], []
     for party in parties:
-        referred = str(party.get("@referredType", "")).lower()
+        (accounts if _is_organisation(party) else contacts).append(party.get("id"))
+    for item in items:
+        described = item.get(api.value_key) or {}
+        offerings.append((item.get("productOffering") or {}).get("id") or None)
+        specifications.append((described.get(api.specification_key) or {}).get("id") or None)
+        places.append(_place_reference(described) or None)
+        if ACTION_FROM_TMF[item["action"]] in LineAction.ON_INVENTORY:
+            inventory.append(described.get("id"))
+    return {
+        "account": find_by_reference(Account, accounts, Account.name,
+                                     options=[joinedload(Account.shipping_location)]),
+        "contact": find_by_reference(Contact, contacts, Contact.email,
+                                     options=[joinedload(Contact.account).joinedload(Account.shipping_location)]),
+        "offering": find_by_reference(ProductOffering, offerings, ProductOffering.name,
+                                      options=[joinedload(ProductOffering.specification)]),
+        "specification": find_by_reference(ProductSpecification, specifications, ProductSpecification.name),
+        "location": find_by_reference(Location, places, Location.name),
+        "inventory": find_by_reference(ProductInventory, inventory),
+    }
+
+
+def _reference(references: dict[str, dict[str, Any]], kind: str, reference: Any):
+    return None if reference in (None, "") else references[kind].get(str(reference))
+
+
+def _match_parties(order: CustomerOrder, parties: list[dict], references: dict, issues: list[dict]) -> None:
+    for party in parties:
         reference = party.get("id")
-        if referred in ORGANISATION_PARTY_TYPES or party.get("role") == "customer":
-            account = _by_reference(Account, reference, Account.name)
+        if _is_organisation(party):
+            account = _reference(references, "account", reference)
             if account is not None and order.account is None:
                 order.account = account
                 continue
         else:
-            contact = _by_reference(Contact, reference, Contact.email)
+            contact = _reference(references, "contact", reference)
             if contact is not None and order.contact is None:
                 order.contact = contact
                 order.account = order.account or contact.account
                 continue
-        issues.append(EnrichmentIssue(kind=EnrichmentKind.PARTY, reference=str(reference)[:200],
-                                      description=f"Unknown party {reference} ({party.get('@referredType')})"))
-    if order.account is None and not any(issue.kind == EnrichmentKind.PARTY for issue in issues):
-        issues.append(EnrichmentIssue(kind=EnrichmentKind.PARTY, reference="",
-                                      description="The order names no customer account"))
+        issues.append(_issue(EnrichmentKind.PARTY, reference,
+                             f"Unknown party {reference} ({party.get('@referredType')})", None))
+    if order.account is None and not any(issue["kind"] == EnrichmentKind.PARTY for issue in issues):
+        issues.append(_issue(EnrichmentKind.PARTY, "", "The order names no customer account", None))
     if order.account is not None:
         order.shipping_location = order.account.shipping_location
         order.currency = order.currency or "USD"
 
 
-def _line_from_item(api: OrderApi, order: CustomerOrder, item: dict, issues: list) -> OrderLineItem:
+def _line_from_item(api: OrderApi, order: CustomerOrder, item: dict, references: dict, position: int,
+                    issues: list[dict]) -> _LineDraft:
     described = item.get(api.value_key) or {}
     action = ACTION_FROM_TMF[item["action"]]
-    line = OrderLineItem(
-        external_item_id=item["id"],
-        action=action,
-        quantity=item.get("quantity", 1),
-        state=OrderLineState.NEW,
-        extra={key: value for key, value in item.items() if key not in MODELED_ITEM_FIELDS},
-    )
     label = f"item {item['id']}"
+    offering = specification = location = inventory = None
 
     offering_ref = (item.get("productOffering") or {}).get("id")
     if offering_ref:
-        line.offering = _by_reference(ProductOffering, offering_ref, ProductOffering.name)
-        if line.offering is None:
-            issues.append(_issue(EnrichmentKind.OFFERING, offering_ref, f"Unknown product offering {offering_ref} ({label})", line))
+        offering = _reference(references, "offering", offering_ref)
+        if offering is None:
+            issues.append(_issue(EnrichmentKind.OFFERING, offering_ref,
+                                 f"Unknown product offering {offering_ref} ({label})", position))
     elif api.key == OrderChannel.TMF622 and action == LineAction.ADD:
-        issues.append(_issue(EnrichmentKind.OFFERING, "", f"No product offering given ({label})", line))
+        issues.append(_issue(EnrichmentKind.OFFERING, "", f"No product offering given ({label})", position))
 
     specification_ref = (described.get(api.specification_key) or {}).get("id")
     if specification_ref:
-        line.specification = _by_reference(ProductSpecification, specification_ref, ProductSpecification.name)
-        if line.specification is None:
+        specification = _reference(references, "specification", specification_ref)
+        if specification is None:
             issues.append(_issue(EnrichmentKind.SPECIFICATION, specification_ref,
-                                 f"Unknown specification {specification_ref} ({label})", line))
-    if line.specification is None and line.offering is not None:
-        line.specification = line.offering.specification
+                                 f"Unknown specification {specification_ref} ({label})", position))
+    if specification is None and offering is not None:
+        specification = offering.specification
 
-    places = described.get("place") or []
-    place_ref = (places[0] if isinstance(places, list) and places else places if isinstance(places, dict) else {}).get("id")
+    place_ref = _place_reference(described)
     if place_ref:
-        line.location = _by_reference(Location, place_ref, Location.name)
-        if line.location is None:
-            issues.append(_issue(EnrichmentKind.LOCATION, place_ref, f"Unknown place {place_ref} ({label})", line))
+        location = _reference(references, "location", place_ref)
+        if location is None:
+            issues.append(_issue(EnrichmentKind.LOCATION, place_ref, f"Unknown place {place_ref} ({label})", position))
     else:
-        line.location = order.shipping_location
+        location = order.shipping_location
 
     if action in LineAction.ON_INVENTORY:
         inventory_ref = described.get("id")
-        inventory = _by_reference(ProductInventory, inventory_ref)
+        inventory = _reference(references, "inventory", inventory_ref)
         if inventory is None or inventory.state == InventoryState.INACTIVE or (
             order.account is not None and inventory.account_id != order.account.id
         ):
             issues.append(_issue(EnrichmentKind.PARTY if inventory_ref else EnrichmentKind.OFFERING,
                                  inventory_ref or "", f"No active inventory {inventory_ref or '(none given)'} "
-                                 f"of the customer to {item['action']} ({label})", line))
-        else:
-            line.inventory = inventory
+                                 f"of the customer to {item['action']} ({label})", position))
+            inventory = None
 
-    if line.offering is not None:
-        line.unit_price = line.offering.unit_price
-        line.price_type = line.offering.price_type
-    line.unit_price = _item_price(item, line.unit_price)
-    for characteristic in described.get(api.characteristic_key) or []:
-        line.characteristics.append(
-            OrderLineCharacteristic(name=str(characteristic["name"])[:100], value=_as_value(characteristic.get("value")))
-        )
-    return line
+    related = {"offering": offering, "specification": specification, "location": location, "inventory": inventory}
+    values = {
+        "external_item_id": item["id"],
+        "action": action,
+        "quantity": item.get("quantity", 1),
+        "state": OrderLineState.NEW,
+        "extra": {key: value for key, value in item.items() if key not in MODELED_ITEM_FIELDS},
+        "unit_price": _item_price(item, offering.unit_price if offering is not None else None),
+        "price_type": offering.price_type if offering is not None else PriceType.ONE_TIME,
+        **{f"{name}_id": record.id if record is not None else None for name, record in related.items()},
+    }
+    characteristics = [(str(characteristic["name"])[:100], _as_value(characteristic.get("value")))
+                       for characteristic in described.get(api.characteristic_key) or []]
+    return _LineDraft(values, related, characteristics)
 
 
-def _issue(kind: str, reference: Any, description: str, line: OrderLineItem) -> EnrichmentIssue:
-    return EnrichmentIssue(kind=kind, reference=str(reference)[:200], description=description[:500], order_line=line)
+def _issue(kind: str, reference: Any, description: str, position: int | None) -> dict:
+    """An enrichment issue to write, on the line of the item at *position* (None: on the order)."""
+    return {"kind": kind, "reference": str(reference)[:200], "description": description[:500], "position": position}
+
+
+def _insert_lines(order: CustomerOrder, drafts: list[_LineDraft], numbers: list[str]) -> list[OrderLineItem]:
+    """Write the lines and their characteristics (one INSERT each) and load them onto the order."""
+    now, user_id = utcnow(), acting_user_id.get()
+    rows = [{**draft.values, "order_id": order.id, "number": number, "created_on": now, "changed_on": now,
+             "created_by_id": user_id, "changed_by_id": user_id} for draft, number in zip(drafts, numbers)]
+    # Multi-row INSERT ... RETURNING gives no row order on SQLite: lines are matched by their (unique)
+    # number, and ordered by id as the order's relationship orders them.
+    inserted = {line.number: line for line in _insert_returning(OrderLineItem, rows)}
+    lines = [inserted[number] for number in numbers]
+    characteristic_rows = [{"order_line_id": line.id, "name": name, "value": value}
+                           for line, draft in zip(lines, drafts) for name, value in draft.characteristics]
+    characteristics: dict[int, list[OrderLineCharacteristic]] = {line.id: [] for line in lines}
+    for characteristic in sorted(_insert_returning(OrderLineCharacteristic, characteristic_rows), key=_by_id):
+        characteristics[characteristic.order_line_id].append(characteristic)
+    for line, draft in zip(lines, drafts):
+        for name, record in draft.related.items():
+            set_committed_value(line, name, record)
+        set_committed_value(line, "order", order)
+        set_committed_value(line, "characteristics", characteristics[line.id])
+    set_committed_value(order, "lines", sorted(lines, key=_by_id))
+    return lines
+
+
+def _insert_returning(model, rows: list[dict]) -> list:
+    """Insert *rows* in one statement (NULLs written out, so that every row has the same columns) and
+    return them as records of the session."""
+    if not rows:
+        return []
+    statement = insert(model).returning(model).execution_options(render_nulls=True)
+    return list(db.session.scalars(statement, rows))
+
+
+def _by_id(record) -> int:
+    return record.id
+
+
+def _insert_issues(order: CustomerOrder, lines: list[OrderLineItem], issues: list[dict]) -> None:
+    if issues:
+        db.session.execute(insert(EnrichmentIssue).execution_options(render_nulls=True), [
+            {"order_id": order.id, "order_line_id": lines[issue["position"]].id if issue["position"] is not None
+             else None, "kind": issue["kind"], "reference": issue["reference"],
+             "description": issue["description"], "resolved": False}
+            for issue in issues
+        ])
+
+
+def _audit_creation(order: CustomerOrder, action: str) -> None:
+    """The audit trail of a new order, in one INSERT: its totals (from zero), then its state."""
+    changes = [(field, ZERO, getattr(order, field)) for field in ("total_one_time", "total_recurring", "total_amount")
+               if getattr(order, field) != ZERO]
+    rows = [_audit_row(order, field, old, new, None) for field, old, new in changes]
+    rows.append(_audit_row(order, "state", None, order.state, action))
+    db.session.execute(insert(AuditEvent).execution_options(render_nulls=True), rows)
+
+
+def _audit_row(order: CustomerOrder, field: str, old: Any, new: Any, action: str | None) -> dict:
+    return {"record_type": order.__tablename__, "record_id": order.id, "record_number": order.number,
+            "case_id": None, "action": action, "field": field, "old_value": as_text(old),
+            "new_value": as_text(new), "user_id": acting_user_id.get(), "created_on": utcnow()}
 
 
 def _item_price(item: dict, default: Decimal | None) -> Decimal:
