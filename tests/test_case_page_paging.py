@@ -25,7 +25,7 @@ def big_case(lines: int, state: str = CaseState.WORK_IN_PROGRESS, line_state: st
     return case, sorted(case.lines, key=lambda line: line.id)
 
 
-def page_of(client, case_id: int, page: int | None = None) -> str:
+def page_of(client, case_id: int, page: int | str | None = None) -> str:
     response = client.get(f"/ordercases/{case_id}" + (f"?lines_page={page}" if page else ""))
     assert response.status_code == 200
     return html.unescape(response.get_data(as_text=True))
@@ -75,8 +75,7 @@ def test_paging_through_120_lines_shows_each_line_once_with_the_right_indicator(
 
     # A page out of range shows the last one; a page that is no number shows the first.
     assert shown_numbers(page_of(agent, case.id, 99)) == numbers[2]
-    assert line_range(html.unescape(agent.get(f"/ordercases/{case.id}?lines_page=x").get_data(as_text=True))) == \
-        "Lines 1–50 of 120"
+    assert line_range(page_of(agent, case.id, "x")) == "Lines 1–50 of 120"
 
 
 def test_a_case_of_50_lines_or_fewer_has_one_page_and_no_page_links(client_for):
@@ -137,7 +136,8 @@ def test_bulk_line_actions_on_page_3_return_to_page_3(client_for):
     data = {"operation": "deny", "resolution_notes": "Out of stock", "lines_page": "3",
             "line_id": [str(line.id) for line in ticked],
             **{f"version_{line.id}": str(line.version) for line in ticked}}
-    response = agent.submit(f"/ordercases/{case.id}?lines_page=3", data, post_url=f"/ordercases/{case.id}/lines/selected")
+    response = agent.submit(f"/ordercases/{case.id}?lines_page=3", data,
+                            post_url=f"/ordercases/{case.id}/lines/selected")
     assert response.headers["Location"].endswith(f"/ordercases/{case.id}?lines_page=3#lines")
     assert {reload(OrderCaseLine, line.id).state for line in ticked} == {LineState.DENIED}
     page = html.unescape(agent.get(response.headers["Location"]).get_data(as_text=True))
@@ -186,3 +186,20 @@ def test_the_case_page_costs_the_same_statements_for_60_or_600_lines(client_for,
             assert line_range(page_html).endswith(f"of {size}")
             counts.append(len(statements))
     assert len(set(counts)) == 1, counts
+
+
+def test_the_slas_panel_shows_the_case_and_the_lines_of_the_page(client_for, users):
+    from app import workflows as wf
+    from app.sla import seed_default_sla_definitions
+
+    seed_default_sla_definitions()
+    db.session.commit()
+    case, lines = big_case(60, state=CaseState.DRAFT, line_state=LineState.DRAFT)
+    wf.submit_case(case.id, user_for(users, "agent"))
+    wf.assign_case_to_me(case.id, user_for(users, "agent"))
+    agent = client_for("agent")
+    numbers = {line.number for line in lines}
+    for page, shown in ((1, lines[:50]), (2, lines[50:])):
+        sla_rows = re.findall(r'<tr class="sla-[^"]+"><td>[^<]*</td><td>([^<]+)</td>', page_of(agent, case.id, page))
+        assert "case" in sla_rows
+        assert {row for row in sla_rows if row in numbers} == {line.number for line in shown}, sla_rows
