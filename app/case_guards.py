@@ -11,6 +11,7 @@ from typing import Any, Iterable
 
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import bindparam, func, insert, select, update
+from werkzeug.local import LocalProxy
 
 from .choices import CaseState
 from .exceptions import InvalidInput, RecordNotFound, StateConflict
@@ -91,6 +92,7 @@ def bulk_line_transition(case: OrderCase, line_ids_states: list[tuple[int, str, 
         return
     db.session.flush()
     now = utcnow()
+    user = plain_user(user)
     table = OrderCaseLine.__table__
     values = {"state": new_state, "version": table.c.version + 1, "changed_on": now, "changed_by_id": user.id}
     values.update(extra or {})
@@ -123,6 +125,7 @@ def bulk_line_values(case: OrderCase, changes: list[tuple[int, str, dict[str, tu
         return
     db.session.flush()
     now = utcnow()
+    user = plain_user(user)
     table = OrderCaseLine.__table__
     groups: dict[tuple[str, ...], list] = {}
     for line_id, _number, fields in changes:
@@ -140,6 +143,12 @@ def bulk_line_values(case: OrderCase, changes: list[tuple[int, str, dict[str, tu
         for line_id, number, fields in changes for field, (old, new) in fields.items()
     ])
     _expire_loaded_lines(case.id)
+
+
+def plain_user(user):
+    """The user behind the request's ``current_user`` proxy: a bulk change reads the user once per audit
+    row, and through the proxy that read cost more than building the row."""
+    return user._get_current_object() if isinstance(user, LocalProxy) else user
 
 
 def audit_row(record_type, record_id, number, case_id, action, field, old, new, user, now) -> dict:
@@ -163,10 +172,12 @@ def _expire_loaded_lines(case_id: int) -> None:
 
 
 def lines_in_states(case: OrderCase, states: Iterable[str]) -> list[tuple[int, str, str]]:
+    # Table columns: a plain Core result, without the ORM's per-row work on a case of many lines.
+    table = OrderCaseLine.__table__
     rows = db.session.execute(
-        select(OrderCaseLine.id, OrderCaseLine.number, OrderCaseLine.state)
-        .where(OrderCaseLine.case_id == case.id, OrderCaseLine.state.in_(tuple(states)))
-        .order_by(OrderCaseLine.id)
+        select(table.c.id, table.c.number, table.c.state)
+        .where(table.c.case_id == case.id, table.c.state.in_(tuple(states)))
+        .order_by(table.c.id)
     ).all()
     return [tuple(row) for row in rows]
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from functools import lru_cache
+from types import SimpleNamespace
+from typing import Iterable, NamedTuple, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, case as case_when, func, insert, or_, select, tuple_, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import and_, bindparam, case as case_when, delete, func, insert, or_, select, tuple_, update
 
 from .choices import CaseState, LineState, SlaKind, SlaSchedule, SlaStage, SlaTarget
 from .extensions import db
@@ -78,12 +79,21 @@ class BusinessHoursSchedule:
             self.zone = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"{timezone!r} is not a known time zone") from exc
+        self._windows: dict[dt.date, tuple[dt.datetime, dt.datetime] | None] = {}
 
     def _local_date(self, instant: dt.datetime) -> dt.date:
         return instant.replace(tzinfo=UTC).astimezone(self.zone).date()
 
     def _window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
-        """The day's working window as naive UTC, or None on a day off."""
+        """The day's working window as naive UTC, or None on a day off (remembered per day: the time
+        zone conversions are the cost of every business-hours clock)."""
+        try:
+            return self._windows[day]
+        except KeyError:
+            window = self._windows[day] = self._compute_window(day)
+            return window
+
+    def _compute_window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
         if day.isoweekday() not in self.weekdays:
             return None
         midnight = dt.datetime.combine(day, dt.time.min, tzinfo=self.zone)
@@ -126,22 +136,29 @@ class BusinessHoursSchedule:
         raise ValueError("the schedule has no working time in the next three years")
 
 
+ALWAYS = AlwaysSchedule()
+
+
 def schedule_for(definition: SlaDefinition):
     if definition.schedule == SlaSchedule.BUSINESS_HOURS:
-        return BusinessHoursSchedule(
-            definition.business_day_start or "09:00",
-            definition.business_day_end or "17:00",
-            [int(day) for day in (definition.business_days or "").split(",") if day.strip()],
-            definition.timezone or "UTC",
-        )
-    return AlwaysSchedule()
+        return _business_hours(definition.business_day_start or "09:00", definition.business_day_end or "17:00",
+                               definition.business_days or "", definition.timezone or "UTC")
+    return ALWAYS
+
+
+@lru_cache(maxsize=64)
+def _business_hours(day_start: str, day_end: str, days: str, timezone: str) -> BusinessHoursSchedule:
+    """One schedule per distinct configuration, so its remembered day windows serve every later clock;
+    keyed by the definition's values, so an edited definition gets a schedule of its own."""
+    return BusinessHoursSchedule(day_start, day_end, [int(day) for day in days.split(",") if day.strip()], timezone)
 
 
 # --------------------------------------------------------------------------- the clock (pure)
 
 
-@dataclass(frozen=True)
-class StateChange:
+class StateChange(NamedTuple):
+    """A recorded state change (a tuple, so a whole history can key the clock cache of a sync)."""
+
     at: dt.datetime
     old: str | None
     new: str
@@ -264,14 +281,41 @@ def record_type_of(record) -> str:
     return record.__tablename__
 
 
-def _target_of(record) -> str:
-    return SlaTarget.CASE_LINE if isinstance(record, OrderCaseLine) else SlaTarget.CASE
+class Subject(NamedTuple):
+    """What the clocks read of a case or case line: plain values, so a sync over a case's many lines
+    needs no ORM object per line."""
+
+    record_type: str
+    id: int
+    case_id: int
+    target: str
+    state: str
+    priority: int
+    opened_at: dt.datetime
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.record_type, self.id
 
 
-def _opened_at(record) -> dt.datetime:
-    if isinstance(record, OrderCase):
-        return record.opened_at or record.created_on or utcnow()
-    return record.created_on or utcnow()
+def _line_subject(line_id: int, case_id: int, state: str, priority: int, created_on: dt.datetime | None) -> Subject:
+    return Subject(OrderCaseLine.__tablename__, line_id, case_id, SlaTarget.CASE_LINE, state, priority,
+                   created_on or utcnow())
+
+
+def subject_of(record) -> Subject:
+    if isinstance(record, OrderCaseLine):
+        return _line_subject(record.id, record.case_id, record.state, record.priority, record.created_on)
+    return Subject(OrderCase.__tablename__, record.id, record.id, SlaTarget.CASE, record.state, record.priority,
+                   record.opened_at or record.created_on or utcnow())
+
+
+_AUDIT = AuditEvent.__table__
+# Table columns: a plain Core result, without the ORM's per-row work on the history of many lines.
+_STATE_CHANGES = (
+    select(_AUDIT.c.record_type, _AUDIT.c.record_id, _AUDIT.c.created_on, _AUDIT.c.old_value, _AUDIT.c.new_value)
+    .where(_AUDIT.c.field == "state").order_by(_AUDIT.c.created_on, _AUDIT.c.id)
+)
 
 
 def load_histories(keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], list[StateChange]]:
@@ -280,12 +324,8 @@ def load_histories(keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], lis
     histories: dict[tuple[str, int], list[StateChange]] = {key: [] for key in keys}
     for chunk_start in range(0, len(keys), 500):
         chunk = keys[chunk_start:chunk_start + 500]
-        rows = (
-            db.session.query(AuditEvent.record_type, AuditEvent.record_id, AuditEvent.created_on,
-                             AuditEvent.old_value, AuditEvent.new_value)
-            .filter(AuditEvent.field == "state", tuple_(AuditEvent.record_type, AuditEvent.record_id).in_(chunk))
-            .order_by(AuditEvent.created_on, AuditEvent.id)
-        )
+        rows = db.session.execute(
+            _STATE_CHANGES.where(tuple_(_AUDIT.c.record_type, _AUDIT.c.record_id).in_(chunk)))
         for record_type, record_id, at, old, new in rows:
             histories[(record_type, record_id)].append(StateChange(at, old, new))
     return histories
@@ -299,14 +339,20 @@ def _active_definitions() -> list[SlaDefinition]:
     return db.session.query(SlaDefinition).filter(SlaDefinition.active.is_(True)).order_by(SlaDefinition.id).all()
 
 
-def _matches(definition: SlaDefinition, record) -> bool:
-    priorities = {p.strip() for p in (definition.priorities or "").split(",")}
-    return definition.applies_to == _target_of(record) and str(record.priority) in priorities
+@lru_cache(maxsize=256)
+def _priority_set(priorities: str) -> frozenset[str]:
+    return frozenset(p.strip() for p in priorities.split(","))
+
+
+def _matches(definition: SlaDefinition, subject: Subject) -> bool:
+    return definition.applies_to == subject.target and str(subject.priority) in _priority_set(
+        definition.priorities or "")
 
 
 def matching_definitions(record) -> list[SlaDefinition]:
     """Active definitions for this kind of record whose priority filter includes its priority."""
-    return [definition for definition in _active_definitions() if _matches(definition, record)]
+    subject = subject_of(record)
+    return [definition for definition in _active_definitions() if _matches(definition, subject)]
 
 
 def _figures(result: SlaResult) -> dict:
@@ -323,80 +369,53 @@ def _figures(result: SlaResult) -> dict:
     }
 
 
-def _apply(task_sla: TaskSla, result: SlaResult, now: dt.datetime) -> None:
-    for name, value in _figures(result).items():
+class _Clocks:
+    """The clocks of one sync, all as of *now*, each distinct (definition, state, start, history)
+    computed once: the lines one bulk action moved share the same history, so the 1,000 clocks of a
+    500-line case take a handful of computations. Figures are returned as shared dicts: read, never change."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+        self._plans: dict[int, tuple[SlaRules, object]] = {}
+        self._figures: dict[tuple, dict] = {}
+
+    def figures(self, definition: SlaDefinition, subject: Subject, history: list[StateChange]) -> dict:
+        start = clock_start(history, subject.opened_at)
+        key = (definition.id, subject.state, start, tuple(history))
+        figures = self._figures.get(key)
+        if figures is None:
+            plan = self._plans.get(definition.id)
+            if plan is None:
+                plan = self._plans[definition.id] = (SlaRules.of(definition), schedule_for(definition))
+            figures = self._figures[key] = _figures(compute_sla(*plan, history, start, self.now, subject.state))
+        return figures
+
+
+def _apply(task_sla: TaskSla, figures: dict, now: dt.datetime) -> None:
+    for name, value in figures.items():
         setattr(task_sla, name, value)
     task_sla.computed_at = now
 
 
-def _write_changed(task_slas_and_results: Iterable[tuple[TaskSla, SlaResult]], now: dt.datetime) -> None:
-    """Store the clocks whose figures changed with one executemany UPDATE by primary key.
-
-    Unchanged rows are not written (their computed_at stays: nothing was learnt). The loaded objects
-    take the new values as their committed state, so the session has nothing left to flush for them.
-    """
-    changed: list[tuple[TaskSla, dict]] = []
-    for task_sla, result in task_slas_and_results:
-        figures = _figures(result)
-        if any(getattr(task_sla, name) != value for name, value in figures.items()):
-            changed.append((task_sla, {**figures, "computed_at": now}))
-    if not changed:
-        return
-    db.session.execute(update(TaskSla), [{"id": task_sla.id, **values} for task_sla, values in changed])
-    for task_sla, values in changed:
-        for name, value in values.items():
-            set_committed_value(task_sla, name, value)
-
-
-def _insert(new_slas: list[dict]) -> list[TaskSla]:
-    """Insert new task SLAs with one INSERT … RETURNING; returns them as loaded objects, by id.
-
-    Without ``sort_by_parameter_order``: asking for it makes SQLite insert one row per statement.
-    ``render_nulls`` keeps rows with and without a line (or a stop time) in the same statement.
-    """
-    if not new_slas:
+def _new_slas(subject: Subject, definitions: Sequence[SlaDefinition], existing: set[int],
+              history: list[StateChange], clocks: _Clocks) -> list[dict]:
+    """The rows of the task SLAs the record lacks, computed as of the clocks' instant."""
+    if subject.state in (CaseState.DRAFT, CaseState.CANCELLED):
         return []
-    inserted = db.session.scalars(insert(TaskSla).returning(TaskSla), new_slas,
-                                  execution_options={"render_nulls": True})
-    return sorted(inserted, key=lambda task_sla: task_sla.id)
-
-
-def _evaluate(task_sla: TaskSla, record, history: list[StateChange], now: dt.datetime) -> SlaResult:
-    definition = task_sla.definition
-    return compute_sla(SlaRules.of(definition), schedule_for(definition), history,
-                       clock_start(history, _opened_at(record)), now, record.state)
-
-
-def _new_slas(record, definitions: Sequence[SlaDefinition], existing: set[int], history: list[StateChange],
-              now: dt.datetime) -> list[dict]:
-    """The rows of the task SLAs the record lacks, computed as of *now*."""
-    if record.state in (CaseState.DRAFT, CaseState.CANCELLED):
-        return []
-    is_line = isinstance(record, OrderCaseLine)
-    start = None
-    rows = []
-    for definition in definitions:
-        if definition.id in existing or not _matches(definition, record):
-            continue
-        start = start or clock_start(history, _opened_at(record))
-        result = compute_sla(SlaRules.of(definition), schedule_for(definition), history, start, now, record.state)
-        rows.append({
-            "definition_id": definition.id,
-            "case_id": record.case_id if is_line else record.id,
-            "case_line_id": record.id if is_line else None,
-            "at_risk_notified": False,
-            "breach_notified": False,
-            "computed_at": now,
-            **_figures(result),
-        })
-    return rows
+    line_id = subject.id if subject.target == SlaTarget.CASE_LINE else None
+    return [
+        {"definition_id": definition.id, "case_id": subject.case_id, "case_line_id": line_id,
+         "at_risk_notified": False, "breach_notified": False, "computed_at": clocks.now,
+         **clocks.figures(definition, subject, history)}
+        for definition in definitions if definition.id not in existing and _matches(definition, subject)
+    ]
 
 
 def _attach(record, definitions: Sequence[SlaDefinition], existing: set[int], history: list[StateChange],
             now: dt.datetime) -> list[TaskSla]:
     by_id = {definition.id: definition for definition in definitions}
     attached = [TaskSla(**row, definition=by_id[row["definition_id"]])
-                for row in _new_slas(record, definitions, existing, history, now)]
+                for row in _new_slas(subject_of(record), definitions, existing, history, _Clocks(now))]
     db.session.add_all(attached)
     return attached
 
@@ -423,17 +442,10 @@ def slas_of(record) -> list[TaskSla]:
     return query.order_by(TaskSla.id).all()
 
 
-def _drop_other_priorities(task_slas: list[TaskSla], records: dict) -> list[TaskSla]:
+def _replaced_by_priority(definition: SlaDefinition, subject: Subject | None, stopped_at) -> bool:
     """A record whose priority changed keeps no running SLA of its old priority: the new priority's
     definitions replace it (measured from the same start). Stopped SLAs stay as the record of what was met."""
-    kept = []
-    for task_sla in task_slas:
-        record = records.get(_key(task_sla))
-        if record is not None and task_sla.stopped_at is None and not _matches(task_sla.definition, record):
-            db.session.delete(task_sla)
-        else:
-            kept.append(task_sla)
-    return kept
+    return subject is not None and stopped_at is None and not _matches(definition, subject)
 
 
 def sync_slas(record, now: dt.datetime | None = None) -> list[TaskSla]:
@@ -444,62 +456,131 @@ def sync_slas(record, now: dt.datetime | None = None) -> list[TaskSla]:
     """
     now = now or utcnow()
     db.session.flush()
-    key = (record_type_of(record), record.id)
-    _drop_other_priorities(slas_of(record), {key: record})
+    subject = subject_of(record)
+    for task_sla in slas_of(record):
+        if _replaced_by_priority(task_sla.definition, subject, task_sla.stopped_at):
+            db.session.delete(task_sla)
     attach_slas(record, now)
     db.session.flush()
     history = state_history(record)
     task_slas = slas_of(record)
+    clocks = _Clocks(now)
     for task_sla in task_slas:
-        _apply(task_sla, _evaluate(task_sla, record, history, now), now)
+        _apply(task_sla, clocks.figures(task_sla.definition, subject, history), now)
     return task_slas
 
 
-def sync_case_slas(case: OrderCase, now: dt.datetime | None = None) -> list[TaskSla]:
+class SyncedSla(SimpleNamespace):
+    """A task SLA as ``sync_case_slas`` left it: its stored columns and its ``definition``.
+
+    Plain values rather than session objects: loading a case's 1,000 clocks as ORM objects was most
+    of the cost of an action on a 500-line case.
+    """
+
+
+_TASK_SLA = TaskSla.__table__
+# What a recomputation writes (the notified flags belong to the periodic job).
+_RECOMPUTED = ("started_at", "planned_due_at", "paused_seconds", "elapsed_percent", "stage", "at_risk",
+               "stopped_at", "breached_at", "computed_at")
+
+
+def sync_case_slas(case: OrderCase, now: dt.datetime | None = None) -> list[SyncedSla]:
     """``sync_slas`` for a case and every one of its lines at once, in a fixed number of queries.
 
     The hook for case workflows: call it once at the end of any case or line operation that changes
-    a state, adds a line or changes a priority, before the operation commits. Lines moved by
-    bulk UPDATEs are re-read from the database. Returns every task SLA of the case.
+    a state, adds a line or changes a priority, before the operation commits. Lines and task SLAs are
+    read as plain rows (lines moved by bulk UPDATEs included); clocks whose figures changed are
+    written with one executemany UPDATE, missing ones with one INSERT, replaced ones with one DELETE.
+    Returns every task SLA of the case.
     """
     now = now or utcnow()
     db.session.flush()
-    lines = (
-        db.session.query(OrderCaseLine).filter(OrderCaseLine.case_id == case.id)
-        .order_by(OrderCaseLine.id).populate_existing().all()
-    )
-    records = {(OrderCase.__tablename__, case.id): case}
-    records.update({(OrderCaseLine.__tablename__, line.id): line for line in lines})
-    histories = _case_histories(case.id, records)
-    # Loaded first so every definition a task SLA points to is in the identity map (no lazy loads).
-    definitions = _active_definitions()
-    task_slas = _drop_other_priorities(
-        db.session.query(TaskSla).filter(TaskSla.case_id == case.id).order_by(TaskSla.id).all(), records)
-    existing: dict[tuple[str, int], set[int]] = {key: set() for key in records}
-    for task_sla in task_slas:
-        existing.setdefault(_key(task_sla), set()).add(task_sla.definition_id)
-    _write_changed(
-        ((task_sla, _evaluate(task_sla, records[_key(task_sla)], histories[_key(task_sla)], now))
-         for task_sla in task_slas if _key(task_sla) in records),
-        now)
-    new_slas = [row for key, record in records.items()
-                for row in _new_slas(record, definitions, existing[key], histories[key], now)]
-    return task_slas + _insert(new_slas)
+    subjects = {(OrderCase.__tablename__, case.id): subject_of(case)}
+    lines = OrderCaseLine.__table__
+    line_rows = db.session.execute(
+        select(lines.c.id, lines.c.state, lines.c.priority, lines.c.created_on)
+        .where(lines.c.case_id == case.id).order_by(lines.c.id))
+    for line_id, state, priority, created_on in line_rows:
+        subjects[(OrderCaseLine.__tablename__, line_id)] = _line_subject(line_id, case.id, state, priority, created_on)
+    histories = _case_histories(case.id, subjects)
+    # All of them: a task SLA may run on a definition deactivated since it was attached.
+    definitions = {d.id: d for d in db.session.query(SlaDefinition).order_by(SlaDefinition.id)}
+    clocks = _Clocks(now)
+    existing: dict[tuple[str, int], set[int]] = {key: set() for key in subjects}
+    dropped, changed, kept = [], [], []
+    rows = db.session.execute(select(_TASK_SLA).where(_TASK_SLA.c.case_id == case.id).order_by(_TASK_SLA.c.id))
+    names = tuple(rows.keys())
+    for row in rows:
+        values = dict(zip(names, row))
+        key = _key_of(values["case_id"], values["case_line_id"])
+        subject, definition = subjects.get(key), definitions[values["definition_id"]]
+        if _replaced_by_priority(definition, subject, values["stopped_at"]):
+            dropped.append(values["id"])
+            continue
+        existing.setdefault(key, set()).add(definition.id)
+        if subject is not None:
+            figures = clocks.figures(definition, subject, histories[key])
+            if any(values[name] != value for name, value in figures.items()):
+                values.update(figures, computed_at=now)
+                changed.append(values)
+        kept.append(values)
+    # The active definitions per kind of record and priority, matched once rather than once per line.
+    matching: dict[tuple[str, int], list[SlaDefinition]] = {}
+    new_rows = []
+    for key, subject in subjects.items():
+        candidates = matching.get((subject.target, subject.priority))
+        if candidates is None:
+            candidates = matching[(subject.target, subject.priority)] = [
+                definition for definition in definitions.values()
+                if definition.active and _matches(definition, subject)]
+        new_rows.extend(_new_slas(subject, candidates, existing[key], histories[key], clocks))
+    inserted = _write_case_slas(dropped, changed, new_rows)
+    _forget_loaded(case.id, set(dropped), {values["id"] for values in changed})
+    return [SyncedSla(definition=definitions[values["definition_id"]], **values)
+            for values in sorted(kept + inserted, key=lambda values: values["id"])]
 
 
-def _case_histories(case_id: int, records) -> dict[tuple[str, int], list[StateChange]]:
+def _write_case_slas(dropped: list[int], changed: list[dict], new_rows: list[dict]) -> list[dict]:
+    """One DELETE, one executemany UPDATE by id and one INSERT … RETURNING; returns the inserted rows.
+
+    Without ``sort_by_parameter_order`` on the INSERT: asking for it makes SQLite insert one row per
+    statement (the caller sorts by id).
+    """
+    for start in range(0, len(dropped), 900):
+        db.session.execute(delete(_TASK_SLA).where(_TASK_SLA.c.id.in_(dropped[start:start + 900])))
+    if changed:
+        db.session.execute(
+            update(_TASK_SLA).where(_TASK_SLA.c.id == bindparam("target_id"))
+            .values({name: bindparam(f"new_{name}") for name in _RECOMPUTED}),
+            [{"target_id": values["id"], **{f"new_{name}": values[name] for name in _RECOMPUTED}}
+             for values in changed])
+    if not new_rows:
+        return []
+    rows = db.session.execute(insert(_TASK_SLA).returning(*_TASK_SLA.c), new_rows)
+    names = tuple(rows.keys())
+    return [dict(zip(names, row)) for row in rows]
+
+
+def _forget_loaded(case_id: int, dropped: set[int], changed: set[int]) -> None:
+    """Task SLAs of the case already loaded in the session must not show what the rows held before."""
+    for obj in list(db.session.identity_map.values()):
+        if isinstance(obj, TaskSla) and obj.__dict__.get("case_id") == case_id:
+            task_sla_id = obj.__dict__.get("id")
+            if task_sla_id in dropped:
+                db.session.expunge(obj)
+            elif task_sla_id in changed:
+                db.session.expire(obj)
+
+
+def _case_histories(case_id: int, subjects) -> dict[tuple[str, int], list[StateChange]]:
     """``load_histories`` for a case and all its lines, in one query whatever the number of lines."""
-    histories: dict[tuple[str, int], list[StateChange]] = {key: [] for key in records}
-    line_ids = select(OrderCaseLine.id).where(OrderCaseLine.case_id == case_id)
-    rows = (
-        db.session.query(AuditEvent.record_type, AuditEvent.record_id, AuditEvent.created_on,
-                         AuditEvent.old_value, AuditEvent.new_value)
-        .filter(AuditEvent.field == "state", or_(
-            and_(AuditEvent.record_type == OrderCase.__tablename__, AuditEvent.record_id == case_id),
-            and_(AuditEvent.record_type == OrderCaseLine.__tablename__, AuditEvent.record_id.in_(line_ids)),
-        ))
-        .order_by(AuditEvent.created_on, AuditEvent.id)
-    )
+    histories: dict[tuple[str, int], list[StateChange]] = {key: [] for key in subjects}
+    lines = OrderCaseLine.__table__
+    line_ids = select(lines.c.id).where(lines.c.case_id == case_id)
+    rows = db.session.execute(_STATE_CHANGES.where(or_(
+        and_(_AUDIT.c.record_type == OrderCase.__tablename__, _AUDIT.c.record_id == case_id),
+        and_(_AUDIT.c.record_type == OrderCaseLine.__tablename__, _AUDIT.c.record_id.in_(line_ids)),
+    )))
     for record_type, record_id, at, old, new in rows:
         history = histories.get((record_type, record_id))
         if history is not None:
@@ -536,22 +617,28 @@ def _load_records(task_slas: Sequence[TaskSla]) -> dict[tuple[str, int], object]
 
 
 def _key(task_sla: TaskSla) -> tuple[str, int]:
-    if task_sla.case_line_id:
-        return OrderCaseLine.__tablename__, task_sla.case_line_id
-    return OrderCase.__tablename__, task_sla.case_id
+    return _key_of(task_sla.case_id, task_sla.case_line_id)
+
+
+def _key_of(case_id: int, case_line_id: int | None) -> tuple[str, int]:
+    """The (record type, id) a task SLA runs on."""
+    if case_line_id:
+        return OrderCaseLine.__tablename__, case_line_id
+    return OrderCase.__tablename__, case_id
 
 
 def recompute(task_slas: Sequence[TaskSla], now: dt.datetime) -> list[SlaChange]:
     """Recompute a batch of task SLAs with two queries for their records and histories."""
     records = _load_records(task_slas)
     histories = load_histories(_key(t) for t in task_slas)
+    clocks = _Clocks(now)
     changes = []
     for task_sla in task_slas:
         record = records.get(_key(task_sla))
         if record is None:
             continue
         old_stage, was_at_risk = task_sla.stage, task_sla.at_risk
-        _apply(task_sla, _evaluate(task_sla, record, histories[_key(task_sla)], now), now)
+        _apply(task_sla, clocks.figures(task_sla.definition, subject_of(record), histories[_key(task_sla)]), now)
         if task_sla.stage != old_stage or (task_sla.at_risk and not was_at_risk):
             changes.append(SlaChange(task_sla, old_stage, task_sla.stage, task_sla.at_risk and not was_at_risk))
     return changes
