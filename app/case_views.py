@@ -112,7 +112,10 @@ class OrderCasePageView(BaseView):
 
     route_base = "/ordercases"
     class_permission_name = "OrderCaseView"
-    base_permissions = ["can_show", "can_add", "can_edit", "can_delete"]
+    # The whole permission set of OrderCaseView, can_list included though no page here lists: FAB strips
+    # a shared view's permissions missing from any of its views from every role at registration, so a
+    # starting instance would briefly take the Order Cases list away from the users of running ones.
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
     method_permission_name = {
         "select_type": "add", "intake": "add", "record": "show", "add_lines": "edit", "new_line": "edit",
         "edit_line": "edit", "case_action": "edit", "line_action": "edit", "selected_lines": "edit",

@@ -127,3 +127,21 @@ def test_a_real_browser_cannot_read_the_session_cookie(page_as):
     session = [cookie for cookie in page.context.cookies() if cookie["name"] == "session"]
     assert session and session[0]["httpOnly"] and session[0]["sameSite"] == "Lax"
     assert "session=" not in page.evaluate("document.cookie")
+
+
+def test_a_starting_instance_takes_no_permission_away_from_any_role(app, users, tmp_path, monkeypatch):
+    """Instances share one database: the start of one must not, even briefly, strip what the users of the
+    others may do (FAB drops permissions a view does not declare from every role while it registers)."""
+    from flask_appbuilder.security.sqla.manager import SecurityManager
+
+    from app import create_app
+
+    removed = []
+    remove = SecurityManager.del_permission_role
+    monkeypatch.setattr(SecurityManager, "del_permission_role",
+                        lambda sm, role, perm: removed.append((role.name, perm.name)) or remove(sm, role, perm))
+    create_app({
+        "TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+        "INSTANCE_DIR": str(tmp_path), "LOAD_DEMO_DATA": False, "AUTH_RATE_LIMITED": False,
+    })
+    assert removed == []
