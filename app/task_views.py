@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from . import case_queries, case_tasks
 from .case_guards import get_record, optional_id, require_writable
-from .case_views import case_url
+from .case_views import case_url, line_url
 from .case_tasks import CLOSE_COMPLETE, CLOSE_INCOMPLETE, CREATE_TASK, REOPEN_TASK, START_TASK
 from .choices import CaseState, JournalKind, LineState, Priority
 from .exceptions import DomainError, RecordNotFound
@@ -114,6 +114,11 @@ def _references(history: list[AuditEvent]) -> dict[tuple[str, str], str]:
     return names
 
 
+def _back_to(case: OrderCase, line: OrderCaseLine | None) -> str:
+    """Where Create task returns: the line on the page of lines that shows it, or the case's tasks."""
+    return line_url(line, f"line-{line.id}") if line else case_url(case.id, "tasks")
+
+
 class TaskPageView(BaseView):
     """/tasks/…: Create task on a case or line, the task page, its actions, routing and journal.
 
@@ -148,7 +153,7 @@ class TaskPageView(BaseView):
         return self._create(line.case, line)
 
     def _create(self, case: OrderCase, line: OrderCaseLine | None):
-        back = case_url(case.id, f"line-{line.id}" if line else "tasks")
+        back = _back_to(case, line)
         try:
             require_writable(case, CREATE_TASK)
         except DomainError as error:
@@ -178,7 +183,8 @@ class TaskPageView(BaseView):
     def _render_create(self, case, line, values, errors):
         groups, users, groups_of = routing_choices(values.get("assigned_to_id"))
         return self.render_template("tasks/create.html", case=case, line=line, values=values, errors=errors,
-                                    groups=groups, users=users, groups_of=groups_of, priorities=Priority.LABELS)
+                                    groups=groups, users=users, groups_of=groups_of, priorities=Priority.LABELS,
+                                    back=_back_to(case, line))
 
     # -- the task page -----------------------------------------------------------------------------
 
@@ -207,7 +213,7 @@ class TaskPageView(BaseView):
             may_act=may_act, actions=actions, journal=_journal(task), history=history,
             names=_references(history), groups=groups, users=users, groups_of=groups_of,
             priorities=Priority.LABELS, case_link=case_url(task.case_id, "tasks"),
-            line_link=case_url(task.case_id, f"line-{task.case_line_id}") if kind == "line" else None,
+            line_link=line_url(task.case_line, f"line-{task.case_line_id}") if kind == "line" else None,
         )
 
     # -- changes -----------------------------------------------------------------------------------

@@ -203,3 +203,15 @@ def test_the_slas_panel_shows_the_case_and_the_lines_of_the_page(client_for, use
         sla_rows = re.findall(r'<tr class="sla-[^"]+"><td>[^<]*</td><td>([^<]+)</td>', page_of(agent, case.id, page))
         assert "case" in sla_rows
         assert {row for row in sla_rows if row in numbers} == {line.number for line in shown}, sla_rows
+
+
+def test_create_task_on_a_line_of_page_2_returns_to_page_2(client_for):
+    case, lines = big_case(60)
+    late = lines[-1]
+    agent = client_for("agent")
+    form = agent.get(f"/tasks/new/line/{late.id}").get_data(as_text=True)
+    assert 'href="/ordercases/%d?lines_page=2#line-%d"' % (case.id, late.id) in form  # Back
+    response = agent.post(f"/tasks/new/line/{late.id}", data={
+        "csrf_token": csrf_from(form), "subject": "Check stock", "priority": "3"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/ordercases/{case.id}?lines_page=2#line-{late.id}")
