@@ -22,7 +22,10 @@ from types import SimpleNamespace
 from typing import Iterable, NamedTuple, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, bindparam, case as case_when, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    and_, bindparam, case as case_when, delete, insert, literal_column, or_, select, tuple_, update,
+)
+from sqlalchemy.orm import aliased
 
 from .choices import CaseState, LineState, SlaKind, SlaSchedule, SlaStage, SlaTarget
 from .extensions import db
@@ -698,29 +701,46 @@ class SlaStatus:
     label: str = field(default="")
 
 
-def _badness():
-    """Worst first: by ``_SEVERITY`` (at risk counting as its own stage), the most time used, the earliest
-    due; the id breaks ties so the answer is stable."""
-    rank = case_when(
-        (TaskSla.at_risk.is_(True), _SEVERITY["at risk"]),
-        *((TaskSla.stage == stage, severity) for stage, severity in _SEVERITY.items() if stage != "at risk"),
-        else_=len(_SEVERITY),
+def _severity():
+    """``_SEVERITY`` as SQL, at risk counting as its own stage. Numbers and stages are written inline,
+    not as bound parameters: an index on this expression serves only a query spelling it the same way."""
+    def inline(value):
+        return literal_column(f"'{value}'" if isinstance(value, str) else str(value))
+
+    return case_when(
+        (TaskSla.at_risk.is_(True), inline(_SEVERITY["at risk"])),
+        *((TaskSla.stage == inline(stage), inline(severity)) for stage, severity in _SEVERITY.items()
+          if stage != "at risk"),
+        else_=inline(len(_SEVERITY)),
     )
-    return rank, func.coalesce(TaskSla.elapsed_percent, 0.0).desc(), TaskSla.planned_due_at, TaskSla.id
+
+
+def _badness():
+    """Worst first: by ``_SEVERITY``, the most time used, the earliest due; the id breaks ties so the
+    answer is stable. (elapsed_percent is NOT NULL, so it is ordered as it is, which an index can follow.)"""
+    return _severity(), TaskSla.elapsed_percent.desc(), TaskSla.planned_due_at, TaskSla.id
 
 
 def worst_sla_query(case_ids: Sequence[int], lines_only: bool = False):
-    """One row per case: its worst task SLA, picked by a window function over the case's SLAs."""
-    ranked = (
-        select(TaskSla.id, TaskSla.case_id, TaskSla.case_line_id, TaskSla.stage, TaskSla.at_risk,
-               TaskSla.elapsed_percent, TaskSla.planned_due_at,
-               func.row_number().over(partition_by=TaskSla.case_id, order_by=_badness()).label("badness_rank"))
-        .where(TaskSla.case_id.in_(case_ids))
-    )
+    """One row per case: its worst task SLA, picked per case by a correlated ``ORDER BY … LIMIT 1``.
+
+    Each case keeps only its best candidate instead of the page's SLAs being sorted together (a page of
+    500-line cases ranked 20,000 rows). With an index on (case_id, ``_severity()``, elapsed_percent DESC,
+    planned_due_at, id), the probe of a case reads one index entry, whatever its number of lines.
+    """
+    probe = select(TaskSla.id).where(TaskSla.case_id == OrderCase.id)
     if lines_only:
-        ranked = ranked.where(TaskSla.case_line_id.isnot(None))
-    ranked = ranked.subquery()
-    return select(ranked).where(ranked.c.badness_rank == 1)
+        probe = probe.where(TaskSla.case_line_id.isnot(None))
+    probe = probe.order_by(*_badness()).limit(1).correlate(OrderCase).scalar_subquery()
+    # Materialized: the probes run once per case of the page, then their rows are read by primary key
+    # (joined directly on the probe, PostgreSQL hashed the whole table and ran every probe twice).
+    worst_ids = select(probe.label("id")).where(OrderCase.id.in_(case_ids)).cte("worst_ids").prefix_with("MATERIALIZED")
+    worst = aliased(TaskSla)
+    return (
+        select(worst.id, worst.case_id, worst.case_line_id, worst.stage, worst.at_risk, worst.elapsed_percent,
+               worst.planned_due_at)
+        .join(worst_ids, worst_ids.c.id == worst.id)
+    )
 
 
 def worst_slas(case_ids: Iterable[int], lines_only: bool = False) -> dict[int, SlaStatus]:
