@@ -43,7 +43,8 @@ class Location(Numbered, Audited, Model):
     __tablename__ = "location"
     __number_prefix__ = "LOC"
     id = Column(Integer, primary_key=True)
-    name = Column(String(120), nullable=False)
+    # TMF622 places arrive by name as well as by id.
+    name = Column(String(120), nullable=False, index=True)
     street = Column(String(200))
     city = Column(String(100), index=True)
     state = Column(String(100))
