@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from decimal import Decimal
 from functools import wraps
 from typing import Any, Callable
 
@@ -82,6 +83,42 @@ def parse_datetime(value: Any, field: str) -> dt.datetime:
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return parsed
+
+
+def text_for_column(value: Any, where: str, column, *, numbers: bool = False) -> str:
+    """*value* as the text to store in *column*: a string (a number too when *numbers*) no longer than the
+    column. The limit is read from the model, so it follows the schema; PostgreSQL refuses longer text
+    with an error (a 500), SQLite would store it whole."""
+    if numbers and isinstance(value, (int, float)):
+        value = str(value)
+    if not isinstance(value, str):
+        raise TmfError(400, "Invalid attribute", f"{where} must be a string")
+    limit = column.type.length
+    if limit is not None and len(value) > limit:
+        raise TmfError(400, "Invalid attribute", f"{where} is longer than {limit} characters")
+    return value
+
+
+def fits_numeric(value: Decimal, column) -> bool:
+    """Whether *value*, rounded to the scale of a NUMERIC(precision, scale) *column*, can be stored in it."""
+    precision, scale = column.type.precision, column.type.scale
+    bound = Decimal(10) ** (precision - scale)
+    return value.is_finite() and abs(value) < bound and abs(round(value, scale)) < bound
+
+
+def object_list(value: Any, where: str, *, lone_object: bool = False) -> list[dict]:
+    """The elements of an optional array attribute, each of which must be an object (the code that reads
+    them calls .get on each). With *lone_object*, a single object stands for an array of one."""
+    if value is None:
+        return []
+    if lone_object and isinstance(value, dict):
+        return [value]
+    if not isinstance(value, list):
+        raise TmfError(400, "Invalid attribute", f"{where} must be an array of objects")
+    for position, element in enumerate(value):
+        if not isinstance(element, dict):
+            raise TmfError(400, "Invalid attribute", f"{where}[{position}] must be an object")
+    return value
 
 
 def select_fields(document: dict, fields: str | None) -> dict:

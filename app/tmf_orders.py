@@ -44,7 +44,7 @@ from .models import (
 )
 from .order_enrichment import find_by_reference
 from .order_rules import ZERO, order_totals
-from .tmf_common import TmfError, parse_datetime, tmf_datetime
+from .tmf_common import TmfError, fits_numeric, object_list, parse_datetime, text_for_column, tmf_datetime
 from .workflow_base import as_text, audit
 
 
@@ -146,6 +146,23 @@ MODELED_ORDER_FIELDS = {
     "externalId", "description", "category", "priority", "requestedStartDate", "requestedCompletionDate",
 }
 MODELED_ITEM_FIELDS = {"id", "action", "quantity", "state", "@type"}
+# Attributes of TMF622/TMF641 v4 bodies that are arrays of objects, at each level of the order.
+ORDER_OBJECT_ARRAYS = (
+    "agreement", "channel", "externalReference", "note", "orderRelationship", "orderTotalPrice", "payment",
+    "productOfferingQualification", "quote", "relatedParty",
+)
+ITEM_OBJECT_ARRAYS = (
+    "itemPrice", "itemTerm", "itemTotalPrice", "payment", "productOrderItem", "productOrderItemRelationship",
+    "qualification", "serviceOrderItem", "serviceOrderItemRelationship",
+)
+DESCRIBED_OBJECT_ARRAYS = (
+    "agreement", "feature", "note", "place", "product", "productCharacteristic", "productOrderItem",
+    "productPrice", "productRelationship", "productTerm", "realizingResource", "realizingService",
+    "relatedEntity", "relatedParty", "serviceCharacteristic", "serviceOrderItem", "serviceRelationship",
+    "supportingResource", "supportingService",
+)
+# The largest value of an SQL INTEGER column (quantity); PostgreSQL refuses larger ones.
+MAX_INTEGER = 2**31 - 1
 
 
 # ---------------------------------------------------------------- representation
@@ -288,13 +305,18 @@ def _values_at(node: Any, path: list[str]):
 # ---------------------------------------------------------------- create
 
 def validate_create(api: OrderApi, body: dict) -> list[dict]:
-    """Structural checks that refuse a POST with 400; returns the items."""
+    """Structural checks that refuse a POST with 400; returns the items.
+
+    Whatever create_order reads or stores must pass here, so that a bad body is refused before anything
+    is written: arrays of objects hold objects, and text bound for a column fits it.
+    """
     owned = [field for field in api.create_only_fields if field in body]
     if owned:
         raise TmfError(400, "Server-owned attribute", f"{', '.join(owned)} may not be set by the client")
     items = body.get(api.item_key)
     if not isinstance(items, list) or not items:
         raise TmfError(400, "Missing attribute", f"{api.item_key} must be a non-empty array")
+    _check_object_arrays(body, ORDER_OBJECT_ARRAYS, "")
     seen = set()
     for position, item in enumerate(items):
         where = f"{api.item_key}[{position}]"
@@ -305,46 +327,82 @@ def validate_create(api: OrderApi, body: dict) -> list[dict]:
         item_id = item.get("id")
         if not isinstance(item_id, str) or not item_id:
             raise TmfError(400, "Missing attribute", f"{where}.id is required (a string)")
+        text_for_column(item_id, f"{where}.id", OrderLineItem.__table__.c.external_item_id)
         if item_id in seen:
             raise TmfError(400, "Invalid attribute", f"{where}.id {item_id!r} is used twice in the order")
         seen.add(item_id)
         if not isinstance(item.get("action"), str) or item["action"] not in ACTION_FROM_TMF:
             raise TmfError(400, "Invalid attribute", f"{where}.action must be one of {', '.join(ACTION_FROM_TMF)}")
         if "quantity" in item and (not isinstance(item["quantity"], int) or isinstance(item["quantity"], bool)
-                                   or item["quantity"] < 1):
-            raise TmfError(400, "Invalid attribute", f"{where}.quantity must be a positive integer")
+                                   or not 1 <= item["quantity"] <= MAX_INTEGER):
+            raise TmfError(400, "Invalid attribute", f"{where}.quantity must be a positive integer "
+                                                     f"(at most {MAX_INTEGER})")
+        _check_object_arrays(item, ITEM_OBJECT_ARRAYS, f"{where}.")
+        _item_price(item, where)
         described = item.get(api.value_key)
         if api.key == OrderChannel.TMF641 and not isinstance(described, dict):
             raise TmfError(400, "Missing attribute", f"{where}.service is required (an object)")
         if described is not None and not isinstance(described, dict):
             raise TmfError(400, "Invalid attribute", f"{where}.{api.value_key} must be an object")
-        specification = (described or {}).get(api.specification_key)
-        if specification is not None and not (isinstance(specification, dict) and specification.get("id")):
-            raise TmfError(400, "Missing attribute", f"{where}.{api.value_key}.{api.specification_key}.id is required")
         offering = item.get("productOffering")
-        if offering is not None and not (isinstance(offering, dict) and offering.get("id")):
-            raise TmfError(400, "Missing attribute", f"{where}.productOffering.id is required")
-        for characteristic in (described or {}).get(api.characteristic_key) or []:
-            if not isinstance(characteristic, dict) or not characteristic.get("name"):
-                raise TmfError(400, "Missing attribute", f"{where} has a characteristic without a name")
-    for party in body.get("relatedParty") or []:
-        if not isinstance(party, dict) or not party.get("id") or not party.get("@referredType"):
+        if offering is not None:
+            _check_reference(offering, f"{where}.productOffering")
+        if described is None:
+            continue
+        where = f"{where}.{api.value_key}"
+        _check_object_arrays(described, DESCRIBED_OBJECT_ARRAYS, f"{where}.")
+        if described.get("id") is not None:
+            _reference_id(described["id"], f"{where}.id")
+        specification = described.get(api.specification_key)
+        if specification is not None:
+            _check_reference(specification, f"{where}.{api.specification_key}")
+        for index, place in enumerate(object_list(described.get("place"), f"{where}.place", lone_object=True)):
+            if place.get("id") is not None:
+                _reference_id(place["id"], f"{where}.place[{index}].id")
+        for index, characteristic in enumerate(described.get(api.characteristic_key) or []):
+            named = f"{where}.{api.characteristic_key}[{index}]"
+            if not characteristic.get("name"):
+                raise TmfError(400, "Missing attribute", f"{named} has no name")
+            text_for_column(characteristic["name"], f"{named}.name", OrderLineCharacteristic.__table__.c.name)
+            value = _as_value(characteristic.get("value"))
+            if value is not None:
+                text_for_column(value, f"{named}.value", OrderLineCharacteristic.__table__.c.value)
+    for index, party in enumerate(body.get("relatedParty") or []):
+        if not party.get("id") or not party.get("@referredType"):
             raise TmfError(400, "Missing attribute", "every relatedParty needs id and @referredType")
+        _reference_id(party["id"], f"relatedParty[{index}].id")
     for note in body.get("note") or []:
-        if not isinstance(note, dict) or not note.get("text"):
+        if not isinstance(note.get("text"), str) or not note["text"]:
             raise TmfError(400, "Missing attribute", "every note needs a text")
     _read_order_columns(body)
     return items
 
 
+def _check_object_arrays(node: dict, attributes: tuple[str, ...], where: str) -> None:
+    for attribute in attributes:
+        object_list(node.get(attribute), f"{where}{attribute}", lone_object=attribute == "place")
+
+
+def _check_reference(reference: Any, where: str) -> None:
+    """A reference to one of our records: an object with an id that an enrichment issue can hold."""
+    if not isinstance(reference, dict) or not reference.get("id"):
+        raise TmfError(400, "Missing attribute", f"{where}.id is required")
+    _reference_id(reference["id"], f"{where}.id")
+
+
+def _reference_id(value: Any, where: str) -> None:
+    # An id that matches none of our records is stored as the reference of an enrichment issue.
+    text_for_column(value, where, EnrichmentIssue.__table__.c.reference)
+
+
 def _read_order_columns(body: dict) -> dict:
+    columns = CustomerOrder.__table__.c
     values: dict[str, Any] = {}
-    if "externalId" in body:
-        values["external_id"] = _short_text(body["externalId"], "externalId", 100)
-    if "description" in body:
-        values["description"] = _short_text(body["description"], "description", 500)
-    if "category" in body:
-        values["category"] = _short_text(body["category"], "category", 100)
+    for field, column in (("externalId", columns.external_id), ("description", columns.description),
+                          ("category", columns.category)):
+        if field in body:
+            values[column.key] = (None if body[field] is None
+                                  else text_for_column(body[field], field, column, numbers=True))
     if "priority" in body:
         priority = str(body["priority"]).strip()
         if priority not in {"0", "1", "2", "3", "4"}:
@@ -355,17 +413,6 @@ def _read_order_columns(body: dict) -> dict:
         if field in body:
             values[column] = parse_datetime(body[field], field).date() if body[field] is not None else None
     return values
-
-
-def _short_text(value: Any, field: str, limit: int) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, (str, int, float)):
-        raise TmfError(400, "Invalid attribute", f"{field} must be a string")
-    text = str(value)
-    if len(text) > limit:
-        raise TmfError(400, "Invalid attribute", f"{field} is longer than {limit} characters")
-    return text
 
 
 def create_order(api: OrderApi, body: dict, user) -> CustomerOrder:
@@ -393,6 +440,9 @@ def create_order(api: OrderApi, body: dict, user) -> CustomerOrder:
     one_time, recurring = order_totals(OrderLineItem(**draft.values) for draft in drafts)
     order.total_one_time, order.total_recurring = one_time, recurring
     order.total_amount = one_time + recurring
+    if not all(fits_numeric(getattr(order, field), CustomerOrder.__table__.c[field])
+               for field in ("total_one_time", "total_recurring", "total_amount")):
+        raise TmfError(400, "Invalid attribute", "the order's total (prices × quantities) is out of range")
     numbers = allocate_numbers(db.session.connection(), {CustomerOrder: 1, OrderLineItem: len(drafts)})
     order.number = numbers[CustomerOrder][0]
     db.session.add(order)
@@ -525,18 +575,18 @@ def _line_from_item(api: OrderApi, order: CustomerOrder, item: dict, references:
         "quantity": item.get("quantity", 1),
         "state": OrderLineState.NEW,
         "extra": {key: value for key, value in item.items() if key not in MODELED_ITEM_FIELDS},
-        "unit_price": _item_price(item, offering.unit_price if offering is not None else None),
+        "unit_price": _unit_price(api, item, position, offering),
         "price_type": offering.price_type if offering is not None else PriceType.ONE_TIME,
         **{f"{name}_id": record.id if record is not None else None for name, record in related.items()},
     }
-    characteristics = [(str(characteristic["name"])[:100], _as_value(characteristic.get("value")))
+    characteristics = [(characteristic["name"], _as_value(characteristic.get("value")))
                        for characteristic in described.get(api.characteristic_key) or []]
     return _LineDraft(values, related, characteristics)
 
 
 def _issue(kind: str, reference: Any, description: str, position: int | None) -> dict:
     """An enrichment issue to write, on the line of the item at *position* (None: on the order)."""
-    return {"kind": kind, "reference": str(reference)[:200], "description": description[:500], "position": position}
+    return {"kind": kind, "reference": reference, "description": description[:500], "position": position}
 
 
 def _insert_lines(order: CustomerOrder, drafts: list[_LineDraft], numbers: list[str]) -> list[OrderLineItem]:
@@ -600,22 +650,38 @@ def _audit_row(order: CustomerOrder, field: str, old: Any, new: Any, action: str
             "new_value": as_text(new), "user_id": acting_user_id.get(), "created_on": utcnow()}
 
 
-def _item_price(item: dict, default: Decimal | None) -> Decimal:
-    for price in item.get("itemPrice") or []:
-        amount = ((price or {}).get("price") or {}).get("taxIncludedAmount") or {}
-        try:
-            return Decimal(str(amount["value"]))
-        except (KeyError, InvalidOperation, TypeError):
+def _item_price(item: dict, where: str) -> Decimal | None:
+    """The amount of the item's first itemPrice that has one (None: no price given); 400 when it is not a
+    number or does not fit the unit price column."""
+    for index, price in enumerate(item.get("itemPrice") or []):
+        amount = price.get("price")
+        amount = amount.get("taxIncludedAmount") if isinstance(amount, dict) else None
+        if not isinstance(amount, dict) or amount.get("value") is None:
             continue
-    return default if default is not None else Decimal("0")
+        named = f"{where}.itemPrice[{index}].price.taxIncludedAmount.value"
+        try:
+            value = None if isinstance(amount["value"], bool) else Decimal(str(amount["value"]))
+        except InvalidOperation:
+            value = None
+        if value is None or not fits_numeric(value, OrderLineItem.__table__.c.unit_price):
+            raise TmfError(400, "Invalid attribute", f"{named} must be a number within the range of a price")
+        return value
+    return None
+
+
+def _unit_price(api: OrderApi, item: dict, position: int, offering: ProductOffering | None) -> Decimal:
+    price = _item_price(item, f"{api.item_key}[{position}]")
+    if price is not None:
+        return price
+    return offering.unit_price if offering is not None else Decimal("0")
 
 
 def _as_value(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, (dict, list)):
-        return json.dumps(value)[:500]
-    return str(value)[:500]
+        return json.dumps(value)
+    return str(value)
 
 
 # ---------------------------------------------------------------- patch
