@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import DateTime, Integer, String, bindparam, func, insert, literal, null, select, update
 from werkzeug.local import LocalProxy
 
 from .choices import CaseState
@@ -82,12 +82,16 @@ def required_text(value, action: str, field: str, label: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Bulk line changes (one UPDATE + one multi-row audit INSERT, however many lines)
+# Bulk line changes (a fixed number of statements, however many lines)
 
 
 def bulk_line_transition(case: OrderCase, line_ids_states: list[tuple[int, str, str]], new_state: str,
                           action: str, user: User, extra: dict[str, Any] | None = None) -> None:
-    """Move the given lines (id, number, old state) to *new_state*, bumping version and who/when columns."""
+    """Move the given lines (id, number, old state) to *new_state*, bumping version and who/when columns.
+
+    Each line's audit events are copied from the line rows by the database (one INSERT … SELECT per
+    audited field, before the UPDATE so the old state is still there to read): no row is built in Python.
+    """
     if not line_ids_states:
         return
     db.session.flush()
@@ -96,22 +100,23 @@ def bulk_line_transition(case: OrderCase, line_ids_states: list[tuple[int, str, 
     table = OrderCaseLine.__table__
     values = {"state": new_state, "version": table.c.version + 1, "changed_on": now, "changed_by_id": user.id}
     values.update(extra or {})
+    # (field, old value, new value) of each audit event; the other fields' old values are not recorded.
+    audited = [("state", table.c.state, new_state)] + [
+        (field, null(), value) for field, value in (extra or {}).items() if field != "resolved_at"]
     ids = [line_id for line_id, _number, _state in line_ids_states]
     for chunk in chunks(ids):
+        for field, old, new in audited:
+            db.session.execute(insert(AuditEvent.__table__).from_select(AUDIT_COLUMNS, select(
+                literal(OrderCaseLine.__tablename__), table.c.id, table.c.number, literal(case.id, Integer),
+                literal(action), literal(field), old, literal(as_text(new), String), literal(user.id, Integer),
+                literal(now, DateTime),
+            ).where(table.c.id.in_(chunk)).order_by(table.c.id)))
         db.session.execute(update(table).where(table.c.id.in_(chunk)).values(**values))
-    events = [
-        audit_row(OrderCaseLine.__tablename__, line_id, number, case.id, action, "state", old, new_state, user, now)
-        for line_id, number, old in line_ids_states
-    ]
-    for field, value in (extra or {}).items():
-        if field in ("resolved_at",):
-            continue
-        events.extend(
-            audit_row(OrderCaseLine.__tablename__, line_id, number, case.id, action, field, None, value, user, now)
-            for line_id, number, _old in line_ids_states
-        )
-    db.session.execute(insert(AuditEvent.__table__), events)
     _expire_loaded_lines(case.id)
+
+
+AUDIT_COLUMNS = ("record_type", "record_id", "record_number", "case_id", "action", "field", "old_value", "new_value",
+                 "user_id", "created_on")
 
 
 def bulk_line_values(case: OrderCase, changes: list[tuple[int, str, dict[str, tuple]]], action: str,
