@@ -164,11 +164,17 @@ class Audited:
 
 
 @event.listens_for(Engine, "connect")
-def _enforce_sqlite_foreign_keys(dbapi_connection, connection_record):
-    """SQLite ignores foreign keys unless asked; enforce them so both databases refuse the same writes."""
+def _configure_sqlite(dbapi_connection, connection_record):
+    """SQLite ignores foreign keys unless asked; enforce them so both databases refuse the same writes.
+
+    Its default page cache is 2 MB per connection: at a million cases every list read goes back to the
+    file for the index pages it just used. A 64 MB cache and memory-mapped reads keep them at hand.
+    """
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute("PRAGMA mmap_size=268435456")
         cursor.close()
 
 
