@@ -4,48 +4,19 @@ changed line still gets its audit event, a stale version is still refused, and t
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import event
 
 from app import sla, workflows as wf
-from app.choices import CaseState, LineState, RequestType, SlaStage
+from app.choices import CaseState, LineState, SlaStage
 from app.extensions import db
 from app.models import AuditEvent, OrderCase, OrderCaseLine, TaskSla
-from tests import factories
 from tests.conftest import csrf_from
+from tests.test_sla_bulk import submitted_case
+from tests.test_tmf_order_speed import counted_statements
 
 FIGURES = ("started_at", "planned_due_at", "paused_seconds", "elapsed_percent", "stage", "at_risk", "stopped_at",
            "breached_at")
-
-
-@contextmanager
-def counted():
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
-def submitted_case(users, lines: int) -> tuple[int, list[int]]:
-    """A New case of *lines* quantity-change lines, submitted through the workflow (clocks attached)."""
-    sla.seed_default_sla_definitions()
-    account = factories.make_account()
-    order = factories.make_order(account, lines=lines)
-    case = factories.make_case(account, order=order, order_lines=order.lines)
-    for line in case.lines:
-        line.request_type, line.requested_quantity = RequestType.QUANTITY, 7
-    db.session.commit()
-    case_id, line_ids = case.id, sorted(line.id for line in case.lines)
-    wf.submit_case(case_id, db.session.get(User, users["agent"].id))
-    return case_id, line_ids
 
 
 def version_of(model, record_id) -> int:
@@ -56,12 +27,12 @@ def version_of(model, record_id) -> int:
 def assign_and_accept_over_http(agent, case_id: int, line_id: int) -> tuple[list[str], list[str]]:
     token = csrf_from(agent.get(f"/ordercases/{case_id}").get_data(as_text=True))
     version = version_of(OrderCase, case_id)
-    with counted() as assign:
+    with counted_statements() as assign:
         response = agent.post(f"/ordercases/{case_id}/action/assign-to-me",
                               data={"csrf_token": token, "version": version})
     assert response.status_code == 302
     version = version_of(OrderCaseLine, line_id)
-    with counted() as accept:
+    with counted_statements() as accept:
         response = agent.post(f"/ordercases/line/{line_id}/action/accept", data={
             "csrf_token": token, "version": version, "approved_quantity": "", "resolution_notes": "Approved"})
     assert response.status_code == 302
