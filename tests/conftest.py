@@ -7,11 +7,13 @@ import re
 import secrets
 import socket
 import threading
+import time
 from contextlib import contextmanager
 
 import pytest
 from flask.globals import _cv_app
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from tests import factories
 
@@ -83,6 +85,20 @@ def users(app, db):
         return {role: factories.make_user(role, username=f"test_{role}") for role in ALL_ROLES}
 
 
+def _truncate(conn, names: str, attempts: int = 3) -> None:
+    """TRUNCATE the business tables. A test's TMF events may still be in delivery by the background
+    sender; when its locks and the TRUNCATE's form a cycle, PostgreSQL cancels one side: try again."""
+    for attempt in range(attempts):
+        try:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError as error:
+            conn.rollback()
+            if "deadlock detected" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
+
+
 @pytest.fixture(autouse=True)
 def clean_tables(app, db):
     """A fresh app context per test (requests must not share flask.g), then wipe business tables."""
@@ -111,7 +127,7 @@ def _wipe(db):
                 conn.execute(table.delete())
         else:
             names = ", ".join(f'"{t.name}"' for t in business_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            _truncate(conn, names)
         # Users made by a test (beyond the per-role session users) go too, with their API keys.
         temporary = "SELECT id FROM ab_user WHERE username LIKE 'tmp_%'"
         conn.execute(text(f"DELETE FROM ab_api_key WHERE user_id IN ({temporary})"))
