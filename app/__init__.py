@@ -47,10 +47,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         ensure_role_rows(db.session, app.config["AUTH_ROLE_PUBLIC"])
         appbuilder = AppBuilder(update_perms=app.config.get("FAB_UPDATE_PERMS", True))
         appbuilder.init_app(app, db.session)
-        from .view_support import install_navbar_menu_cache, install_request_translations
+        from .view_support import install_page_rendering
 
-        install_request_translations(app)
-        install_navbar_menu_cache(app)
+        install_page_rendering(app)
 
         from .errors import register_error_handlers
         from .health import health

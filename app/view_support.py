@@ -107,7 +107,8 @@ SEARCH_CHOICES_CAP = 200
 # are rendered once and reused until this process writes anything, or for at most this many seconds: a
 # record added through another process shows in the filters within a minute.
 SEARCH_FIELDS_TTL = 60.0
-_search_fields: dict[tuple[str, str], tuple[int, float, str]] = {}
+# Rendered fragments kept per app (search inputs, menu bars) stay below this many entries.
+FRAGMENTS_CAP = 256
 _writes = {"generation": 0}
 
 
@@ -130,11 +131,24 @@ class CachedSearchWidget(SearchWidget):
         return super(SearchWidget, self).__call__(**kwargs)
 
     def _field_html(self, form, column: str) -> str:
-        key, now, generation = (self.template_args["route_base"], column), time.monotonic(), _writes["generation"]
-        cached = _search_fields.get(key)
+        now, generation = time.monotonic(), _writes["generation"]
+        key = ("search field", self.template_args["route_base"], column)
+        cached = _fragments().get(key)
         if cached is None or cached[0] != generation or cached[1] < now:
-            cached = _search_fields[key] = (generation, now + SEARCH_FIELDS_TTL, form[column]())
+            cached = _remember(key, (generation, now + SEARCH_FIELDS_TTL, form[column]()))
         return cached[2]
+
+
+def _fragments() -> dict:
+    return current_app.extensions["rendered_fragments"]
+
+
+def _remember(key, value):
+    fragments = _fragments()
+    if len(fragments) >= FRAGMENTS_CAP:  # permission sets come and go as roles are edited
+        fragments.clear()
+    fragments[key] = value
+    return value
 
 
 class RequestCachedSecurityManager(SecurityManager):
@@ -386,9 +400,11 @@ def disable_file_downloads(appbuilder) -> None:
             view.base_permissions = [p for p in view.base_permissions if p != "can_download"]
 
 
-def install_request_translations(app) -> None:
-    """Template gettext reading the request's translations once: FAB's pages translate ~180 strings per
-    render, and Flask-Babel resolves its domain, context and locale again for each."""
+def install_page_rendering(app) -> None:
+    """Rendering shortcuts for FAB's pages: template gettext reading the request's translations once
+    (a page translates ~180 strings, and Flask-Babel resolves domain, context and locale for each), and
+    a per-app store of rendered fragments (filter inputs, menu bars)."""
+    app.extensions["rendered_fragments"] = {}
 
     def translations():
         if not has_request_context():
@@ -405,25 +421,18 @@ def install_request_translations(app) -> None:
         npgettext=lambda context, singular, plural, n: translations().unpgettext(context, singular, plural, n),
         newstyle=True,
     )
-
-
-_navbar_menus: dict[tuple, str] = {}
+    app.jinja_env.globals["navbar_menu_html"] = navbar_menu_html
 
 
 def navbar_menu_html():
     """The menu bar's entries: the same for everyone with the same permissions, so rendered once per
     permission set (FAB renders them, with a visibility check and a URL each, on every page)."""
     granted = current_app.appbuilder.sm._granted_pairs()
-    template = current_app.jinja_env.get_template("views/navbar_menu_items.html")
-    if granted is None:
-        return Markup(template.render(menu=current_app.appbuilder.menu))
-    key = (granted, str(get_locale()))
-    if key not in _navbar_menus:
-        if len(_navbar_menus) > 64:  # permission sets come and go as roles are edited
-            _navbar_menus.clear()
-        _navbar_menus[key] = Markup(template.render(menu=current_app.appbuilder.menu))
-    return _navbar_menus[key]
-
-
-def install_navbar_menu_cache(app) -> None:
-    app.jinja_env.globals["navbar_menu_html"] = navbar_menu_html
+    key = ("navbar menu", granted, str(get_locale()))
+    if granted is None or key not in _fragments():
+        html = Markup(current_app.jinja_env.get_template("views/navbar_menu_items.html")
+                      .render(menu=current_app.appbuilder.menu))
+        if granted is None:
+            return html
+        _remember(key, html)
+    return _fragments()[key]
