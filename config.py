@@ -57,7 +57,9 @@ class Config:
     SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_TRACK_MODIFICATIONS = False
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # LIFO: the most recently used connection serves the next request, with its prepared statements
+    # (app/prepared_statements.py) still warm; the others idle.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_use_lifo": True}
 
     # Schema comes from Alembic migrations only; FAB must not create tables behind our back.
     FAB_CREATE_DB = False

@@ -9,6 +9,7 @@ from flask_appbuilder import AppBuilder
 from flask_login import current_user
 
 from .extensions import csrf, db, migrate
+from .prepared_statements import keep_prepared_statements
 from .request_logging import init_request_logging
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
@@ -29,6 +30,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
+    keep_prepared_statements(app)  # after db.init_app: its teardown must run before the session's removal
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     init_request_logging(app)  # before CSRF, so refused requests are logged too
     csrf.init_app(app)
