@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 from flask import current_app, flash, g, has_request_context
 from flask_appbuilder import ModelView
@@ -104,17 +105,20 @@ COUNT_CAP = 1000
 # Search filters on a relation offer at most this many records, so a list page never loads a whole table.
 SEARCH_CHOICES_CAP = 200
 # A filter box's inputs (the relation filters carry a query and up to SEARCH_CHOICES_CAP options each)
-# are rendered once and reused until this process writes anything, or for at most this many seconds: a
-# record added through another process shows in the filters within a minute.
+# are rendered once and reused until this process writes to the table the choices come from, or for at
+# most this many seconds: a record added through another process shows in the filters within a minute.
 SEARCH_FIELDS_TTL = 60.0
 # Rendered fragments kept per app (search inputs, menu bars) stay below this many entries.
 FRAGMENTS_CAP = 256
-_writes = {"generation": 0}
+# Flushes that wrote to each table, in this process. Work on cases (a work note, an assignment) must not
+# throw away the account, user and offering choices: re-rendering them costs more than the page.
+_writes: Counter[str] = Counter()
 
 
 @event.listens_for(Session, "after_flush")
-def _count_write(session, flush_context):
-    _writes["generation"] += 1
+def _count_writes(session, flush_context):
+    for table in {obj.__table__.name for obj in (*session.new, *session.dirty, *session.deleted)}:
+        _writes[table] += 1
 
 
 class CachedSearchWidget(SearchWidget):
@@ -131,7 +135,9 @@ class CachedSearchWidget(SearchWidget):
         return super(SearchWidget, self).__call__(**kwargs)
 
     def _field_html(self, form, column: str) -> str:
-        now, generation = time.monotonic(), _writes["generation"]
+        datamodel = self.filters.datamodel
+        choices = datamodel.get_related_model(column).__table__.name if datamodel.is_relation(column) else None
+        now, generation = time.monotonic(), _writes[choices] if choices else 0
         key = ("search field", self.template_args["route_base"], column)
         cached = _fragments().get(key)
         if cached is None or cached[0] != generation or cached[1] < now:

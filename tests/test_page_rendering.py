@@ -62,3 +62,26 @@ def test_list_rows_link_every_permitted_action(client_for):
     accounts = body(client_for("manager").get("/accountview/list/"))
     assert f'href="/accountview/show/{account.id}"' in accounts
     assert "data-delete-url" not in accounts and "execute_single_delete" not in accounts
+
+
+def test_work_on_cases_keeps_the_rendered_filter_inputs(client_for, monkeypatch):
+    from wtforms.fields.core import Field
+
+    case = factories.make_case(account=factories.make_account("Kept Filters Account"))
+    db.session.commit()
+    agent = client_for("agent")
+    body(agent.get("/ordercaseview/list/"))
+    rendered = []
+    render = Field.__call__
+    monkeypatch.setattr(Field, "__call__", lambda field, **kw: rendered.append(field.name) or render(field, **kw))
+
+    agent.submit(f"/ordercases/{case.id}", {"kind": "work note", "text": "Called the carrier."},
+                 post_url=f"/ordercases/{case.id}/journal")
+    assert "Called the carrier." in body(agent.get(f"/ordercases/{case.id}?tab=activity"))
+    body(agent.get("/ordercaseview/list/"))
+    assert rendered == []
+
+    factories.make_account("Another Customer")
+    db.session.commit()
+    assert "Another Customer" in body(agent.get("/ordercaseview/list/"))
+    assert rendered == ["account"]
