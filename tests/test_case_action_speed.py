@@ -140,7 +140,7 @@ def test_the_sla_column_query_spells_its_ranking_without_bound_parameters(users)
     """The probe's ORDER BY must read exactly like the index it is meant for (task_sla: case_id, the
     severity CASE, elapsed_percent DESC, planned_due_at, id); a bound parameter in it would keep both
     SQLite and PostgreSQL from matching the index expression."""
-    sql = str(sla.worst_sla_query([1, 2, 3], lines_only=True).compile(db.engine))
+    sql = str(sla.worst_sla_query(lines_only=True).compile(db.engine))
     ranking = sql[sql.index("ORDER BY"):sql.index("LIMIT")]
     assert "?" not in ranking and "%(" not in ranking, ranking
     assert ranking.startswith("ORDER BY CASE WHEN (task_sla.at_risk IS ") and "ELSE 5 END" in ranking

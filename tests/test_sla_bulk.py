@@ -179,5 +179,5 @@ def test_worst_slas_reads_one_row_per_case(users):
         statuses = sla.worst_slas([case_id, other_id])
     assert len(statements) == 1 and set(statuses) == {case_id, other_id}
     assert sla.worst_slas([]) == {}
-    result = db.session.execute(sla.worst_sla_query([case_id, other_id])).all()
+    result = db.session.execute(sla.worst_sla_query(), {"case_ids": [case_id, other_id]}).all()
     assert len(result) == 2
