@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any, Mapping
 
 from .choices import OrderLineState, OrderState, PriceType, ValueType
@@ -15,7 +16,7 @@ from .exceptions import InvalidInput, RecordNotFound
 from .extensions import db
 from .model_base import utcnow
 from .models import Account, CustomerOrder, EnrichmentIssue, Location, OrderLineItem, ProductSpecification
-from .workflow_base import lock_for_update, set_fields, transition
+from .workflow_base import existing_record, lock_for_update, set_fields, transition
 
 ZERO = Decimal("0")
 OPEN_LINE_STATES = (OrderLineState.DRAFT, OrderLineState.NEW, OrderLineState.IN_PROGRESS)
@@ -55,13 +56,8 @@ def _quantity(value: Any, field: str = "quantity") -> int:
     return quantity
 
 
-def _get(model, record_id: int | None, label: str, field: str):
-    if record_id is None:
-        return None
-    record = db.session.get(model, record_id)
-    if record is None:
-        raise InvalidInput(f"{label} {record_id} does not exist.", {field: "Not found"})
-    return record
+# Order intake (UI, quotes, TMF) reports a reference that matches nothing as "Not found".
+_get = partial(existing_record, detail="Not found")
 
 
 def _currency(value: Any) -> str:

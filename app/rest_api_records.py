@@ -42,7 +42,9 @@ from .rest_api import (
 )
 from .rest_schemas import CASE_LINE_TASK, CASE_TASK, ID_INPUT, INTERACTION, PRIORITY, nullable, text
 from .roles import AGENT
-from .workflow_base import audit, check_version, lock_for_update, operation, require_back_office, set_fields
+from .workflow_base import (
+    audit, check_version, existing_record, lock_for_update, operation, require_back_office, set_fields,
+)
 
 EDIT_TASK = "Edit task"
 EDIT_INTERACTION = "Edit interaction"
@@ -53,21 +55,12 @@ CREATE_INTERACTION = "Create interaction"
 # Operations
 
 
-def _existing(model, record_id, field: str, label: str):
-    if record_id is None:
-        return None
-    record = db.session.get(model, record_id)
-    if record is None:
-        raise InvalidInput(f"{label} {record_id} does not exist.", {field: "Unknown"})
-    return record
-
-
 def _check_assignee(values: dict, current_group_id: int | None, current_assignee_id: int | None) -> None:
     """The assignee must exist and, when a group is set, be one of its members."""
     group_id = values.get("assignment_group_id", current_group_id)
     assignee_id = values.get("assigned_to_id", current_assignee_id)
-    group = _existing(AssignmentGroup, group_id, "assignment_group_id", "Assignment group")
-    assignee = _existing(User, assignee_id, "assigned_to_id", "User")
+    group = existing_record(AssignmentGroup, group_id, "Assignment group", "assignment_group_id")
+    assignee = existing_record(User, assignee_id, "User", "assigned_to_id")
     if group is not None and assignee is not None and assignee.id not in {m.id for m in group.members}:
         raise InvalidInput(f"{assignee.username} is not a member of {group.name}.",
                            {"assigned_to_id": "Not a member of the assignment group"})
@@ -116,12 +109,12 @@ def _interaction_values(fields: dict, interaction: Interaction | None) -> dict:
     if "short_description" in values:
         values["short_description"] = values["short_description"].strip()
     account_id = values.get("account_id", getattr(interaction, "account_id", None))
-    _existing(Account, account_id, "account_id", "Account")
-    contact = _existing(Contact, values.get("contact_id", getattr(interaction, "contact_id", None)),
-                        "contact_id", "Contact")
+    existing_record(Account, account_id, "Account", "account_id")
+    contact = existing_record(Contact, values.get("contact_id", getattr(interaction, "contact_id", None)),
+                              "Contact", "contact_id")
     if contact is not None and account_id is not None and contact.account_id != account_id:
         raise InvalidInput("The contact belongs to another account.", {"contact_id": "Not of this account"})
-    _existing(User, values.get("agent_id"), "agent_id", "User")
+    existing_record(User, values.get("agent_id"), "User", "agent_id")
     return values
 
 

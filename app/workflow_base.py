@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy.orm.exc import StaleDataError
 
-from .exceptions import DomainError, PermissionDenied, StateConflict, VersionConflict
+from .exceptions import DomainError, InvalidInput, PermissionDenied, StateConflict, VersionConflict
 from .extensions import db
 from .model_base import acting_user_id, utcnow
 from .models import AuditEvent, JournalEntry
@@ -151,6 +151,17 @@ def add_journal_entry(record, kind: str, text: str, user: User, case_id: int | N
     )
     db.session.add(entry)
     return entry
+
+
+def existing_record(model, record_id, label: str, field: str, detail: str = "Unknown"):
+    """The record a submitted reference points at (None when no reference was given); an unknown one
+    is the submitter's error on *field*."""
+    if record_id is None:
+        return None
+    record = db.session.get(model, record_id)
+    if record is None:
+        raise InvalidInput(f"{label} {record_id} does not exist.", {field: detail})
+    return record
 
 
 def lock_for_update(model, record_id: int):

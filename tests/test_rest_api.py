@@ -412,6 +412,8 @@ def test_tasks_and_interactions(rest_as, world, users):
     foreign = agent.patch(f"/interactions/{interaction.get_json()['id']}", {
         "version": 1, "contact_id": factories.make_account("Elsewhere").primary_contact_id})
     assert foreign.status_code == 422 and "contact_id" in foreign.get_json()["errors"]
+    unknown = agent.patch(f"/interactions/{interaction.get_json()['id']}", {"version": 1, "contact_id": 999_999})
+    assert unknown.status_code == 422 and unknown.get_json()["errors"] == {"contact_id": "Unknown"}
     assert agent.get("/interactions", query_string={"state": "new"}).get_json()["count"] == 1
 
 
