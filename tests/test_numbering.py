@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from app.choices import CaseOrigin, Scope
+from app.extensions import db as database
 from app.model_base import allocate_numbers, next_number
 from app.models import CustomerOrder, OrderCase, OrderLineItem
 from tests import factories
@@ -37,35 +38,48 @@ def test_cases_created_one_after_another_get_consecutive_numbers(db):
     assert values == list(range(values[0], values[0] + 5))
 
 
-@pytest.mark.postgres_only
-@pytest.mark.skipif(not IS_POSTGRES, reason="concurrent numbering needs PostgreSQL (set TEST_DATABASE_URL)")
-def test_cases_created_from_eight_threads_at_once_get_distinct_numbers(app, db):
-    account_id = factories.make_account("Numbering Concurrent").id
+def numbers_from_threads(app, take) -> list[str]:
+    """Run ``take(worker, index)`` CASES_PER_THREAD times in each of THREADS threads started together,
+    each thread in its own app context (session and connection), committing after every call; return
+    every number the calls handed out."""
     start = threading.Barrier(THREADS)
     numbers: list[str] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
 
-    def create_cases(worker: int):
+    def work(worker: int):
         try:
-            with app.app_context():  # its own session and connection
+            with app.app_context():
                 start.wait(timeout=30)
                 for index in range(CASES_PER_THREAD):
-                    case = new_case(account_id, f"Worker {worker} case {index}")
-                    db.session.add(case)
-                    db.session.commit()
+                    got = take(worker, index)
+                    database.session.commit()
                     with lock:
-                        numbers.append(case.number)
-                db.session.remove()
+                        numbers.extend(got())
+                database.session.remove()
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=create_cases, args=(worker,)) for worker in range(THREADS)]
+    threads = [threading.Thread(target=work, args=(worker,)) for worker in range(THREADS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
     assert not errors, errors
+    return numbers
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(not IS_POSTGRES, reason="concurrent numbering needs PostgreSQL (set TEST_DATABASE_URL)")
+def test_cases_created_from_eight_threads_at_once_get_distinct_numbers(app, db):
+    account_id = factories.make_account("Numbering Concurrent").id
+
+    def create_case(worker: int, index: int):
+        case = new_case(account_id, f"Worker {worker} case {index}")
+        db.session.add(case)
+        return lambda: [case.number]  # read after the commit that assigns it
+
+    numbers = numbers_from_threads(app, create_case)
     assert len(numbers) == THREADS * CASES_PER_THREAD
     assert len(set(numbers)) == len(numbers), "two cases got the same number"
     assert all(NUMBER.fullmatch(number) for number in numbers)
@@ -110,33 +124,14 @@ def test_a_bulk_reservation_starts_a_missing_counter(db):
 @pytest.mark.postgres_only
 @pytest.mark.skipif(not IS_POSTGRES, reason="concurrent numbering needs PostgreSQL (set TEST_DATABASE_URL)")
 def test_bulk_and_single_reservations_from_eight_threads_never_collide(app, db):
-    start = threading.Barrier(THREADS)
-    numbers: list[str] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
+    def reserve(worker: int, index: int):
+        if worker % 2:
+            got = [next_number(db.session.connection(), OrderLineItem)]
+        else:
+            got = allocate_numbers(db.session.connection(), {CustomerOrder: 1, OrderLineItem: 1 + index % 9})
+            got = got[OrderLineItem]
+        return lambda: got
 
-    def reserve(worker: int):
-        try:
-            with app.app_context():  # its own session and connection
-                start.wait(timeout=30)
-                for index in range(CASES_PER_THREAD):
-                    if worker % 2:
-                        got = [next_number(db.session.connection(), OrderLineItem)]
-                    else:
-                        got = allocate_numbers(db.session.connection(), {CustomerOrder: 1, OrderLineItem: 1 + index % 9})
-                        got = got[OrderLineItem]
-                    db.session.commit()
-                    with lock:
-                        numbers.extend(got)
-                db.session.remove()
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=reserve, args=(worker,)) for worker in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
+    numbers = numbers_from_threads(app, reserve)
     assert len(set(numbers)) == len(numbers), "two reservations got the same number"
     assert all(LINE_NUMBER.fullmatch(number) for number in numbers)
