@@ -58,7 +58,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     # LIFO: the most recently used connection serves the next request, with its prepared statements
-    # (app/prepared_statements.py) still warm; the others idle.
+    # (app/core/prepared_statements.py) still warm; the others idle.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_use_lifo": True}
 
     # Schema comes from Alembic migrations only; FAB must not create tables behind our back.
@@ -83,7 +83,7 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     FAB_ADD_SECURITY_API = False
     # Permission checks read the user's permissions once per request, not once per menu entry.
-    FAB_SECURITY_MANAGER_CLASS = "app.view_support.RequestCachedSecurityManager"
+    FAB_SECURITY_MANAGER_CLASS = "app.core.view_support.RequestCachedSecurityManager"
     # API keys ("sst_…" bearer tokens) for integrators. The keys are 256-bit random tokens, so a slow
     # password KDF adds no protection to them and would cost every API call tens of milliseconds.
     FAB_API_KEY_ENABLED = True

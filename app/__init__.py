@@ -8,9 +8,9 @@ from flask import Flask, g
 from flask_appbuilder import AppBuilder
 from flask_login import current_user
 
-from .extensions import csrf, db, migrate
-from .prepared_statements import keep_prepared_statements
-from .request_logging import init_request_logging
+from app.core.extensions import csrf, db, migrate
+from app.core.prepared_statements import keep_prepared_statements
+from app.core.request_logging import init_request_logging
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
@@ -26,7 +26,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     app.config.from_object("config.Config")
     if config_overrides:
         app.config.update(config_overrides)
-    app.config.setdefault("FAB_INDEX_VIEW", "app.home.HomeView")
+    app.config.setdefault("FAB_INDEX_VIEW", "app.home.page.HomeView")
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
@@ -35,8 +35,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     init_request_logging(app)  # before CSRF, so refused requests are logged too
     csrf.init_app(app)
 
-    from . import models  # noqa: F401  (register every table on the shared metadata)
-    from .model_base import acting_user_id
+    from app import models  # noqa: F401  (register every table on the shared metadata)
+    from app.core.model_base import acting_user_id
 
     with app.app_context():
         if app.config["AUTO_MIGRATE"]:
@@ -44,23 +44,23 @@ def create_app(config_overrides: dict | None = None) -> Flask:
 
             upgrade(directory=MIGRATIONS_DIR)
 
-        from .roles import ensure_role_rows, sync_roles
+        from app.core.roles import ensure_role_rows, sync_roles
 
         ensure_role_rows(db.session, app.config["AUTH_ROLE_PUBLIC"])
         appbuilder = AppBuilder(update_perms=app.config.get("FAB_UPDATE_PERMS", True))
         appbuilder.init_app(app, db.session)
-        from .view_support import install_page_rendering
+        from app.core.view_support import install_page_rendering
 
         install_page_rendering(app)
 
-        from .errors import register_error_handlers
-        from .health import health
-        from .rest_api import register_rest_api
-        from .tmf_api import register_tmf_apis
-        from .views import register_views
+        from app.core.errors import register_error_handlers
+        from app.core.health import health
+        from app.api.routes import register_rest_api
+        from app.tmf.api import register_tmf_apis
+        from app.views import register_views
 
         register_views(appbuilder)
-        from .portal import register_portal
+        from app.portal.routes import register_portal
 
         register_portal(appbuilder)
         if appbuilder.sm.is_auth_limited:
@@ -76,7 +76,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
             sync_roles(appbuilder.sm)
 
         if app.config["LOAD_DEMO_DATA"]:
-            from .demo import load_demo_data_if_empty
+            from app.demo.loader import load_demo_data_if_empty
 
             load_demo_data_if_empty(app)
 
@@ -92,10 +92,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         if token is not None:
             acting_user_id.reset(token)
 
-    from .cli import register_cli
+    from app.cli import register_cli
 
     register_cli(app)
-    from .periodic import register_periodic_cli
+    from app.sla.periodic import register_periodic_cli
 
     register_periodic_cli(app)
     return app

@@ -8,7 +8,7 @@ def register_cli(app) -> None:
     @app.cli.command("load-demo-data")
     def load_demo_data_command():
         """Load the demo data set into an empty database and print the generated logins."""
-        from .demo import DemoDataRefused, load_demo_data
+        from app.demo.loader import DemoDataRefused, load_demo_data
 
         try:
             result = load_demo_data(app)

@@ -20,15 +20,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
-from .choices import (
+from app.core.choices import (
     CaseState,
     InteractionState,
     LineState,
     TaskState,
 )
-from .extensions import Model, metadata
-from .model_base import Audited, NumberSequence, Numbered, utcnow
-from .order_models import (  # noqa: F401  (re-exported)
+from app.core.extensions import Model, metadata
+from app.core.model_base import Audited, NumberSequence, Numbered, utcnow
+from app.orders.models import (  # noqa: F401  (re-exported)
     MONEY,
     Account,
     CharacteristicDefinition,
@@ -337,8 +337,8 @@ class AuditEvent(Model):
     __table_args__ = (Index("ix_audit_event_record", "record_type", "record_id", "created_on"),)
 
 
-from .sla_models import Notification, SlaDefinition, TaskSla  # noqa: E402,F401  (re-exported)
-from .tmf_models import TmfCancelRequest, TmfEvent, TmfHubSubscription  # noqa: E402,F401  (re-exported)
+from app.sla.models import Notification, SlaDefinition, TaskSla  # noqa: E402,F401  (re-exported)
+from app.tmf.models import TmfCancelRequest, TmfEvent, TmfHubSubscription  # noqa: E402,F401  (re-exported)
 
 __all__ = [
     "Account", "AssignmentGroup", "AuditEvent", "CaseLineCharacteristic", "CaseLineTask", "CaseTask",

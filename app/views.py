@@ -10,8 +10,12 @@ from flask_login import current_user
 from wtforms import StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from . import case_views, dashboard, order_views, sla_views, task_views
-from .choices import (
+from app.cases import views as case_views
+from app.home import dashboard
+from app.orders import views as order_views
+from app.sla import views as sla_views
+from app.cases import task_views
+from app.core.choices import (
     CaseState,
     InteractionChannel,
     InteractionState,
@@ -25,8 +29,8 @@ from .choices import (
     SpecKind,
     ValueType,
 )
-from .home import HomeView  # noqa: F401  (configured as the index view in create_app)
-from .models import (
+from app.home.page import HomeView  # noqa: F401  (configured as the index view in create_app)
+from app.models import (
     Account,
     AssignmentGroup,
     CaseLineTask,
@@ -42,7 +46,7 @@ from .models import (
     ServiceDefinition,
     SlaDefinition,
 )
-from .view_support import (
+from app.core.view_support import (
     COMMON_LABELS,
     BackOfficeModelView,
     ReadOnlyModelView,
@@ -260,7 +264,7 @@ TASK_SEARCH = ["number", "case", "subject", "state", "priority", "assignment_gro
 
 
 class CaseTaskView(task_views.TaskRecordRedirects, BackOfficeModelView):
-    """The Case Tasks list; a task is created, shown and worked on the task pages (app/task_views.py)."""
+    """The Case Tasks list; a task is created, shown and worked on the task pages (app/cases/task_views.py)."""
 
     datamodel = SQLAInterface(CaseTask)
     list_title = "Case Tasks"

@@ -16,7 +16,7 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .case_guards import (
+from app.cases.guards import (
     bulk_line_transition,
     bulk_line_values,
     clean_text,
@@ -33,7 +33,7 @@ from .case_guards import (
     require_writable,
     required_text,
 )
-from .case_lines import (  # noqa: F401  (re-exported: the views and the API call every operation from here)
+from app.cases.lines import (  # noqa: F401  (re-exported: the views and the API call every operation from here)
     ADD_LINES,
     CASE_EDIT_FIELDS,
     CREATE_CASE,
@@ -53,17 +53,17 @@ from .case_lines import (  # noqa: F401  (re-exported: the views and the API cal
     edit_case,
     edit_case_line,
 )
-from .choices import CaseState, JournalKind, LineState, RequestType, ResolutionCode, TaskState
-from .exceptions import DomainError, InvalidInput, PermissionDenied, StateConflict
-from .extensions import db
-from .model_base import utcnow
-from .models import CaseLineTask, Location, OrderCase, OrderCaseLine, ProductOffering
-from .notifications import NotificationEvent, notify
-from . import order_changes
-from .portal_scope import customer_account_id, require_case_writer, require_own_draft
-from .sla import sync_case_slas
-from .roles import AGENT, MANAGER
-from .workflow_base import (
+from app.core.choices import CaseState, JournalKind, LineState, RequestType, ResolutionCode, TaskState
+from app.core.exceptions import DomainError, InvalidInput, PermissionDenied, StateConflict
+from app.core.extensions import db
+from app.core.model_base import utcnow
+from app.models import CaseLineTask, Location, OrderCase, OrderCaseLine, ProductOffering
+from app.sla.notifications import NotificationEvent, notify
+from app.orders import changes as order_changes
+from app.portal.scope import customer_account_id, require_case_writer, require_own_draft
+from app.sla.clocks import sync_case_slas
+from app.core.roles import AGENT, MANAGER
+from app.core.workflow_base import (
     add_journal_entry,
     check_version,
     operation,
@@ -546,7 +546,7 @@ def bulk_line_action(case_id, user: User, action: str, line_ids, versions: dict 
     A refused line does not hold the others back: the result lists (line number, done, message) per
     line, in line order, with the refusal's own message for the lines that were not changed.
     """
-    from .case_guards import as_id, id_list
+    from app.cases.guards import as_id, id_list
 
     if action not in BULK_LINE_ACTIONS:
         raise InvalidInput(f"{action!r} cannot be applied to several lines at once.")

@@ -348,7 +348,7 @@ def ensure_schema(engine) -> None:
     from alembic.migration import MigrationContext
     from sqlalchemy.schema import CreateColumn
 
-    from app.extensions import metadata
+    from app.core.extensions import metadata
 
     with engine.begin() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
@@ -367,8 +367,8 @@ def ensure_schema(engine) -> None:
 
 def build(app, size: Size) -> None:
     """Fill an empty migrated database with the *size* data set."""
-    from app.extensions import db
-    from app.sla import seed_default_sla_definitions
+    from app.core.extensions import db
+    from app.sla.clocks import seed_default_sla_definitions
 
     engine = db.engine
     d = Dialect(engine.dialect.name)
@@ -418,7 +418,7 @@ def remove_run_records(engine, size: Size) -> None:
     orders stay: deleting order lines makes PostgreSQL check the unindexed self-references
     (parent_line_id, replaces_line_id) with a scan of the whole table per line.
     """
-    from app.extensions import metadata
+    from app.core.extensions import metadata
 
     limits = {"order_case": size.cases, "order_case_line": size.case_lines}
     with engine.begin() as conn:
@@ -449,7 +449,7 @@ def add_fixtures(app, size: Size, assign_count: int, accept_count: int) -> Fixtu
 
     Each gets its own In progress order with as many lines, so accepting a quantity change is allowed.
     """
-    from app.extensions import db
+    from app.core.extensions import db
 
     engine = db.engine
     d = Dialect(engine.dialect.name)

@@ -218,7 +218,7 @@ def run(size_name: str, db: str, repeat: int, rebuild: bool) -> list[dict]:
     url = database_url(size_name, db)
     prepare_database(url, rebuild)
     app = make_app(url)
-    from app.extensions import db as database
+    from app.core.extensions import db as database
 
     with app.app_context():
         if not dataset.is_built(database.engine, size):
@@ -237,7 +237,7 @@ def run(size_name: str, db: str, repeat: int, rebuild: bool) -> list[dict]:
     with app.test_request_context():
         from flask_appbuilder.models.sqla.filters import FilterNotIn, FilterRelationOneToManyEqual
 
-        from app.home import CLOSED_CASE_STATES, list_url
+        from app.home.page import CLOSED_CASE_STATES, list_url
 
         mine_url = list_url(app.appbuilder, "OrderCaseView", [
             ("state", FilterNotIn, list(CLOSED_CASE_STATES)),
@@ -305,7 +305,7 @@ def build_only(size_name: str, db: str, rebuild: bool) -> None:
     url = database_url(size_name, db)
     prepare_database(url, rebuild)
     app = make_app(url)
-    from app.extensions import db as database
+    from app.core.extensions import db as database
 
     with app.app_context():
         if not dataset.is_built(database.engine, dataset.SIZES[size_name]):
@@ -316,7 +316,7 @@ def verify_actions(app, fixtures) -> None:
     """The timed actions really happened (a redirect alone could be a refusal)."""
     from sqlalchemy import bindparam, text
 
-    from app.extensions import db
+    from app.core.extensions import db
 
     ids = bindparam("ids", expanding=True)
     with app.app_context():

@@ -71,7 +71,7 @@ def app(database_url, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def db(app):
-    from app.extensions import db as database
+    from app.core.extensions import db as database
 
     return database
 
@@ -79,7 +79,7 @@ def db(app):
 @pytest.fixture(scope="session")
 def users(app, db):
     """One user per role: {role: factories.UserLogin}."""
-    from app.roles import ALL_ROLES
+    from app.core.roles import ALL_ROLES
 
     with app.app_context():
         return {role: factories.make_user(role, username=f"test_{role}") for role in ALL_ROLES}
@@ -110,7 +110,7 @@ def clean_tables(app, db):
 def _wipe(db):
     db.session.rollback()
     db.session.remove()
-    from app.extensions import metadata
+    from app.core.extensions import metadata
 
     business_tables = [
         table for table in metadata.sorted_tables
@@ -119,7 +119,7 @@ def _wipe(db):
     with db.engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:
-            # Foreign keys are enforced (app/model_base.py); the wipe deletes whole tables in any order.
+            # Foreign keys are enforced (app/core/model_base.py); the wipe deletes whole tables in any order.
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
             conn.commit()
         if sqlite:
@@ -143,7 +143,7 @@ def _wipe(db):
 def demo_data_loaded(app, db):
     """The demo data set loaded into the emptied test database (for a module's shared fixture); it and
     its users are removed afterwards."""
-    from app.demo import DEMO_USERS, load_demo_data
+    from app.demo.loader import DEMO_USERS, load_demo_data
 
     with app.app_context():
         _wipe(db)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from flask import current_app
 
-from app.choices import (
+from app.core.choices import (
     CaseOrigin,
     CaseState,
     LineAction,
@@ -21,7 +21,7 @@ from app.choices import (
     Scope,
     SpecKind,
 )
-from app.extensions import db
+from app.core.extensions import db
 from app.models import (
     Account,
     AssignmentGroup,

@@ -6,7 +6,7 @@ from alembic import context
 from flask import current_app
 
 from app import models  # noqa: F401  (registers every table)
-from app.extensions import metadata
+from app.core.extensions import metadata
 
 config = context.config
 if config.config_file_name and not logging.getLogger().handlers:

@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 # Tables with a human number (prefix + 7 digits). PostgreSQL draws them from one sequence per table;
-# SQLite from the number_sequence counter row (see app/model_base.py).
+# SQLite from the number_sequence counter row (see app/core/model_base.py).
 NUMBERED_TABLES = (
     "account", "contact", "location", "product_specification", "product_offering", "product_inventory",
     "quote", "customer_order", "order_line_item", "interaction", "order_case", "order_case_line",

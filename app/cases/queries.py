@@ -1,0 +1,362 @@
+"""What the order case pages read: the case, one page of its lines, its activity stream, and the Add picker rows.
+
+Each function issues a fixed number of queries however many lines, events or orders there are
+(eager loading, one indexed query per stream table); the record page shows its lines a page at a time,
+so its cost does not grow with the case either.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.cases.guards import get_record, optional_id
+from app.core.choices import CaseState, LineState, Scope
+from app.core.extensions import db
+from app.models import (
+    Account,
+    AuditEvent,
+    CustomerOrder,
+    JournalEntry,
+    OrderCase,
+    OrderCaseLine,
+    OrderLineItem,
+    ServiceDefinition,
+)
+
+ACTIVITY_LIMIT = 300
+
+
+def active_services() -> list[ServiceDefinition]:
+    """The case type selector: active service definitions in their configured order."""
+    return (
+        db.session.query(ServiceDefinition).filter(ServiceDefinition.active.is_(True))
+        .order_by(ServiceDefinition.sort_order, ServiceDefinition.name).all()
+    )
+
+
+ACCOUNT_CHOICES_LIMIT = 500
+
+
+def active_accounts(selected_id=None) -> list[Account]:
+    """The intake form's account choices: active accounts by name (capped), always with the selected one."""
+    accounts = (db.session.query(Account).filter(Account.active.is_(True)).order_by(Account.name)
+                .limit(ACCOUNT_CHOICES_LIMIT).all())
+    selected = get_record(Account, selected_id)
+    if selected is not None and selected not in accounts:
+        accounts.insert(0, selected)
+    return accounts
+
+
+def case_form_choices(case: OrderCase) -> dict:
+    """Options of the Edit case form: the account's contacts, the groups and the back-office users."""
+    from flask_appbuilder.security.sqla.models import Role, User
+
+    from app.models import AssignmentGroup, Contact
+    from app.core.roles import BACK_OFFICE_RANK
+
+    users = (
+        db.session.query(User).join(User.roles)
+        .filter(User.active.is_(True), Role.name.in_(tuple(BACK_OFFICE_RANK)))
+        .order_by(User.first_name, User.last_name).distinct().all()
+    )
+    return {
+        "contacts": db.session.query(Contact).filter(Contact.account_id == case.account_id)
+        .order_by(Contact.last_name, Contact.first_name).all(),
+        "groups": db.session.query(AssignmentGroup).order_by(AssignmentGroup.name).all(),
+        "users": users,
+    }
+
+
+def load_case_page(case_id: int) -> OrderCase | None:
+    """The case with everything its header shows, loaded up front; its lines come a page at a time."""
+    if optional_id(case_id) is None:
+        return None
+    return (
+        db.session.query(OrderCase)
+        .options(
+            joinedload(OrderCase.account), joinedload(OrderCase.contact), joinedload(OrderCase.service),
+            joinedload(OrderCase.order), joinedload(OrderCase.interaction), joinedload(OrderCase.assigned_to),
+            joinedload(OrderCase.assignment_group), joinedload(OrderCase.changed_by),
+        )
+        .filter(OrderCase.id == case_id)
+        .one_or_none()
+    )
+
+
+LINES_PER_PAGE = 50
+
+
+@dataclass
+class LinePage:
+    """One page of a case's lines (by line id), with the counts that concern all of its lines."""
+
+    lines: list[OrderCaseLine]
+    number: int
+    page_count: int
+    total: int
+    state_counts: list[tuple[str, int]]  # every line of the case, in the order of LineState.ALL
+
+    @property
+    def first(self) -> int:
+        return (self.number - 1) * LINES_PER_PAGE + 1 if self.lines else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.lines) - 1 if self.lines else 0
+
+    def links(self, around: int = 2) -> list[int | None]:
+        """The page numbers to link: the first, the last and those around this one; None marks a gap."""
+        wanted = {1, self.page_count, *range(self.number - around, self.number + around + 1)}
+        shown: list[int | None] = []
+        for number in sorted(n for n in wanted if 1 <= n <= self.page_count):
+            if shown and number - shown[-1] > 1:
+                shown.append(None)
+            shown.append(number)
+        return shown
+
+
+def case_line_page(case_id: int, page) -> LinePage:
+    """Page *page* of the case's lines (a page out of range shows the nearest one), in three queries.
+
+    The lines per state come from one GROUP BY over the (case_id, state) index, so the totals stay
+    right for the whole case without loading its other lines.
+    """
+    counts = dict(db.session.execute(
+        select(OrderCaseLine.state, func.count()).where(OrderCaseLine.case_id == case_id)
+        .group_by(OrderCaseLine.state)).all())
+    total = sum(counts.values())
+    page_count = max(1, -(-total // LINES_PER_PAGE))
+    number = min(optional_id(page) or 1, page_count)
+    lines = (
+        db.session.query(OrderCaseLine)
+        .options(
+            joinedload(OrderCaseLine.order), joinedload(OrderCaseLine.assigned_to),
+            joinedload(OrderCaseLine.current_location), joinedload(OrderCaseLine.requested_location),
+            joinedload(OrderCaseLine.replacement_offering),
+            joinedload(OrderCaseLine.order_line).joinedload(OrderLineItem.offering),
+            selectinload(OrderCaseLine.characteristics),
+        )
+        .filter(OrderCaseLine.case_id == case_id).order_by(OrderCaseLine.id)
+        .offset((number - 1) * LINES_PER_PAGE).limit(LINES_PER_PAGE).all()
+    ) if total else []
+    return LinePage(lines=lines, number=number, page_count=page_count, total=total,
+                    state_counts=[(state, counts[state]) for state in LineState.ALL if state in counts])
+
+
+def line_page_number(line: OrderCaseLine) -> int:
+    """The page of its case's record page that shows *line* (one count over the case_id index)."""
+    before = db.session.execute(
+        select(func.count()).select_from(OrderCaseLine)
+        .where(OrderCaseLine.case_id == line.case_id, OrderCaseLine.id < line.id)).scalar_one()
+    return before // LINES_PER_PAGE + 1
+
+
+def open_line_count(case_id: int) -> int:
+    return db.session.execute(
+        select(func.count()).select_from(OrderCaseLine)
+        .where(OrderCaseLine.case_id == case_id, OrderCaseLine.state.in_(LineState.OPEN))).scalar_one()
+
+
+def load_line(line_id: int) -> OrderCaseLine | None:
+    if optional_id(line_id) is None:
+        return None
+    return (
+        db.session.query(OrderCaseLine)
+        .options(joinedload(OrderCaseLine.case).joinedload(OrderCase.account),
+                 joinedload(OrderCaseLine.order_line).joinedload(OrderLineItem.offering),
+                 joinedload(OrderCaseLine.order), selectinload(OrderCaseLine.characteristics))
+        .filter(OrderCaseLine.id == line_id)
+        .one_or_none()
+    )
+
+
+def case_tasks(case_id: int) -> list:
+    """The case's tasks and its lines' tasks, each list in one query."""
+    from app.models import CaseLineTask, CaseTask
+
+    case_level = (db.session.query(CaseTask).options(joinedload(CaseTask.assigned_to))
+                  .filter(CaseTask.case_id == case_id).order_by(CaseTask.id).all())
+    line_level = (db.session.query(CaseLineTask)
+                  .options(joinedload(CaseLineTask.assigned_to), joinedload(CaseLineTask.case_line))
+                  .filter(CaseLineTask.case_id == case_id).order_by(CaseLineTask.id).all())
+    return case_level + line_level
+
+
+def tasks_by_line(tasks: list) -> dict[int, list]:
+    """The line-level tasks of case_tasks() by line id, for the line rows."""
+    grouped: dict[int, list] = {}
+    for task in tasks:
+        if getattr(task, "case_line_id", None) is not None:
+            grouped.setdefault(task.case_line_id, []).append(task)
+    return grouped
+
+
+@dataclass
+class SlaRow:
+    name: str
+    record: str
+    stage: str
+    due: object
+    time_left: str
+
+
+def case_slas(case_id: int, lines: list[OrderCaseLine]) -> list[SlaRow]:
+    """The SLA clocks of the case and of *lines* (the page shown) with their time left (one query)."""
+    from app.sla.clocks import describe_time_left
+    from app.sla.models import TaskSla
+
+    numbers = {line.id: line.number for line in lines}
+    task_slas = (db.session.query(TaskSla).options(joinedload(TaskSla.definition))
+                 .filter(TaskSla.case_id == case_id,
+                         or_(TaskSla.case_line_id.is_(None), TaskSla.case_line_id.in_(list(numbers))))
+                 .order_by(TaskSla.case_line_id.is_not(None), TaskSla.id).all())
+    return [SlaRow(name=t.definition.name, record=numbers.get(t.case_line_id, "case"), stage=t.stage,
+                   due=t.planned_due_at, time_left=describe_time_left(t)) for t in task_slas]
+
+
+@dataclass
+class Activity:
+    """One entry of the activity stream: a journal entry, or the audit events of one change."""
+
+    when: object
+    who: str
+    record: str
+    kind: str  # "comment", "work note" or "change"
+    action: str | None = None
+    text: str | None = None
+    changes: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+
+
+def activity_stream(case_id: int, limit: int = ACTIVITY_LIMIT) -> list[Activity]:
+    """The journal and audit events of the case and its lines (newest first), one query per table."""
+    events = db.session.execute(
+        select(AuditEvent).options(joinedload(AuditEvent.user))
+        .where(AuditEvent.case_id == case_id)
+        .order_by(AuditEvent.created_on.desc(), AuditEvent.id.desc()).limit(limit)
+    ).scalars().all()
+    entries = db.session.execute(
+        select(JournalEntry).options(joinedload(JournalEntry.author))
+        .where(JournalEntry.case_id == case_id)
+        .order_by(JournalEntry.created_on.desc(), JournalEntry.id.desc()).limit(limit)
+    ).scalars().all()
+    stream = [
+        Activity(when=entry.created_on, who=_name(entry.author), record=_record_label(entry.record_type),
+                 kind=entry.kind, text=entry.text)
+        for entry in entries
+    ]
+    # One operation's audit events on one record (same second, user and action) read as one change.
+    groups: dict[tuple, list[AuditEvent]] = {}
+    for audit_event in events:
+        when = audit_event.created_on.replace(microsecond=0)
+        groups.setdefault((when, audit_event.user_id, audit_event.record_number, audit_event.action), []).append(
+            audit_event)
+    names = _referenced_names(events)
+    for (when, _user_id, number, action), group in groups.items():
+        stream.append(Activity(
+            when=group[0].created_on, who=_name(group[0].user), record=number or _record_label(group[0].record_type),
+            kind="change", action=action,
+            changes=[(_field_label(e.field), names.get((e.field, e.old_value), e.old_value),
+                      names.get((e.field, e.new_value), e.new_value)) for e in reversed(group) if e.field],
+        ))
+    stream.sort(key=lambda a: a.when, reverse=True)
+    return stream[:limit]
+
+
+# Audit events store ids of related records; the stream shows their names (one query per kind).
+_REFERENCES = {
+    "assigned_to_id": ("User", "assigned to"),
+    "contact_id": ("Contact", "contact"),
+    "assignment_group_id": ("AssignmentGroup", "assignment group"),
+    "requested_location_id": ("Location", "requested shipping location"),
+    "current_location_id": ("Location", "current shipping location"),
+    "replacement_offering_id": ("ProductOffering", "replacement offering"),
+}
+
+
+def _field_label(field: str) -> str:
+    return _REFERENCES[field][1] if field in _REFERENCES else field.replace("_", " ")
+
+
+def _referenced_names(events) -> dict[tuple[str, str], str]:
+    from flask_appbuilder.security.sqla.models import User
+
+    from app import models
+
+    wanted: dict[str, set[int]] = {}
+    for audit_event in events:
+        if audit_event.field in _REFERENCES:
+            for value in (audit_event.old_value, audit_event.new_value):
+                if value and value.isdigit():
+                    wanted.setdefault(audit_event.field, set()).add(int(value))
+    names = {}
+    for referring_field, ids in wanted.items():
+        model_name = _REFERENCES[referring_field][0]
+        model = User if model_name == "User" else getattr(models, model_name)
+        for record in db.session.query(model).filter(model.id.in_(ids)):
+            label = (f"{record.first_name} {record.last_name}".strip() if model is User else str(record))
+            names[(referring_field, str(record.id))] = label
+    return names
+
+
+def _name(user) -> str:
+    if user is None:
+        return "system"
+    full = f"{user.first_name or ''} {user.last_name or ''}".strip()
+    return full or user.username
+
+
+def _record_label(record_type: str) -> str:
+    return {"order_case": "case", "order_case_line": "line"}.get(record_type, record_type.replace("_", " "))
+
+
+@dataclass
+class PickerRow:
+    id: int
+    number: str
+    description: str
+    state: str
+    on_case: str | None  # the other open case that already holds it
+
+
+def picker_rows(case: OrderCase) -> tuple[str, str, list[PickerRow]]:
+    """Add: (title, field name, rows) — the account's orders, or the case order's lines, not yet on the case."""
+    taken_orders = select(OrderCaseLine.order_id).where(OrderCaseLine.case_id == case.id)
+    other_open = (
+        select(OrderCaseLine.order_id, OrderCaseLine.order_line_id, OrderCase.number)
+        .join(OrderCase, OrderCase.id == OrderCaseLine.case_id)
+        .where(OrderCase.id != case.id, OrderCase.state.in_(CaseState.OPEN),
+               OrderCaseLine.state != LineState.CANCELLED)
+    )
+    if case.scope == Scope.MULTIPLE_ORDERS:
+        orders = db.session.execute(
+            select(CustomerOrder).where(CustomerOrder.account_id == case.account_id,
+                                        CustomerOrder.id.not_in(taken_orders.where(OrderCaseLine.order_line_id.is_(None))))
+            .order_by(CustomerOrder.number.desc()).limit(500)
+        ).scalars().all()
+        busy = {}
+        for order_id, _line_id, number in db.session.execute(
+                other_open.where(OrderCaseLine.order_id.in_([o.id for o in orders]))):
+            busy.setdefault(order_id, number)
+        rows = [PickerRow(o.id, o.number, f"{o.order_type} order, {o.order_date:%Y-%m-%d}, total {o.total_amount} "
+                          f"{o.currency}", o.state, busy.get(o.id)) for o in orders]
+        return "Add orders to case", "order_id", rows
+    taken_lines = select(OrderCaseLine.order_line_id).where(OrderCaseLine.case_id == case.id,
+                                                           OrderCaseLine.order_line_id.is_not(None))
+    lines = db.session.execute(
+        select(OrderLineItem).options(joinedload(OrderLineItem.offering))
+        .where(OrderLineItem.order_id == case.order_id, OrderLineItem.id.not_in(taken_lines))
+        .order_by(OrderLineItem.id)
+    ).scalars().all()
+    busy = {}
+    for order_id, line_id, number in db.session.execute(other_open.where(
+            and_(OrderCaseLine.order_id == case.order_id))):
+        if line_id is None:
+            for line in lines:
+                busy.setdefault(line.id, number)
+        else:
+            busy.setdefault(line_id, number)
+    rows = [PickerRow(l.id, l.number, f"{l.offering or '—'} × {l.quantity} ({l.action})", l.state, busy.get(l.id))
+            for l in lines]
+    return "Add order lines to case", "order_line_id", rows

@@ -1,0 +1,272 @@
+"""What the order and quote pages show and offer: loaded in a fixed number of queries whatever the
+number of lines, and the actions valid for the record's state and the user's role."""
+from __future__ import annotations
+
+from sqlalchemy import and_, func, or_
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.core.choices import CaseState, InventoryState, LineAction, OrderLineState, OrderState
+from app.core.extensions import db
+from app.models import (
+    AuditEvent,
+    CustomerOrder,
+    JournalEntry,
+    Location,
+    OrderCase,
+    OrderCaseLine,
+    OrderChange,
+    OrderLineItem,
+    ProductInventory,
+    ProductOffering,
+    ProductSpecification,
+    Quote,
+    QuoteLine,
+)
+from app.orders.rules import EDITABLE_ORDER_STATES, LIVE_ORDER_STATES
+from app.core.roles import AGENT, MANAGER, has_back_office_role
+
+HISTORY_LIMIT = 200
+
+ORDER_ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    # action → (order states, minimum role)
+    "submit": ((OrderState.DRAFT,), AGENT),
+    "approve": ((OrderState.NEW,), MANAGER),
+    "reject": ((OrderState.NEW,), MANAGER),
+    "cancel": (LIVE_ORDER_STATES, AGENT),
+}
+LINE_ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # action → (order states, line states)
+    "start": ((OrderState.IN_PROGRESS,), (OrderLineState.NEW,)),
+    "complete": ((OrderState.IN_PROGRESS,), (OrderLineState.IN_PROGRESS,)),
+    "cancel": ((OrderState.NEW, OrderState.IN_PROGRESS), (OrderLineState.NEW, OrderLineState.IN_PROGRESS)),
+    "edit": (EDITABLE_ORDER_STATES, (OrderLineState.DRAFT, OrderLineState.NEW)),
+    "delete": (EDITABLE_ORDER_STATES, (OrderLineState.DRAFT, OrderLineState.NEW)),
+}
+
+
+def order_actions(order: CustomerOrder, user) -> list[str]:
+    actions = [
+        name for name, (states, role) in ORDER_ACTIONS.items()
+        if order.state in states and has_back_office_role(user, role)
+    ]
+    if "cancel" in actions and any(line.state == OrderLineState.COMPLETED for line in order.lines):
+        actions.remove("cancel")
+    return actions
+
+
+def line_actions(order: CustomerOrder, line: OrderLineItem, user) -> list[str]:
+    if not has_back_office_role(user, AGENT):
+        return []
+    return [
+        name for name, (order_states, line_states) in LINE_ACTIONS.items()
+        if order.state in order_states and line.state in line_states
+    ]
+
+
+def load_order(order_id) -> CustomerOrder | None:
+    return (
+        db.session.query(CustomerOrder)
+        .options(
+            joinedload(CustomerOrder.account),
+            joinedload(CustomerOrder.contact),
+            joinedload(CustomerOrder.shipping_location),
+            selectinload(CustomerOrder.lines).options(
+                joinedload(OrderLineItem.offering),
+                joinedload(OrderLineItem.specification),
+                joinedload(OrderLineItem.location),
+                joinedload(OrderLineItem.inventory),
+                selectinload(OrderLineItem.characteristics),
+            ),
+            selectinload(CustomerOrder.enrichment_issues),
+        )
+        .filter(CustomerOrder.id == order_id)
+        .one_or_none()
+    )
+
+
+def order_page(order: CustomerOrder, user) -> dict:
+    """Everything the order page shows besides the order itself, in one query per section."""
+    line_ids = [line.id for line in order.lines]
+    case_rows = (
+        db.session.query(OrderCaseLine.order_line_id, OrderCase.id, OrderCase.number, OrderCase.state)
+        .join(OrderCase, OrderCase.id == OrderCaseLine.case_id)
+        .filter(OrderCaseLine.order_id == order.id)
+        .all()
+    )
+    open_states = set(CaseState.ALL) - set(CaseState.READ_ONLY)
+    line_cases: dict[int, list[str]] = {}
+    header_cases: list[str] = []
+    for order_line_id, _case_id, number, state in case_rows:
+        if state not in open_states:
+            continue
+        target = header_cases if order_line_id is None else line_cases.setdefault(order_line_id, [])
+        if number not in target:
+            target.append(number)
+    cases = (
+        db.session.query(OrderCase)
+        .options(joinedload(OrderCase.assigned_to))
+        .filter(or_(OrderCase.order_id == order.id, OrderCase.id.in_({row[1] for row in case_rows} or {-1})))
+        .order_by(OrderCase.number.desc())
+        .all()
+    )
+    inventory_ids = {line.inventory_id for line in order.lines if line.inventory_id}
+    inventory = (
+        db.session.query(ProductInventory)
+        .options(joinedload(ProductInventory.location), joinedload(ProductInventory.order_line))
+        .filter(or_(ProductInventory.order_line_id.in_(line_ids or [-1]),
+                    ProductInventory.id.in_(inventory_ids or {-1})))
+        .order_by(ProductInventory.number)
+        .all()
+    )
+    history = (
+        db.session.query(AuditEvent)
+        .options(joinedload(AuditEvent.user))
+        .filter(or_(
+            and_(AuditEvent.record_type == "customer_order", AuditEvent.record_id == order.id),
+            and_(AuditEvent.record_type == "order_line_item", AuditEvent.record_id.in_(line_ids or [-1])),
+        ))
+        .order_by(AuditEvent.created_on.desc(), AuditEvent.id.desc())
+        .limit(HISTORY_LIMIT)
+        .all()
+    )
+    journal = (
+        db.session.query(JournalEntry)
+        .options(joinedload(JournalEntry.author))
+        .filter(or_(
+            and_(JournalEntry.record_type == "customer_order", JournalEntry.record_id == order.id),
+            and_(JournalEntry.record_type == "order_line_item", JournalEntry.record_id.in_(line_ids or [-1])),
+        ))
+        .order_by(JournalEntry.created_on.desc(), JournalEntry.id.desc())
+        .limit(HISTORY_LIMIT)
+        .all()
+    )
+    changes = (
+        db.session.query(OrderChange)
+        .options(joinedload(OrderChange.user), joinedload(OrderChange.case_line), joinedload(OrderChange.order_line))
+        .filter(OrderChange.order_id == order.id)
+        .order_by(OrderChange.created_on.desc(), OrderChange.id.desc())
+        .limit(HISTORY_LIMIT)
+        .all()
+    )
+    return {
+        "actions": order_actions(order, user),
+        "line_actions": {line.id: line_actions(order, line, user) for line in order.lines},
+        "line_cases": line_cases,
+        "header_cases": header_cases,
+        "cases": cases,
+        "inventory": inventory,
+        "history": history,
+        "journal": journal,
+        "changes": changes,
+        "line_change_counts": _line_change_counts(order.id),
+        "open_issues": [issue for issue in order.enrichment_issues if not issue.resolved],
+        "line_numbers": {line.id: line.number for line in order.lines},
+        "is_agent": has_back_office_role(user, AGENT),
+    }
+
+
+def _line_change_counts(order_id: int) -> dict[int, int]:
+    """How many ledger rows each order line has (one grouped query)."""
+    return dict(
+        db.session.query(OrderChange.order_line_id, func.count())
+        .filter(OrderChange.order_id == order_id, OrderChange.order_line_id.is_not(None))
+        .group_by(OrderChange.order_line_id).all()
+    )
+
+
+def order_line_page(line_id) -> dict | None:
+    """The order line page: the line, its order and its own Order change ledger (links to the case lines)."""
+    line = (db.session.query(OrderLineItem)
+            .options(joinedload(OrderLineItem.order), joinedload(OrderLineItem.offering),
+                     joinedload(OrderLineItem.location), joinedload(OrderLineItem.replaces_line),
+                     selectinload(OrderLineItem.characteristics))
+            .filter(OrderLineItem.id == line_id).one_or_none())
+    if line is None:
+        return None
+    changes = (db.session.query(OrderChange)
+               .options(joinedload(OrderChange.user), joinedload(OrderChange.case_line))
+               .filter(OrderChange.order_line_id == line.id)
+               .order_by(OrderChange.created_on.desc(), OrderChange.id.desc()).limit(HISTORY_LIMIT).all())
+    replacements = db.session.query(OrderLineItem).filter(OrderLineItem.replaces_line_id == line.id).all()
+    return {"line": line, "order": line.order, "changes": changes, "replacements": replacements}
+
+
+def issue_choices(order: CustomerOrder) -> dict[str, list]:
+    """Candidate records for fixing each kind of enrichment issue (party is typed as an account number)."""
+    if not any(not issue.resolved for issue in order.enrichment_issues):
+        return {}
+    return {
+        "offering": active_offerings(),
+        "specification": db.session.query(ProductSpecification).filter(ProductSpecification.active.is_(True))
+        .order_by(ProductSpecification.name).all(),
+        "location": account_locations(order.account_id),
+    }
+
+
+def active_offerings(currency: str | None = None) -> list[ProductOffering]:
+    query = db.session.query(ProductOffering).options(joinedload(ProductOffering.specification)).filter(
+        ProductOffering.active.is_(True)
+    )
+    if currency:
+        query = query.filter(ProductOffering.currency == currency)
+    return query.order_by(ProductOffering.name).all()
+
+
+def account_locations(account_id) -> list[Location]:
+    if account_id is None:
+        return []
+    return (
+        db.session.query(Location)
+        .filter(Location.account_id == account_id)
+        .order_by(Location.name, Location.number)
+        .all()
+    )
+
+
+def account_inventory(account_id) -> list[ProductInventory]:
+    """Items a change, disconnect, suspend or resume line can reference."""
+    if account_id is None:
+        return []
+    return (
+        db.session.query(ProductInventory)
+        .options(joinedload(ProductInventory.location))
+        .filter(ProductInventory.account_id == account_id,
+                ProductInventory.state.in_((InventoryState.ACTIVE, InventoryState.SUSPENDED)))
+        .order_by(ProductInventory.number)
+        .all()
+    )
+
+
+def line_specification(offering_id, inventory_id):
+    """The specification whose characteristics a line form asks for."""
+    offering = db.session.get(ProductOffering, int(offering_id)) if str(offering_id or "").isdigit() else None
+    if offering is not None and offering.specification is not None:
+        return offering.specification
+    item = db.session.get(ProductInventory, int(inventory_id)) if str(inventory_id or "").isdigit() else None
+    return item.specification if item is not None else None
+
+
+def load_quote(quote_id) -> Quote | None:
+    return (
+        db.session.query(Quote)
+        .options(
+            joinedload(Quote.account), joinedload(Quote.contact), joinedload(Quote.order),
+            selectinload(Quote.lines).joinedload(QuoteLine.offering),
+        )
+        .filter(Quote.id == quote_id)
+        .one_or_none()
+    )
+
+
+def quote_history(quote: Quote) -> list[AuditEvent]:
+    return (
+        db.session.query(AuditEvent)
+        .options(joinedload(AuditEvent.user))
+        .filter(AuditEvent.record_type == "quote", AuditEvent.record_id == quote.id)
+        .order_by(AuditEvent.created_on.desc(), AuditEvent.id.desc())
+        .limit(HISTORY_LIMIT)
+        .all()
+    )
+
+
+LINE_ACTION_LABELS = {action: action.title() for action in LineAction.ALL}

@@ -1,0 +1,213 @@
+"""Quotes: a priced proposal to an account, its review states, and its one-time conversion into an order.
+
+States: draft → in review (Submit for review) → approved (Approve quote, manager) → accepted (Accept,
+the customer's acceptance, while the quote is valid) → converted once by **Create order**. Revise sends
+an in-review or approved quote back to draft; any open quote may be expired or cancelled. Lines are
+edited only in draft and priced from the catalog; the total is recomputed on every line change.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping
+
+from app.core.choices import LineAction, OrderChannel, OrderLineState, OrderState, OrderType, QuoteState, SpecKind
+from app.core.exceptions import InvalidInput, RecordNotFound, StateConflict
+from app.core.extensions import db
+from app.models import CustomerOrder, OrderLineItem, ProductOffering, Quote, QuoteLine
+from app.orders.rules import ZERO, _active_account, _date, _get, _optional_id, _quantity, recompute_totals
+from app.orders.workflows import _header_values
+from app.core.roles import AGENT, MANAGER, has_back_office_role
+from app.core.workflow_base import (
+    audit,
+    check_version,
+    lock_for_update,
+    operation,
+    require_back_office,
+    require_state,
+    set_fields,
+    transition,
+)
+
+OPEN_QUOTE_STATES = (QuoteState.DRAFT, QuoteState.IN_REVIEW, QuoteState.APPROVED)
+
+
+
+def _load_quote(quote_id: int) -> Quote:
+    quote = lock_for_update(Quote, quote_id)
+    if quote is None:
+        raise RecordNotFound(f"Quote {quote_id} does not exist.")
+    return quote
+
+
+def _quote_total(quote: Quote) -> None:
+    total = sum(((line.unit_price or ZERO) * line.quantity for line in quote.lines), ZERO)
+    set_fields(quote, {"total_amount": total}, action="Recompute total")
+
+
+def create_quote(user, data: Mapping[str, Any]) -> Quote:
+    with operation(user):
+        require_back_office(user, AGENT, "Create quote")
+        account = _active_account(data.get("account_id"))
+        values = _header_values({k: v for k, v in data.items() if k in ("contact_id", "currency")}, account)
+        if "contact_id" not in data:
+            values["contact_id"] = account.primary_contact_id
+        quote = Quote(
+            account_id=account.id,
+            state=QuoteState.DRAFT,
+            valid_until=_date(data.get("valid_until"), "valid_until", "Valid until"),
+            description=(data.get("description") or "").strip()[:200] or None,
+            **values,
+        )
+        db.session.add(quote)
+        db.session.flush()
+        audit(quote, "state", None, QuoteState.DRAFT, action="Create quote")
+    return quote
+
+
+def update_quote(user, quote_id: int, version, data: Mapping[str, Any]) -> Quote:
+    """Edit a draft quote's contact, validity and description."""
+    with operation(user):
+        require_back_office(user, AGENT, "Edit quote")
+        quote = _load_quote(quote_id)
+        check_version(quote, version)
+        require_state(quote, (QuoteState.DRAFT,), "Edit quote")
+        values = _header_values({k: v for k, v in data.items() if k == "contact_id"}, quote.account)
+        if "valid_until" in data:
+            values["valid_until"] = _date(data["valid_until"], "valid_until", "Valid until")
+        if "description" in data:
+            values["description"] = (data["description"] or "").strip()[:200] or None
+        set_fields(quote, values, action="Edit quote")
+    return quote
+
+
+def add_quote_line(user, quote_id: int, version, offering_id, quantity) -> QuoteLine:
+    """Add an offering to a draft quote at its catalog price."""
+    with operation(user):
+        require_back_office(user, AGENT, "Add quote line")
+        quote = _load_quote(quote_id)
+        check_version(quote, version)
+        require_state(quote, (QuoteState.DRAFT,), "Add quote line")
+        offering = _get(ProductOffering, _optional_id(offering_id, "offering_id", "Offering"), "Offering", "offering_id")
+        if offering is None:
+            raise InvalidInput("A quote line needs an offering.", {"offering_id": "Required"})
+        if not offering.active:
+            raise InvalidInput(f"Offering {offering.name} is no longer sold.", {"offering_id": "Inactive offering"})
+        if offering.currency != quote.currency:
+            raise InvalidInput(
+                f"Offering {offering.name} is priced in {offering.currency}, the quote in {quote.currency}.",
+                {"offering_id": "Currency differs from the quote"},
+            )
+        line = QuoteLine(offering_id=offering.id, quantity=_quantity(quantity), unit_price=offering.unit_price)
+        quote.lines.append(line)
+        db.session.flush()
+        audit(quote, "line", None, f"{line.quantity} × {offering.name}", action="Add quote line")
+        _quote_total(quote)
+    return line
+
+
+def remove_quote_line(user, line_id: int, quote_version) -> None:
+    with operation(user):
+        require_back_office(user, AGENT, "Remove quote line")
+        quote_id = db.session.query(QuoteLine.quote_id).filter(QuoteLine.id == line_id).scalar()
+        if quote_id is None:
+            raise RecordNotFound(f"Quote line {line_id} does not exist.")
+        quote = _load_quote(quote_id)
+        check_version(quote, quote_version)
+        require_state(quote, (QuoteState.DRAFT,), "Remove quote line")
+        line = db.session.get(QuoteLine, line_id)
+        audit(quote, "line", str(line), None, action="Remove quote line")
+        quote.lines.remove(line)
+        db.session.delete(line)
+        _quote_total(quote)
+
+
+# action name → (allowed from, to, minimum role)
+QUOTE_TRANSITIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "Submit for review": ((QuoteState.DRAFT,), QuoteState.IN_REVIEW, AGENT),
+    "Approve quote": ((QuoteState.IN_REVIEW,), QuoteState.APPROVED, MANAGER),
+    "Revise": ((QuoteState.IN_REVIEW, QuoteState.APPROVED), QuoteState.DRAFT, AGENT),
+    "Accept": ((QuoteState.APPROVED,), QuoteState.ACCEPTED, AGENT),
+    "Expire": (OPEN_QUOTE_STATES, QuoteState.EXPIRED, AGENT),
+    "Cancel quote": (OPEN_QUOTE_STATES, QuoteState.CANCELLED, AGENT),
+}
+
+
+def quote_actions(quote: Quote, user) -> list[str]:
+    """The quote actions valid for the quote's state and the user's role (for the buttons)."""
+    return [
+        name for name, (sources, _target, role) in QUOTE_TRANSITIONS.items()
+        if quote.state in sources and has_back_office_role(user, role)
+    ]
+
+
+def change_quote_state(user, quote_id: int, version, action: str) -> Quote:
+    """Run one quote transition: Submit for review, Approve quote (manager), Revise, Accept, Expire,
+    Cancel quote. Submitting needs a line; accepting needs the quote to be still valid."""
+    if action not in QUOTE_TRANSITIONS:
+        raise InvalidInput(f"Unknown quote action {action!r}.", {"action": "Invalid choice"})
+    sources, target, role = QUOTE_TRANSITIONS[action]
+    with operation(user):
+        require_back_office(user, role, action)
+        quote = _load_quote(quote_id)
+        check_version(quote, version)
+        require_state(quote, sources, action)
+        if action == "Submit for review" and not quote.lines:
+            raise StateConflict(f"Submit for review is not allowed: {quote.number} has no lines.")
+        if action == "Accept" and quote.valid_until and quote.valid_until < dt.date.today():
+            raise StateConflict(
+                f"Accept is not allowed: {quote.number} expired on {quote.valid_until.isoformat()}."
+            )
+        transition(quote, target, action)
+    return quote
+
+
+def create_order_from_quote(user, quote_id: int, version) -> CustomerOrder:
+    """Convert an accepted quote, once, into a Draft order (channel quote) with the quote's lines and prices."""
+    with operation(user):
+        require_back_office(user, AGENT, "Create order")
+        quote = _load_quote(quote_id)
+        check_version(quote, version)
+        if quote.order_id is not None:
+            raise StateConflict(
+                f"Create order is not allowed: {quote.number} was already converted into order {quote.order.number}."
+            )
+        require_state(quote, (QuoteState.ACCEPTED,), "Create order")
+        if not quote.lines:
+            raise StateConflict(f"Create order is not allowed: {quote.number} has no lines.")
+        account = quote.account
+        if not account.active:
+            raise StateConflict(f"Create order is not allowed: account {account.name} is inactive.")
+        kinds = {line.offering.specification.kind if line.offering.specification else SpecKind.PRODUCT
+                 for line in quote.lines}
+        order_type = OrderType.SERVICE if kinds == {SpecKind.SERVICE} else OrderType.PRODUCT
+        order = CustomerOrder(
+            account_id=account.id,
+            contact_id=quote.contact_id,
+            order_type=order_type,
+            channel=OrderChannel.QUOTE,
+            state=OrderState.DRAFT,
+            currency=quote.currency,
+            description=f"From quote {quote.number}" + (f": {quote.description}" if quote.description else ""),
+            shipping_location_id=account.shipping_location_id,
+            external_id=quote.number,
+        )
+        db.session.add(order)
+        for quote_line in quote.lines:
+            offering = quote_line.offering
+            db.session.add(OrderLineItem(
+                order=order,
+                action=LineAction.ADD,
+                offering_id=offering.id,
+                specification_id=offering.specification_id,
+                quantity=quote_line.quantity,
+                unit_price=quote_line.unit_price,
+                price_type=offering.price_type,
+                state=OrderLineState.DRAFT,
+                location_id=account.shipping_location_id,
+            ))
+        db.session.flush()
+        recompute_totals(order)
+        audit(order, "state", None, OrderState.DRAFT, action=f"Create order from {quote.number}")
+        set_fields(quote, {"order_id": order.id}, action="Create order")
+        quote.order = order
+    return order

@@ -1,0 +1,337 @@
+"""What the customer portal reads and the two things it does beyond the case workflows.
+
+Every read starts from an ``AccountScope`` (the signed-in customer's account), so a record of another
+account is simply not found. Writes go through the same workflow functions the back office uses:
+``specify_change`` turns the portal's "what should change" form into a case line edit, and
+``place_catalog_order`` captures, fills and submits a portal order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.orders import workflows as order_workflows
+from app import workflows
+from app.cases.guards import optional_id, parse_positive_int
+from app.core.choices import CaseState, LineState, OrderChannel, OrderState, OrderType, RequestType, Scope
+from app.core.exceptions import DomainError, InvalidInput
+from app.core.extensions import db
+from app.models import (
+    CaseLineTask,
+    CaseTask,
+    Contact,
+    CustomerOrder,
+    JournalEntry,
+    Location,
+    OrderCase,
+    OrderCaseLine,
+    OrderChange,
+    OrderLineItem,
+    ProductOffering,
+    ProductSpecification,
+)
+from app.portal.scope import AccountScope
+
+PAGE_SIZE = 20
+CATALOG_LIMIT = 200
+
+# What each state means to the customer (SPEC §9: "state explanations").
+CASE_STATE_EXPLANATIONS = {
+    CaseState.DRAFT: "Not sent yet. Add the orders or order lines you want changed, then review and submit.",
+    CaseState.NEW: "We have received your request; an order desk agent will pick it up shortly.",
+    CaseState.WORK_IN_PROGRESS: "An agent is working on your request.",
+    CaseState.AWAITING_INFO: "We need more information from you: please answer the question below.",
+    CaseState.RESOLVED: "We have proposed a solution. Accept it to close the case, or reject it and tell us why.",
+    CaseState.CLOSED: "Closed: you accepted the solution.",
+    CaseState.CANCELLED: "This request was cancelled.",
+}
+LINE_OUTCOMES = {
+    LineState.DRAFT: "Not sent yet",
+    LineState.NEW: "Received",
+    LineState.WORK_IN_PROGRESS: "Being worked on",
+    LineState.AWAITING_INFO: "Waiting for your answer",
+    LineState.ACCEPTED: "Accepted",
+    LineState.DENIED: "Declined",
+    LineState.CANCELLED: "Cancelled",
+}
+# The changes a customer may ask for: on a line of one order, or on a whole order (Multiple orders).
+LINE_CHANGES = (RequestType.QUANTITY, RequestType.DELIVERY_DATE, RequestType.ADDRESS,
+                RequestType.LINE_CANCELLATION, RequestType.INQUIRY)
+ORDER_CHANGES = (RequestType.DELIVERY_DATE, RequestType.ADDRESS, RequestType.ORDER_CANCELLATION,
+                 RequestType.INQUIRY)
+# The field each change needs filled in.
+CHANGE_FIELDS = {RequestType.QUANTITY: "requested_quantity", RequestType.DELIVERY_DATE: "requested_delivery_date",
+                 RequestType.ADDRESS: "requested_location_id"}
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    has_next: bool
+
+
+def paged(scope_query, model, page: int, options=()) -> Page:
+    page = max(1, min(page, 10_000))
+    rows = db.session.scalars(scope_query.options(*options).order_by(model.id.desc())
+                              .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+    return Page(rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Home
+
+
+def home_summary(scope: AccountScope) -> dict:
+    open_cases = db.session.scalars(scope.cases().where(OrderCase.state.in_(CaseState.OPEN))
+                                    .order_by(OrderCase.id.desc()).limit(5)).all()
+    waiting = db.session.scalar(select(func.count()).select_from(
+        scope.cases().where(OrderCase.state.in_((CaseState.AWAITING_INFO, CaseState.RESOLVED))).subquery()))
+    orders = db.session.scalars(scope.orders().order_by(CustomerOrder.id.desc()).limit(5)).all()
+    return {"open_cases": open_cases, "waiting": waiting, "orders": orders}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Cases
+
+
+def case_list(scope: AccountScope, page: int, state: str | None) -> Page:
+    query = scope.cases()
+    if state in CaseState.ALL:
+        query = query.where(OrderCase.state == state)
+    return paged(query, OrderCase, page, (joinedload(OrderCase.order),))
+
+
+def find_case(scope: AccountScope, case_pk) -> OrderCase | None:
+    case_id = optional_id(case_pk)
+    if case_id is None:
+        return None
+    return db.session.scalars(
+        scope.cases().where(OrderCase.id == case_id).options(
+            joinedload(OrderCase.order), joinedload(OrderCase.contact), joinedload(OrderCase.service),
+            selectinload(OrderCase.lines).options(
+                joinedload(OrderCaseLine.order), joinedload(OrderCaseLine.current_location),
+                joinedload(OrderCaseLine.requested_location),
+                joinedload(OrderCaseLine.order_line).joinedload(OrderLineItem.offering)))
+    ).first()
+
+
+def find_case_line(scope: AccountScope, case: OrderCase, line_pk) -> OrderCaseLine | None:
+    line_id = optional_id(line_pk)
+    if line_id is None:
+        return None
+    return db.session.scalars(scope.case_lines().where(OrderCaseLine.id == line_id,
+                                                       OrderCaseLine.case_id == case.id)).first()
+
+
+@dataclass
+class Comment:
+    when: Any
+    who: str
+    mine: bool
+    text: str
+    record: str
+
+
+def conversation(scope: AccountScope, case: OrderCase, user_id: int) -> list[Comment]:
+    """The case's customer-visible comments (case and lines), oldest first; never work notes."""
+    numbers = {line.id: line.number for line in case.lines}
+    entries = db.session.scalars(scope.comments(case.id).options(joinedload(JournalEntry.author))
+                                 .order_by(JournalEntry.created_on, JournalEntry.id).limit(500)).all()
+    comments = []
+    for entry in entries:
+        author = entry.author
+        mine = author is not None and author.id == user_id
+        who = "You" if mine else ((f"{author.first_name or ''} {author.last_name or ''}".strip() or "Order desk")
+                                  if author is not None else "Order desk")
+        record = numbers.get(entry.record_id, "") if entry.record_type == OrderCaseLine.__tablename__ else ""
+        comments.append(Comment(entry.created_on, who, mine, entry.text, record))
+    return comments
+
+
+def open_question(case: OrderCase, comments: list[Comment]) -> Comment | None:
+    """While the case awaits information: the order desk's latest comment is the question."""
+    if case.state != CaseState.AWAITING_INFO:
+        return None
+    return next((comment for comment in reversed(comments) if not comment.mine), None)
+
+
+def visible_tasks(scope: AccountScope, case: OrderCase) -> list:
+    tasks = []
+    for model in (CaseTask, CaseLineTask):
+        tasks += db.session.scalars(scope.tasks(model).where(model.case_id == case.id).order_by(model.id)).all()
+    return tasks
+
+
+def change_choices(case: OrderCase, line: OrderCaseLine) -> tuple[str, ...]:
+    return ORDER_CHANGES if line.is_header_line else LINE_CHANGES
+
+
+def account_locations(scope: AccountScope) -> list[Location]:
+    return db.session.scalars(scope.locations().order_by(Location.name).limit(500)).all()
+
+
+def specify_change(user, scope: AccountScope, case: OrderCase, line: OrderCaseLine, form) -> OrderCaseLine:
+    """The portal's line form → Edit: one requested change, with the value that change needs.
+
+    Only the chosen change's value is kept, so the line asks for exactly one thing.
+    """
+    action = workflows.EDIT_LINE
+    change = (form.get("request_type") or "").strip()
+    if change not in change_choices(case, line):
+        raise InvalidInput(f"{action}: choose what should change.", {"request_type": "Choose a change"})
+    values: dict[str, Any] = {"request_type": change, "requested_quantity": None, "requested_delivery_date": None,
+                              "requested_location_id": None,
+                              "short_description": (form.get("short_description") or "").strip() or None}
+    needed = CHANGE_FIELDS.get(change)
+    if needed:
+        raw = (form.get(needed) or "").strip()
+        if not raw:
+            labels = {"requested_quantity": "the new quantity", "requested_delivery_date": "the delivery date",
+                      "requested_location_id": "the shipping location"}
+            raise InvalidInput(f"{action}: {change} needs {labels[needed]}.", {needed: "Required"})
+        if needed == "requested_quantity":
+            quantity = parse_positive_int(raw, action, needed, "Requested quantity")
+            if line.ordered_quantity is not None and quantity == line.ordered_quantity:
+                raise InvalidInput(f"{action}: the requested quantity is what was ordered ({quantity}).",
+                                   {needed: "Same as ordered"})
+        values[needed] = raw
+    return workflows.edit_case_line(line.id, user, form.get("version"), **values)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Orders, inventory and the catalog
+
+
+def order_list(scope: AccountScope, page: int) -> Page:
+    return paged(scope.orders(), CustomerOrder, page)
+
+
+def find_order(scope: AccountScope, order_pk) -> CustomerOrder | None:
+    order_id = optional_id(order_pk)
+    if order_id is None:
+        return None
+    return db.session.scalars(scope.orders().where(CustomerOrder.id == order_id).options(
+        joinedload(CustomerOrder.shipping_location), joinedload(CustomerOrder.contact),
+        selectinload(CustomerOrder.lines).options(joinedload(OrderLineItem.offering),
+                                                  joinedload(OrderLineItem.location),
+                                                  selectinload(OrderLineItem.characteristics)))).first()
+
+
+def order_changes(scope: AccountScope, order: CustomerOrder) -> list[OrderChange]:
+    """The order change ledger of the order: what accepted case lines changed on it."""
+    return db.session.scalars(scope.order_changes().where(OrderChange.order_id == order.id).options(
+        joinedload(OrderChange.order_line), joinedload(OrderChange.case_line))
+        .order_by(OrderChange.created_on, OrderChange.id).limit(500)).all()
+
+
+def order_cases(scope: AccountScope, order: CustomerOrder) -> list[OrderCase]:
+    """The account's cases about this order (single-order scope or a line on it)."""
+    on_lines = select(OrderCaseLine.case_id).where(OrderCaseLine.order_id == order.id)
+    return db.session.scalars(scope.cases().where((OrderCase.order_id == order.id) | OrderCase.id.in_(on_lines))
+                              .order_by(OrderCase.id.desc()).limit(50)).all()
+
+
+def inventory_list(scope: AccountScope, page: int) -> Page:
+    from app.models import ProductInventory
+
+    return paged(scope.inventory(), ProductInventory, page,
+                 (joinedload(ProductInventory.offering), joinedload(ProductInventory.location),
+                  selectinload(ProductInventory.characteristics)))
+
+
+def catalog() -> list[ProductOffering]:
+    """The active offerings a customer may order, with their specification's characteristics."""
+    return db.session.scalars(
+        select(ProductOffering).where(ProductOffering.active.is_(True))
+        .options(joinedload(ProductOffering.specification).selectinload(ProductSpecification.characteristics))
+        .order_by(ProductOffering.name, ProductOffering.id).limit(CATALOG_LIMIT)
+    ).unique().all()
+
+
+@dataclass
+class CatalogItem:
+    offering: ProductOffering
+    quantity: int
+    characteristics: dict[str, str] = field(default_factory=dict)
+
+
+def catalog_items(form, offerings: list[ProductOffering]) -> list[CatalogItem]:
+    """The offerings picked on the catalog form (quantity ≥ 1), each with its characteristic values."""
+    items, errors = [], {}
+    for offering in offerings:
+        raw = (form.get(f"qty-{offering.id}") or "").strip()
+        if raw in ("", "0"):
+            continue
+        try:
+            quantity = parse_positive_int(raw, "Order", f"qty-{offering.id}", f"Quantity of {offering.name}")
+        except InvalidInput as refused:
+            errors.update(refused.field_errors)
+            continue
+        spec = offering.specification
+        values = {d.name: form.get(f"char-{offering.id}-{d.id}", "") for d in (spec.characteristics if spec else [])}
+        items.append(CatalogItem(offering, quantity, values))
+    if errors:
+        raise InvalidInput("Quantities must be whole numbers of at least 1.", errors)
+    if not items:
+        raise InvalidInput("Choose at least one product and its quantity.", {"items": "Nothing chosen"})
+    return items
+
+
+def place_catalog_order(user, contact: Contact, scope: AccountScope, items: list[CatalogItem],
+                        shipping_location_id=None) -> CustomerOrder:
+    """Capture, fill and submit a portal order (channel portal, state New) through the order workflows.
+
+    Everything the workflows would refuse is checked first (offerings, currency, characteristics,
+    location), so the steps after the order exists cannot fail on input; if one still fails (a
+    concurrent change to the catalog), the half-built Draft order is cancelled and the error shown.
+    """
+    errors: dict[str, str] = {}
+    currencies = {item.offering.currency for item in items}
+    if len(currencies) > 1:
+        raise InvalidInput("One order is priced in one currency: order products in "
+                           f"{' and '.join(sorted(currencies))} separately.", {"items": "Mixed currencies"})
+    for item in items:
+        try:
+            order_workflows.validate_characteristics(item.offering.specification, item.characteristics)
+        except InvalidInput as refused:
+            errors.update({key.replace("char:", f"char-{item.offering.id}:"): message
+                           for key, message in refused.field_errors.items()})
+            errors.setdefault(f"qty-{item.offering.id}", f"{item.offering.name}: {refused.message}")
+    location_id = optional_id(shipping_location_id)
+    if shipping_location_id not in (None, "") and scope.get(scope.locations(), Location, location_id) is None:
+        errors["shipping_location_id"] = "Not a location of your account"
+    if errors:
+        messages = [m for k, m in errors.items() if k.startswith("qty-")] or ["Check the highlighted fields."]
+        raise InvalidInput(" ".join(messages), errors)
+
+    header = {"account_id": contact.account_id, "contact_id": contact.id, "channel": OrderChannel.PORTAL,
+              "order_type": OrderType.PRODUCT, "currency": currencies.pop()}
+    if location_id:
+        header["shipping_location_id"] = location_id
+    order = order_workflows.create_order(user, header)
+    try:
+        for item in items:
+            order_workflows.add_line(user, order.id, order.version, {
+                "offering_id": item.offering.id, "quantity": item.quantity,
+                "characteristics": {name: value for name, value in item.characteristics.items() if value},
+            })
+        order_workflows.submit_order(user, order.id, order.version)
+    except DomainError:
+        db.session.refresh(order)
+        if order.state == OrderState.DRAFT:
+            order_workflows.cancel_order(user, order.id, order.version, reason="Ordering from the catalog failed")
+        raise
+    return order
+
+
+def orders_with_case_form(scope: AccountScope) -> list[CustomerOrder]:
+    """Orders a customer can raise a single-order case about (most recent first)."""
+    return db.session.scalars(scope.orders().where(CustomerOrder.state != OrderState.DRAFT)
+                              .order_by(CustomerOrder.id.desc()).limit(200)).all()
+
+
+SCOPES = (Scope.SINGLE_ORDER, Scope.MULTIPLE_ORDERS)

@@ -1,0 +1,273 @@
+"""The customer portal at /portal/: a customer's own order cases, orders, products and the catalog.
+
+Its own look (``templates/portal``), none of the back-office menus. Every page needs the portal
+permission (customers only) and a linked contact; every record is read through the customer's
+``AccountScope``, so another account's ids answer 404 whatever the URL or form says. Changes are
+the case and order workflows' own operations; a refusal is shown on the page and writes nothing.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder.security.decorators import permission_name
+from flask_login import current_user
+
+from app.portal import pages
+from app import workflows
+from app.cases.queries import active_services, picker_rows
+from app.core.choices import CaseOrigin, CaseState, Priority, Scope
+from app.core.exceptions import DomainError, PermissionDenied, RecordNotFound
+from app.core.extensions import db
+from app.models import CustomerOrder
+from app.portal.scope import AccountScope, customer_contact
+
+PERMISSION = "access"
+VIEW_NAME = "CustomerPortal"
+
+
+def portal_page(view):
+    """A portal page: the portal permission, then the signed-in customer's contact and account scope."""
+
+    @wraps(view)
+    def page(self, **kwargs):
+        contact = customer_contact(current_user)
+        if contact is None:
+            if view.__name__ == "index":
+                return self.render_template("portal/not_linked.html"), 200
+            return redirect(url_for(f"{type(self).__name__}.index"))
+        return view(self, contact, AccountScope(contact.account_id), **kwargs)
+
+    return has_access(permission_name(PERMISSION)(page))
+
+
+def _refusal(error: DomainError, status_for_input: int = 422) -> int:
+    """Show a refusal on the page; the status a re-rendered form answers with."""
+    db.session.rollback()
+    if isinstance(error, RecordNotFound):
+        abort(404)
+    flash(error.message, "error")
+    if isinstance(error, PermissionDenied):
+        return 403
+    return error.status_code if error.status_code != 422 else status_for_input
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < len(raw) < 6 else 1
+
+
+class CustomerPortalView(BaseView):
+    route_base = "/portal"
+    class_permission_name = VIEW_NAME
+    base_permissions = [f"can_{PERMISSION}"]
+    default_view = "index"
+
+    def render(self, template: str, contact=None, status: int = 200, **context):
+        return self.render_template(f"portal/{template}", contact=contact, **context), status
+
+    # -- home ----------------------------------------------------------------------------------------
+
+    @expose("/")
+    @portal_page
+    def index(self, contact, scope):
+        return self.render("index.html", contact, **pages.home_summary(scope))
+
+    # -- order cases ---------------------------------------------------------------------------------
+
+    @expose("/cases/")
+    @portal_page
+    def cases(self, contact, scope):
+        state = request.args.get("state") or None
+        return self.render("cases.html", contact, listing=pages.case_list(scope, _page_number(), state),
+                           state=state, states=CaseState.ALL, explanations=pages.CASE_STATE_EXPLANATIONS)
+
+    @expose("/cases/new", methods=["GET", "POST"])
+    @portal_page
+    def new_case(self, contact, scope):
+        """Step 1: the request's details; Next creates the Draft case."""
+        form = request.form if request.method == "POST" else request.args
+        errors, status = {}, 200
+        services = active_services()
+        if request.method == "POST":
+            try:
+                case = workflows.create_case(
+                    current_user, service_id=form.get("service_id") or (services[0].id if services else None),
+                    account_id=contact.account_id,
+                    contact_id=contact.id, scope=form.get("scope"), origin=CaseOrigin.PORTAL,
+                    short_description=form.get("short_description"), description=form.get("description"),
+                    priority=form.get("priority") or 4,
+                    order_number=form.get("order_number") if form.get("scope") == Scope.SINGLE_ORDER else None,
+                )
+                return redirect(url_for(".case", case_pk=case.id))
+            except DomainError as refused:
+                errors, status = refused.field_errors, _refusal(refused)
+        return self.render("case_new.html", contact, status, form=form, errors=errors, services=services,
+                           scopes=pages.SCOPES, priorities=Priority.LABELS,
+                           orders=pages.orders_with_case_form(scope))
+
+    @expose("/cases/<int:case_pk>/")
+    @portal_page
+    def case(self, contact, scope, case_pk):
+        case = pages.find_case(scope, case_pk) or abort(404)
+        comments = pages.conversation(scope, case, current_user.id)
+        return self.render("case.html", contact, case=case, comments=comments,
+                           question=pages.open_question(case, comments), tasks=pages.visible_tasks(scope, case),
+                           explanation=pages.CASE_STATE_EXPLANATIONS.get(case.state, ""),
+                           outcomes=pages.LINE_OUTCOMES)
+
+    @expose("/cases/<int:case_pk>/add", methods=["GET", "POST"])
+    @portal_page
+    def add_lines(self, contact, scope, case_pk):
+        """Step 2: pick the account's orders (Multiple orders) or the order's lines (single order)."""
+        case = pages.find_case(scope, case_pk) or abort(404)
+        status = 200
+        if request.method == "POST":
+            picked = request.form.getlist("pick")
+            ids = {"order_ids": picked} if case.scope == Scope.MULTIPLE_ORDERS else {"order_line_ids": picked}
+            try:
+                workflows.add_case_lines(case.id, current_user, request.form.get("version"), **ids)
+                return redirect(url_for(".case", case_pk=case.id))
+            except DomainError as refused:
+                status = _refusal(refused)
+                case = pages.find_case(scope, case_pk) or abort(404)
+        if case.state != CaseState.DRAFT:
+            return redirect(url_for(".case", case_pk=case.id))
+        title, _field, rows = picker_rows(case)
+        return self.render("case_add.html", contact, status, case=case, title=title, rows=rows)
+
+    @expose("/cases/<int:case_pk>/lines/<int:line_pk>/edit", methods=["GET", "POST"])
+    @portal_page
+    def edit_line(self, contact, scope, case_pk, line_pk):
+        """Step 2: say what should change on one line."""
+        case = pages.find_case(scope, case_pk) or abort(404)
+        line = pages.find_case_line(scope, case, line_pk) or abort(404)
+        errors, status, form = {}, 200, None
+        if request.method == "POST":
+            form = request.form
+            try:
+                pages.specify_change(current_user, scope, case, line, form)
+                return redirect(url_for(".case", case_pk=case.id))
+            except DomainError as refused:
+                errors, status = refused.field_errors, _refusal(refused)
+        if case.state != CaseState.DRAFT:
+            return redirect(url_for(".case", case_pk=case.id))
+        return self.render("line_edit.html", contact, status, case=case, line=line, errors=errors, form=form,
+                           changes=pages.change_choices(case, line), locations=pages.account_locations(scope))
+
+    @expose("/cases/<int:case_pk>/lines/<int:line_pk>/delete", methods=["POST"])
+    @portal_page
+    def delete_line(self, contact, scope, case_pk, line_pk):
+        case = pages.find_case(scope, case_pk) or abort(404)
+        line = pages.find_case_line(scope, case, line_pk) or abort(404)
+        try:
+            workflows.delete_case_lines(case.id, current_user, [line.id], {line.id: request.form.get("version")})
+            flash(f"{line.number} was removed from your request.", "info")
+        except DomainError as refused:
+            _refusal(refused)
+        return redirect(url_for(".case", case_pk=case.id))
+
+    @expose("/cases/<int:case_pk>/review")
+    @portal_page
+    def review(self, contact, scope, case_pk):
+        """Step 3: everything the request says, and Submit."""
+        case = pages.find_case(scope, case_pk) or abort(404)
+        if case.state != CaseState.DRAFT:
+            return redirect(url_for(".case", case_pk=case.id))
+        return self.render("case_review.html", contact, case=case, outcomes=pages.LINE_OUTCOMES)
+
+    @expose("/cases/<int:case_pk>/submit", methods=["POST"])
+    @portal_page
+    def submit(self, contact, scope, case_pk):
+        case = pages.find_case(scope, case_pk) or abort(404)
+        try:
+            workflows.submit_case(case.id, current_user, request.form.get("version"))
+            flash(f"Thank you: {case.number} was sent to the order desk.", "info")
+        except DomainError as refused:
+            _refusal(refused)
+            return redirect(url_for(".review", case_pk=case.id))
+        return redirect(url_for(".case", case_pk=case.id))
+
+    @expose("/cases/<int:case_pk>/comment", methods=["POST"])
+    @portal_page
+    def comment(self, contact, scope, case_pk):
+        """Add comment; while the case awaits information, the comment is the answer and work resumes."""
+        case = pages.find_case(scope, case_pk) or abort(404)
+        answering = case.state == CaseState.AWAITING_INFO
+        try:
+            workflows.customer_reply(case.id, current_user, request.form.get("text"))
+            flash("Thank you: your answer was sent and the order desk is working on it again." if answering
+                  else "Your comment was added.", "info")
+        except DomainError as refused:
+            _refusal(refused)
+        return redirect(url_for(".case", case_pk=case.id) + "#conversation")
+
+    @expose("/cases/<int:case_pk>/accept", methods=["POST"])
+    @portal_page
+    def accept(self, contact, scope, case_pk):
+        case = pages.find_case(scope, case_pk) or abort(404)
+        try:
+            workflows.accept_solution(case.id, current_user, request.form.get("version"))
+            flash(f"Thank you: you accepted the solution and {case.number} is closed.", "info")
+        except DomainError as refused:
+            _refusal(refused)
+        return redirect(url_for(".case", case_pk=case.id))
+
+    @expose("/cases/<int:case_pk>/reject", methods=["GET", "POST"])
+    @portal_page
+    def reject(self, contact, scope, case_pk):
+        case = pages.find_case(scope, case_pk) or abort(404)
+        errors, status = {}, 200
+        if request.method == "POST":
+            try:
+                workflows.reject_solution(case.id, current_user, request.form.get("version"),
+                                          reason=request.form.get("reason"))
+                flash(f"{case.number} went back to the order desk with your reason.", "info")
+                return redirect(url_for(".case", case_pk=case.id))
+            except DomainError as refused:
+                errors, status = refused.field_errors, _refusal(refused)
+        if case.state != CaseState.RESOLVED:
+            return redirect(url_for(".case", case_pk=case.id))
+        return self.render("case_reject.html", contact, status, case=case, errors=errors,
+                           reason=request.form.get("reason", ""))
+
+    # -- orders, products, catalog -------------------------------------------------------------------
+
+    @expose("/orders/")
+    @portal_page
+    def orders(self, contact, scope):
+        return self.render("orders.html", contact, listing=pages.order_list(scope, _page_number()))
+
+    @expose("/orders/<int:order_pk>/")
+    @portal_page
+    def order(self, contact, scope, order_pk):
+        order = pages.find_order(scope, order_pk) or abort(404)
+        return self.render("order.html", contact, order=order, changes=pages.order_changes(scope, order),
+                           cases=pages.order_cases(scope, order))
+
+    @expose("/products/")
+    @portal_page
+    def products(self, contact, scope):
+        return self.render("products.html", contact, listing=pages.inventory_list(scope, _page_number()))
+
+    @expose("/catalog/", methods=["GET", "POST"])
+    @portal_page
+    def catalog(self, contact, scope):
+        offerings = pages.catalog()
+        errors, status = {}, 200
+        if request.method == "POST":
+            try:
+                items = pages.catalog_items(request.form, offerings)
+                order: CustomerOrder = pages.place_catalog_order(current_user, contact, scope, items,
+                                                                 request.form.get("shipping_location_id"))
+                flash(f"Thank you: order {order.number} was placed.", "info")
+                return redirect(url_for(".order", order_pk=order.id))
+            except DomainError as refused:
+                errors, status = refused.field_errors, _refusal(refused)
+        return self.render("catalog.html", contact, status, offerings=offerings, errors=errors,
+                           form=request.form, locations=pages.account_locations(scope))
+
+
+def register_portal(appbuilder) -> None:
+    appbuilder.add_view_no_menu(CustomerPortalView)

@@ -1,0 +1,257 @@
+"""HTTP endpoints of TMF622 Product Ordering v4 and TMF641 Service Ordering v4."""
+from __future__ import annotations
+
+import click
+from flask import Blueprint, Flask, g, request
+from sqlalchemy import func, select
+
+from app.core.extensions import csrf, db
+from app.core.model_base import utcnow
+from app.models import CustomerOrder, OrderCase, OrderCaseLine, ProductInventory
+from app.tmf.common import (
+    TmfError,
+    error_response,
+    filter_parameters,
+    json_response,
+    paging,
+    request_json_object,
+    select_fields,
+    tmf_datetime,
+    tmf_endpoint,
+)
+from app.tmf.events import init_event_delivery
+from app.tmf.models import TmfCancelRequest, TmfHubSubscription
+from app.tmf.orders import (
+    ORDER_STATE_TO_TMF,
+    PRODUCT_ORDERING,
+    SERVICE_ORDERING,
+    OrderApi,
+    apply_filters,
+    cancel_through_workflow,
+    create_order,
+    matches_document,
+    order_query,
+    patch_order,
+    render_order,
+)
+
+FINAL_TMF_STATES = {"completed", "cancelled", "rejected", "failed", "partial"}
+
+
+def _find_order(api: OrderApi, tmf_id: str) -> CustomerOrder:
+    order = db.session.scalars(order_query(api).where(CustomerOrder.tmf_id == tmf_id)).first()
+    if order is None:
+        raise TmfError(404, "Not found", f"No {api.resource} with id {tmf_id}")
+    return order
+
+
+def make_blueprint(api: OrderApi) -> Blueprint:
+    blueprint = Blueprint(f"tmf_{api.resource}", __name__, url_prefix=api.base_path)
+    blueprint.strict_slashes = False
+
+    @blueprint.get(f"/{api.resource}", strict_slashes=False)
+    @tmf_endpoint
+    def list_orders():
+        offset, limit = paging()
+        query, leftover = apply_filters(api, order_query(api), filter_parameters())
+        query = query.order_by(CustomerOrder.id.desc())
+        if leftover:
+            documents = [render_order(api, o) for o in db.session.scalars(query)]
+            documents = [d for d in documents if matches_document(d, leftover)]
+            total, page = len(documents), documents[offset:offset + limit]
+        else:
+            total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+            page = [render_order(api, o) for o in db.session.scalars(query.offset(offset).limit(limit))]
+        fields = request.args.get("fields")
+        body = [select_fields(document, fields) for document in page]
+        return json_response(body, 200, {"X-Total-Count": str(total), "X-Result-Count": str(len(body))})
+
+    @blueprint.post(f"/{api.resource}", strict_slashes=False)
+    @tmf_endpoint
+    def create():
+        order = create_order(api, request_json_object(), g.tmf_user)
+        # Rendered from the records just written (all loaded), before the commit expires them, instead of
+        # reading the order back: the same document, without a query per line.
+        document = render_order(api, order)
+        db.session.commit()
+        return json_response(document, 201, {"Location": document["href"]})
+
+    @blueprint.get(f"/{api.resource}/<tmf_id>")
+    @tmf_endpoint
+    def retrieve(tmf_id):
+        return json_response(select_fields(render_order(api, _find_order(api, tmf_id)), request.args.get("fields")))
+
+    @blueprint.patch(f"/{api.resource}/<tmf_id>")
+    @tmf_endpoint
+    def patch(tmf_id):
+        if request.mimetype not in ("application/json", "application/merge-patch+json"):
+            raise TmfError(415, "Unsupported media type", "Use application/merge-patch+json or application/json")
+        order = _find_order(api, tmf_id)
+        patch_order(api, order, request_json_object(), g.tmf_user)
+        db.session.commit()
+        return json_response(render_order(api, _find_order(api, tmf_id)))
+
+    @blueprint.delete(f"/{api.resource}/<tmf_id>")
+    @tmf_endpoint
+    def delete(tmf_id):
+        order = _find_order(api, tmf_id)
+        _refuse_delete_of_referenced(order)
+        # Cancellation requests and enrichment issues belong to the order and go with it, before the
+        # lines the issues may point at.
+        for cancel_request in db.session.scalars(select(TmfCancelRequest).where(TmfCancelRequest.order_id == order.id)):
+            db.session.delete(cancel_request)
+        order.enrichment_issues.clear()
+        db.session.flush()
+        for line in order.lines:
+            db.session.delete(line)
+        db.session.delete(order)
+        db.session.commit()
+        return "", 204
+
+    @blueprint.get(f"/{api.cancel_resource}", strict_slashes=False)
+    @tmf_endpoint
+    def list_cancellations():
+        offset, limit = paging()
+        query = select(TmfCancelRequest).where(TmfCancelRequest.api == api.key)
+        total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = db.session.scalars(query.order_by(TmfCancelRequest.id.desc()).offset(offset).limit(limit)).all()
+        body = [select_fields(_render_cancel(api, row), request.args.get("fields")) for row in rows]
+        return json_response(body, 200, {"X-Total-Count": str(total), "X-Result-Count": str(len(body))})
+
+    @blueprint.get(f"/{api.cancel_resource}/<tmf_id>")
+    @tmf_endpoint
+    def retrieve_cancellation(tmf_id):
+        row = db.session.scalars(
+            select(TmfCancelRequest).where(TmfCancelRequest.api == api.key, TmfCancelRequest.tmf_id == tmf_id)
+        ).first()
+        if row is None:
+            raise TmfError(404, "Not found", f"No {api.cancel_resource} with id {tmf_id}")
+        return json_response(select_fields(_render_cancel(api, row), request.args.get("fields")))
+
+    @blueprint.post(f"/{api.cancel_resource}", strict_slashes=False)
+    @tmf_endpoint
+    def cancel():
+        body = request_json_object()
+        owned = [field for field in ("id", "href", "state", "effectiveCancellationDate") if field in body]
+        if owned:
+            raise TmfError(400, "Server-owned attribute", f"{', '.join(owned)} may not be set by the client")
+        reference = body.get(api.resource)
+        if not isinstance(reference, dict) or not reference.get("id"):
+            raise TmfError(400, "Missing attribute", f"{api.resource}.id is required")
+        order = _find_order(api, str(reference["id"]))
+        reason = body.get("cancellationReason")
+        requested = body.get("requestedCancellationDate")
+        cancel_request = TmfCancelRequest(
+            api=api.key, order=order, cancellation_reason=str(reason)[:500] if reason else None,
+            requested_cancellation_date=str(requested)[:40] if requested else None,
+            state=api.cancel_accepted_state,
+        )
+        if ORDER_STATE_TO_TMF.get(order.state) in FINAL_TMF_STATES:
+            cancel_request.state = "terminatedWithError"
+            cancel_request.error_message = f"The order is already {ORDER_STATE_TO_TMF[order.state]}"
+        else:
+            try:
+                cancel_through_workflow(order, g.tmf_user, reason=reason)
+                cancel_request.state, cancel_request.effective_cancellation_date = "done", utcnow()
+            except TmfError as refusal:
+                cancel_request.state, cancel_request.error_message = "terminatedWithError", refusal.message
+        db.session.add(cancel_request)
+        db.session.commit()
+        document = _render_cancel(api, cancel_request)
+        return json_response(document, 201, {"Location": document["href"]})
+
+    @blueprint.post("/hub", strict_slashes=False)
+    @tmf_endpoint
+    def register_listener():
+        body = request_json_object()
+        callback = body.get("callback")
+        if not isinstance(callback, str) or not callback.startswith(("http://", "https://")):
+            raise TmfError(400, "Missing attribute", "callback must be an http(s) URL")
+        query = body.get("query")
+        if query is not None and not isinstance(query, str):
+            raise TmfError(400, "Invalid attribute", "query must be a string")
+        subscription = TmfHubSubscription(api=api.key, callback=callback[:1000], query=query)
+        db.session.add(subscription)
+        db.session.commit()
+        document = {"id": subscription.tmf_id, "callback": subscription.callback}
+        if subscription.query is not None:
+            document["query"] = subscription.query
+        return json_response(document, 201, {"Location": f"{request.host_url.rstrip('/')}{api.base_path}/hub/{subscription.tmf_id}"})
+
+    @blueprint.delete("/hub/<tmf_id>")
+    @tmf_endpoint
+    def unregister_listener(tmf_id):
+        subscription = db.session.scalars(
+            select(TmfHubSubscription).where(TmfHubSubscription.api == api.key, TmfHubSubscription.tmf_id == tmf_id)
+        ).first()
+        if subscription is None:
+            raise TmfError(404, "Not found", f"No hub subscription with id {tmf_id}")
+        db.session.delete(subscription)
+        db.session.commit()
+        return "", 204
+
+    return blueprint
+
+
+def _refuse_delete_of_referenced(order: CustomerOrder) -> None:
+    on_case = db.session.scalar(select(func.count()).select_from(OrderCase).where(OrderCase.order_id == order.id))
+    on_case += db.session.scalar(
+        select(func.count()).select_from(OrderCaseLine).where(OrderCaseLine.order_id == order.id)
+    )
+    produced = db.session.scalar(
+        select(func.count()).select_from(ProductInventory).where(
+            ProductInventory.order_line_id.in_([line.id for line in order.lines] or [0])
+        )
+    )
+    if on_case or produced:
+        raise TmfError(409, "Order in use", "The order is referenced by order cases or produced inventory; "
+                       "cancel it instead")
+
+
+def _render_cancel(api: OrderApi, row: TmfCancelRequest) -> dict:
+    document = {
+        "id": row.tmf_id,
+        "href": api.cancel_href(row.tmf_id),
+        "@type": api.cancel_type,
+        "state": row.state,
+        api.resource: {"id": row.order.tmf_id, "href": api.href(row.order.tmf_id), "@referredType": api.resource_type},
+    }
+    if row.cancellation_reason:
+        document["cancellationReason"] = row.cancellation_reason
+    if row.requested_cancellation_date:
+        document["requestedCancellationDate"] = row.requested_cancellation_date
+    if row.effective_cancellation_date:
+        document["effectiveCancellationDate"] = tmf_datetime(row.effective_cancellation_date)
+    if row.error_message:
+        document["errorMessage"] = row.error_message
+    return document
+
+
+TMF_PREFIX = "/tmf-api/"
+
+
+def register_tmf_apis(app: Flask) -> None:
+    for api in (PRODUCT_ORDERING, SERVICE_ORDERING):
+        blueprint = make_blueprint(api)
+        csrf.exempt(blueprint)
+        app.register_blueprint(blueprint)
+    init_event_delivery(app)
+
+    def tmf_http_error(error):
+        if request.path.startswith(TMF_PREFIX):
+            return error_response(error.code, error.name, error.description)
+        return error
+
+    for status in (404, 405):
+        app.register_error_handler(status, tmf_http_error)
+
+    @app.cli.command("create-api-key")
+    @click.argument("username")
+    @click.option("--name", default="cli", help="A label to recognise the key by.")
+    def create_api_key_command(username, name):
+        """Create an API key (bearer token for the APIs) for USERNAME and print it once."""
+        sm = app.appbuilder.sm
+        user = sm.find_user(username=username)
+        if user is None:
+            raise click.ClickException(f"No user named {username}")
+        click.echo(sm.create_api_key(user, name)["key"])

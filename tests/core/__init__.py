@@ -1,0 +1,1 @@
+"""What everything shares: security, permissions, rendering, numbering, migrations, health, production serving."""

@@ -1,0 +1,87 @@
+"""The per-request and cross-request rendering shortcuts show exactly what FAB would: the menu bar per
+permission set (and after a role changes), the filter box's choices after a write, list row actions."""
+from __future__ import annotations
+
+import re
+
+from app.core.extensions import db
+from tests import factories
+
+
+def body(response) -> str:
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def menu_labels(html: str) -> set[str]:
+    navbar = html[html.index('<ul class="nav navbar-nav">'):html.index('<ul class="nav navbar-nav navbar-right">')]
+    return {label.strip() for label in re.findall(r"</i>&nbsp;\s*([^<]+?)\s*(?:</a>|<b)", navbar)}
+
+
+def test_menu_bar_follows_each_role_and_a_role_change(app, client_for):
+    agent_menu = menu_labels(body(client_for("agent").get("/ordercaseview/list/")))
+    admin_menu = menu_labels(body(client_for("admin").get("/ordercaseview/list/")))
+    assert "Order Cases" in agent_menu and "Order Cases" in admin_menu
+    assert "SLA Definitions" in admin_menu and "SLA Definitions" not in agent_menu
+    # The cached menu of the agent's permission set does not leak into the admin's, and back.
+    assert menu_labels(body(client_for("agent").get("/"))) == agent_menu
+
+    sm = app.appbuilder.sm
+    role = sm.find_role("agent")
+    grants = [sm.find_permission_view_menu("menu_access", name) for name in ("Administration", "SLA Definitions")]
+    for grant in grants:
+        sm.add_permission_role(role, grant)
+    try:
+        assert "SLA Definitions" in menu_labels(body(client_for("agent").get("/")))
+    finally:
+        for grant in grants:
+            sm.del_permission_role(role, grant)
+    assert "SLA Definitions" not in menu_labels(body(client_for("agent").get("/")))
+
+
+def test_filter_box_offers_an_account_created_since_the_last_list(client_for):
+    agent = client_for("agent")
+    before = body(agent.get("/ordercaseview/list/"))
+    account = factories.make_account("Freshly Signed Customer")
+    db.session.commit()
+    assert "Freshly Signed Customer" not in before
+    assert f'value=\\"{account.id}\\"\\u003eFreshly Signed Customer' in body(agent.get("/ordercaseview/list/"))
+
+
+def test_list_rows_link_every_permitted_action(client_for):
+    account = factories.make_account("Row Link Account")
+    case = factories.make_case(account=account)
+    db.session.commit()
+    admin_list = body(client_for("admin").get("/ordercaseview/list/"))
+    assert f'href="/ordercaseview/show/{case.id}"' in admin_list
+    assert f'href="/ordercaseview/edit/{case.id}"' in admin_list
+    assert f'data-delete-url="/ordercaseview/delete/{case.id}"' in admin_list
+    assert admin_list.count("execute_single_delete") == 1  # one listener for every row
+
+    # Accounts are never deleted (no can_delete anywhere): no delete link and no delete script.
+    accounts = body(client_for("manager").get("/accountview/list/"))
+    assert f'href="/accountview/show/{account.id}"' in accounts
+    assert "data-delete-url" not in accounts and "execute_single_delete" not in accounts
+
+
+def test_work_on_cases_keeps_the_rendered_filter_inputs(client_for, monkeypatch):
+    from wtforms.fields.core import Field
+
+    case = factories.make_case(account=factories.make_account("Kept Filters Account"))
+    db.session.commit()
+    agent = client_for("agent")
+    body(agent.get("/ordercaseview/list/"))
+    rendered = []
+    render = Field.__call__
+    monkeypatch.setattr(Field, "__call__", lambda field, **kw: rendered.append(field.name) or render(field, **kw))
+
+    agent.submit(f"/ordercases/{case.id}", {"kind": "work note", "text": "Called the carrier."},
+                 post_url=f"/ordercases/{case.id}/journal")
+    assert "Called the carrier." in body(agent.get(f"/ordercases/{case.id}?tab=activity"))
+    body(agent.get("/ordercaseview/list/"))
+    assert rendered == []
+
+    factories.make_account("Another Customer")
+    db.session.commit()
+    assert "Another Customer" in body(agent.get("/ordercaseview/list/"))
+    assert rendered == ["account"]

@@ -1,0 +1,1 @@
+"""Orders and quotes: order workflows and pages, applying case changes to orders."""

@@ -1,0 +1,177 @@
+"""The customer portal in headless Chromium on a phone-sized screen, with an agent in the back office."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from app.core.choices import CaseOrigin, CaseState, LineState, OrderChannel, OrderState, RequestType
+from app.core.extensions import db
+from app.models import CharacteristicDefinition, CustomerOrder, OrderCase
+from tests import factories
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def account(users):
+    account = factories.make_account("Mobile Buyer Co")
+    account.primary_contact.user_id = users["customer"].id
+    db.session.commit()
+    factories.make_service()
+    return account
+
+
+def expect_text(page, selector: str, text: str):
+    page.wait_for_function(
+        "([sel, txt]) => { const el = document.querySelector(sel); return el && el.innerText.includes(txt); }",
+        arg=[selector, text],
+    )
+
+
+def click_and_wait(page, locator):
+    with page.expect_navigation():
+        locator.click()
+
+
+def the_case() -> OrderCase:
+    db.session.expire_all()
+    return db.session.query(OrderCase).one()
+
+
+def fits_the_screen(page) -> bool:
+    """Nothing scrolls sideways on the phone."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_customer_and_agent_work_a_case_to_closed(page_as, live_server, account):
+    order = factories.make_order(account, lines=3, quantity=5)
+    first, second = order.lines[0], order.lines[1]
+    wanted = dt.date.today() + dt.timedelta(days=30)
+    customer = page_as("customer", viewport=PHONE)
+
+    # After sign-in the customer is on the portal, not the back office.
+    assert customer.url.rstrip("/").endswith("/portal")
+    assert fits_the_screen(customer)
+    click_and_wait(customer, customer.get_by_role("link", name="Submit an order case"))
+
+    # 1. Details → Next creates the Draft.
+    assert customer.locator("#account").inner_text() == "Mobile Buyer Co"
+    customer.select_option("#scope", "Specific line items, Single order")
+    customer.fill("#order_number", order.number)
+    assert customer.locator("#priority").input_value() == "4"
+    customer.fill("#short_description", "More units and a later date")
+    click_and_wait(customer, customer.get_by_role("button", name="Next"))
+    expect_text(customer, ".case-state-line", "Draft")
+    assert fits_the_screen(customer)
+
+    # 2. Add two order lines, then say what should change on each.
+    click_and_wait(customer, customer.get_by_role("link", name="Add order lines"))
+    customer.get_by_label(f"Select {first.number}").check()
+    customer.get_by_label(f"Select {second.number}").check()
+    click_and_wait(customer, customer.get_by_role("button", name="Add"))
+    assert customer.locator("tr.case-line").count() == 2
+    lines = [line.number for line in the_case().lines]
+
+    click_and_wait(customer, customer.locator(f"tr[data-line-number='{lines[0]}']").get_by_role("link", name="Edit"))
+    customer.select_option("#request_type", RequestType.QUANTITY)
+    customer.fill("#requested_quantity", "8")
+    click_and_wait(customer, customer.get_by_role("button", name="Save"))
+    click_and_wait(customer, customer.locator(f"tr[data-line-number='{lines[1]}']").get_by_role("link", name="Edit"))
+    customer.select_option("#request_type", RequestType.DELIVERY_DATE)
+    customer.fill("#requested_delivery_date", wanted.isoformat())
+    click_and_wait(customer, customer.get_by_role("button", name="Save"))
+    expect_text(customer, f"tr[data-line-number='{lines[0]}'] .line-change", "Quantity 5 → 8")
+    expect_text(customer, f"tr[data-line-number='{lines[1]}'] .line-change", wanted.isoformat())
+
+    # 3. Review and submit → New.
+    click_and_wait(customer, customer.get_by_role("link", name="Next: Review and submit"))
+    assert fits_the_screen(customer)
+    click_and_wait(customer, customer.get_by_role("button", name="Submit"))
+    expect_text(customer, ".case-state-line", "New")
+    case = the_case()
+    assert (case.state, case.origin) == (CaseState.NEW, CaseOrigin.PORTAL)
+
+    # The agent, in another browser, takes the case and asks a question.
+    agent = page_as("agent")
+    agent.goto(f"{live_server}/ordercases/{case.id}")
+    click_and_wait(agent, agent.locator(".case-actions").get_by_role("button", name="Assign to me"))
+    expect_text(agent, ".case-state", "Work in Progress")
+    click_and_wait(agent, agent.locator(".case-actions").get_by_role("link", name="Request Information"))
+    agent.fill("#question", "Should the extra units ship with the first delivery?")
+    click_and_wait(agent, agent.get_by_role("button", name="Request Information"))
+    expect_text(agent, ".case-state", "Awaiting Info")
+
+    # The customer sees the question and answers it: work resumes.
+    customer.reload()
+    expect_text(customer, ".case-state-line", "Awaiting Info")
+    expect_text(customer, ".question-text", "Should the extra units ship with the first delivery?")
+    customer.fill("#answer", "Yes, together please.")
+    click_and_wait(customer, customer.get_by_role("button", name="Send answer"))
+    expect_text(customer, ".case-state-line", "Work in Progress")
+    expect_text(customer, ".conversation", "Yes, together please.")
+    assert the_case().state == CaseState.WORK_IN_PROGRESS
+
+    # The agent resolves the case, accepting both lines.
+    agent.reload()
+    expect_text(agent, ".case-state", "Work in Progress")
+    click_and_wait(agent, agent.locator(".case-actions").get_by_role("link", name="Resolve Case"))
+    agent.select_option("#resolution_code", "Change approved")
+    agent.fill("#resolution_notes", "Both changes approved")
+    click_and_wait(agent, agent.get_by_role("button", name="Resolve Case"))
+    expect_text(agent, ".case-state", "Resolved")
+
+    # The customer accepts the solution: Closed.
+    customer.reload()
+    expect_text(customer, ".case-state-line", "Resolved")
+    expect_text(customer, f"tr[data-line-number='{lines[0]}'] .line-outcome", "Accepted")
+    click_and_wait(customer, customer.get_by_role("button", name="Accept solution"))
+    expect_text(customer, ".case-state-line", "Closed")
+    case = the_case()
+    assert case.state == CaseState.CLOSED
+    assert [line.state for line in case.lines] == [LineState.ACCEPTED, LineState.ACCEPTED]
+    click_and_wait(customer, customer.get_by_role("link", name="My Order Cases"))
+    expect_text(customer, f"tr[data-number='{case.number}']", "Closed")
+    assert fits_the_screen(customer)
+
+
+def test_customer_orders_two_offerings_from_the_catalog(page_as, live_server, account):
+    router = factories.make_offering("Branch Router", price="120.00")
+    cable = factories.make_offering("Patch Cable", price="4.50")
+    cable.specification.characteristics.append(CharacteristicDefinition(name="Length", value_type="number",
+                                                                         required=True))
+    db.session.add(factories.make_offering("Retired Gadget"))
+    db.session.commit()
+    db.session.query(type(router)).filter_by(name="Retired Gadget").update({"active": False})
+    db.session.commit()
+    colour = router.specification.characteristics[0]
+    length = cable.specification.characteristics[-1]
+
+    customer = page_as("customer", viewport=PHONE)
+    click_and_wait(customer, customer.locator(".portal-nav").get_by_role("link", name="Catalog"))
+    names = customer.locator("fieldset.offering legend").all_inner_texts()
+    assert "Branch Router" in names and "Patch Cable" in names and "Retired Gadget" not in names
+    assert fits_the_screen(customer)
+    customer.fill(f"#qty-{router.id}", "2")
+    customer.select_option(f"#char-{router.id}-{colour.id}", "Blue")
+    customer.fill(f"#qty-{cable.id}", "10")
+    customer.fill(f"#char-{cable.id}-{length.id}", "2")
+    click_and_wait(customer, customer.get_by_role("button", name="Place order"))
+    order = db.session.query(CustomerOrder).one()
+    assert (order.state, order.channel) == (OrderState.NEW, OrderChannel.PORTAL)
+    expect_text(customer, ".order-number", order.number)
+    assert customer.locator("tr.order-line").count() == 2
+
+    click_and_wait(customer, customer.locator(".portal-nav").get_by_role("link", name="My Orders"))
+    expect_text(customer, f"tr[data-number='{order.number}']", "New")
+    expect_text(customer, f"tr[data-number='{order.number}']", "285.00")
+
+    # The order desk sees it among the Customer Orders.
+    agent = page_as("agent")
+    agent.goto(f"{live_server}/customerorderview/list/")
+    expect_text(agent, "body", order.number)
+    agent.goto(f"{live_server}/customerorderview/show/{order.id}")
+    expect_text(agent, "body", "Branch Router")
+    expect_text(agent, "body", "Patch Cable")

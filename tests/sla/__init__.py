@@ -1,0 +1,1 @@
+"""SLA clocks, the notification outbox and the periodic job."""

@@ -1,0 +1,1 @@
+"""TMF622 / TMF641 ordering APIs."""
