@@ -1,0 +1,147 @@
+"""The code layout the design card asks for, checked from the source: domain packages around the spine, no
+import circle between modules (imports inside functions count: a lazy import that dodges a circle is
+still one), modules small enough to read, and every imported distribution declared in pyproject.toml."""
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "app"
+SPINE = {"__init__", "models", "views", "workflows"}
+MAX_TOP_LEVEL_MODULES = 12
+MAX_MODULE_LINES = 800
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def app_modules() -> dict[str, Path]:
+    return {module_name(path): path for path in APP.rglob("*.py") if "migrations" not in path.parts}
+
+
+def imports_of(name: str, path: Path) -> set[str]:
+    """Every module *name* imports, at any depth in its body, as a fully qualified name."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module or ""
+            found.add(source)
+            # "from app.sla import clocks" imports the module app.sla.clocks
+            found.update(f"{source}.{alias.name}" for alias in node.names)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = app_modules()
+    return {name: {target for target in imports_of(name, path) if target in modules and target != name}
+            for name, path in modules.items()}
+
+
+def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_circle_between_modules_lazy_imports_included():
+    graph = import_graph()
+    # Package __init__ modules only document: an edge to one is not a dependency on its modules.
+    graph = {name: {t for t in targets if not (APP / Path(*t.split(".")[1:]) / "__init__.py").exists()}
+             for name, targets in graph.items()}
+    assert strongly_connected(graph) == []
+
+
+def test_the_checker_sees_lazy_and_relative_imports_and_finds_a_circle(tmp_path):
+    module = tmp_path / "lines.py"
+    module.write_text("import os\n\ndef f():\n    from ..orders import changes\n    from .guards import x\n")
+    assert imports_of("app.cases.lines", module) == {
+        "os", "app.orders", "app.orders.changes", "app.cases.guards", "app.cases.guards.x"}
+    graph = {"app.a": {"app.b"}, "app.b": {"app.c"}, "app.c": {"app.a"}, "app.d": {"app.a"}}
+    assert strongly_connected(graph) == [["app.a", "app.b", "app.c"]]
+
+
+def test_the_spine_stays_at_the_top_and_the_rest_lives_in_domain_packages():
+    top_level = sorted(path.stem for path in APP.glob("*.py"))
+    assert SPINE <= set(top_level)
+    assert len(top_level) <= MAX_TOP_LEVEL_MODULES, top_level
+    packages = sorted(path.parent.name for path in APP.glob("*/__init__.py"))
+    assert {"core", "cases", "orders", "sla", "portal", "api", "tmf", "demo"} <= set(packages)
+    for package in packages:
+        doc = ast.get_docstring(ast.parse((APP / package / "__init__.py").read_text()))
+        assert doc and len(doc.splitlines()) >= 2, f"app/{package}/__init__.py says what it owns"
+
+
+def test_no_module_is_too_long_to_read():
+    sizes = {name: len(path.read_text().splitlines()) for name, path in app_modules().items()}
+    assert {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES} == {}
+
+
+def test_the_spine_is_real_code_not_a_re_export_shim():
+    for name in ("models", "views", "workflows"):
+        tree = ast.parse((APP / f"{name}.py").read_text())
+        definitions = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+        assert len(definitions) >= 3, f"app/{name}.py defines its own records, views or transitions"
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_every_imported_distribution_is_a_declared_runtime_dependency():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {_requirement_name(requirement) for requirement in project["dependencies"]}
+    distributions = packages_distributions()
+    imported: set[str] = set()
+    for name, path in app_modules().items():
+        for target in imports_of(name, path):
+            top = target.split(".")[0]
+            if top and top != "app" and top not in sys.stdlib_module_names:
+                imported.add(top)
+    missing = {}
+    for top in sorted(imported):
+        owners = {owner.lower().replace("_", "-") for owner in distributions.get(top, [top])}
+        if not owners & declared:
+            missing[top] = sorted(owners)
+    assert missing == {}
