@@ -15,6 +15,11 @@ from app.home import dashboard
 from app.orders import views as order_views
 from app.sla import views as sla_views
 from app.cases import task_views
+from app.core.view_support import add_list_refinement
+from app.exports.views import ListExportView
+from app.orders.approval_views import ApprovalsInboxView
+from app.search.quick import quick_search
+from app.search.views import GlobalSearchView
 from app.core.choices import (
     CaseState,
     InteractionChannel,
@@ -442,6 +447,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(sla_views.AtRiskCasesView, "At risk", category=lists, icon="fa-exclamation-triangle")
     appbuilder.add_view(sla_views.BreachedCasesView, "Breached", category=lists, icon="fa-fire")
     appbuilder.add_link("My tasks", href="/mytasksview/list/", category=lists, icon="fa-check")
+    appbuilder.add_view(ApprovalsInboxView, "Approvals", category=lists, icon="fa-gavel")
     appbuilder.add_view(dashboard.DashboardView, "Dashboard", category="Reports", icon="fa-bar-chart")
 
     appbuilder.add_view(ServiceDefinitionView, "Service Definitions", category="Administration", icon="fa-sitemap")
@@ -457,6 +463,9 @@ def register_views(appbuilder) -> None:
         order_views.EnrichmentIssueView,
         CharacteristicDefinitionView,
         OrderChangeView,
+        GlobalSearchView,
+        ListExportView,
     ):
         appbuilder.add_view_no_menu(view)
+    add_list_refinement(quick_search)
     disable_file_downloads(appbuilder)

@@ -49,11 +49,11 @@ def active_accounts(selected_id=None) -> list[Account]:
     return accounts
 
 
-def case_form_choices(case: OrderCase) -> dict:
-    """Options of the Edit case form: the account's contacts, the groups and the back-office users."""
+def routing_choices() -> dict:
+    """Who a case can be routed to: the assignment groups and the active back-office users."""
     from flask_appbuilder.security.sqla.models import Role, User
 
-    from app.models import AssignmentGroup, Contact
+    from app.models import AssignmentGroup
     from app.core.roles import BACK_OFFICE_RANK
 
     users = (
@@ -61,11 +61,17 @@ def case_form_choices(case: OrderCase) -> dict:
         .filter(User.active.is_(True), Role.name.in_(tuple(BACK_OFFICE_RANK)))
         .order_by(User.first_name, User.last_name).distinct().all()
     )
+    return {"groups": db.session.query(AssignmentGroup).order_by(AssignmentGroup.name).all(), "users": users}
+
+
+def case_form_choices(case: OrderCase) -> dict:
+    """Options of the Edit case form: the account's contacts, the groups and the back-office users."""
+    from app.models import Contact
+
     return {
         "contacts": db.session.query(Contact).filter(Contact.account_id == case.account_id)
         .order_by(Contact.last_name, Contact.first_name).all(),
-        "groups": db.session.query(AssignmentGroup).order_by(AssignmentGroup.name).all(),
-        "users": users,
+        **routing_choices(),
     }
 
 

@@ -23,6 +23,7 @@ from app.core.choices import (
     ResolutionCode,
     Scope,
 )
+from app.cases.bulk_views import BULK_PERMISSIONS, CaseBulkActions
 from app.cases.guards import get_record, optional_id
 from app.core.exceptions import DomainError, InvalidInput, VersionConflict
 from app.core.extensions import db
@@ -37,7 +38,7 @@ from app.models import (
     ProductOffering,
     ServiceDefinition,
 )
-from app.core.roles import ADMIN, AGENT, has_back_office_role
+from app.core.roles import ADMIN, AGENT, CRU, DELETE, has_back_office_role
 from app.sla.views import SLA_COLUMN, SlaColumnMixin
 from app.core.view_support import BackOfficeModelView, DeletableModelView
 
@@ -117,7 +118,7 @@ class OrderCasePageView(BaseView):
     # The whole permission set of OrderCaseView, can_list included though no page here lists: FAB strips
     # a shared view's permissions missing from any of its views from every role at registration, so a
     # starting instance would briefly take the Order Cases list away from the users of running ones.
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete", "can_reassign"]
     method_permission_name = {
         "select_type": "add", "intake": "add", "record": "show", "add_lines": "edit", "new_line": "edit",
         "edit_line": "edit", "case_action": "edit", "line_action": "edit", "selected_lines": "edit",
@@ -600,10 +601,14 @@ class OrderCaseLineView(DeletableModelView):
         return redirect(url_for("OrderCaseLineView.list"))
 
 
-class OrderCaseView(SlaColumnMixin, DeletableModelView):
-    """The Order Cases list. New goes to the case type selector; a case opens on its record page."""
+class OrderCaseView(CaseBulkActions, SlaColumnMixin, DeletableModelView):
+    """The Order Cases list. New goes to the case type selector; a case opens on its record page; ticked
+    cases are closed, reassigned or reprioritised in bulk."""
 
     datamodel = SQLAInterface(OrderCase)
+    # Its own list: FAB appends action permissions to the class's list, which must not reach other views.
+    base_permissions = [*CRU, *DELETE, "can_reassign"]
+    method_permission_name = BULK_PERMISSIONS
     list_title = "Order Cases"
     list_columns = ["number", "short_description", "account", "state", "priority", "assigned_to", "opened_at",
                     SLA_COLUMN]

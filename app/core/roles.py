@@ -57,7 +57,7 @@ REFERENCE_VIEWS = (
 CASE_LIST_VIEWS = ("MyOpenCasesView", "UnassignedCasesView", "OpenCasesView", "AllCasesView")
 SLA_LIST_VIEWS = ("AtRiskCasesView", "BreachedCasesView")
 LIST_MENUS = ("Lists", "My open cases", "Unassigned cases", "Open cases", "All cases", "My tasks")
-MANAGER_MENUS = ("At risk", "Breached", "Reports", "Dashboard")
+MANAGER_MENUS = ("At risk", "Breached", "Approvals", "Reports", "Dashboard")
 # Append-only records nobody edits through a form.
 LEDGER_VIEWS = ("OrderChangeView",)
 ADMINISTRATION_VIEWS = ("ServiceDefinitionView", "AssignmentGroupView", "SlaDefinitionView", "NotificationView")
@@ -120,6 +120,9 @@ AGENT_PERMISSIONS = [
     *menus(BACK_OFFICE_MENUS),
     *menus(LIST_MENUS),
     *OWN_PROFILE,
+    # Global search (it shows only what the user may open) and the export of any list they may list.
+    ("can_search", "GlobalSearchView"),
+    ("can_export", "ListExportView"),
 ]
 
 MANAGER_PERMISSIONS = [
@@ -129,6 +132,9 @@ MANAGER_PERMISSIONS = [
     *grant(("CustomerOrderView", "ServiceOrderView"), ("can_approve",)),
     *grant(SLA_LIST_VIEWS, READ),
     ("can_show", "DashboardView"),
+    # Reassign and reprioritise ticked cases; the approvals inbox.
+    ("can_reassign", "OrderCaseView"),
+    ("can_list", "ApprovalsInboxView"),
     *menus(MANAGER_MENUS),
 ]
 

@@ -233,6 +233,16 @@ class CappedCount(int):
     __html__ = __str__
 
 
+def list_query(datamodel, filters, order_column, order_direction, list_columns, page=None, page_size=None):
+    """A FAB list's rows as one query, the many-to-one columns it shows joined in (all rows when *page*
+    is None: the export streams them)."""
+    session, model = datamodel.session, datamodel.obj
+    related = [getattr(model, column) for column in list_columns
+               if datamodel.is_relation_many_to_one(column)]
+    return (datamodel.apply_all(session.query(model), filters, order_column, order_direction, page, page_size)
+            .options(*(joinedload(relation) for relation in related)))
+
+
 def list_page(datamodel, filters, order_column, order_direction, page, page_size, list_columns):
     """One page of a FAB list and its (capped) count, in two queries whatever the table size.
 
@@ -241,15 +251,22 @@ def list_page(datamodel, filters, order_column, order_direction, page, page_size
     (or at the current page, for deep pages).
     """
     session, model = datamodel.session, datamodel.obj
-    related = [getattr(model, column) for column in list_columns
-               if datamodel.is_relation_many_to_one(column)]
-    rows = (datamodel.apply_all(session.query(model), filters, order_column, order_direction, page, page_size)
-            .options(*(joinedload(relation) for relation in related)).all())
+    rows = list_query(datamodel, filters, order_column, order_direction, list_columns, page, page_size).all()
     limit = max(COUNT_CAP, ((page or 0) + 1) * page_size) + 1
     matching = datamodel._apply_inner_all(session.query(model), filters, aliases_mapping={})
     counted = matching.with_entities(datamodel.get_pk()).order_by(None).limit(limit).subquery()
     found = session.query(func.count()).select_from(counted).scalar()
     return (CappedCount(found, limit - 1) if found >= limit else found), rows
+
+
+# Conditions other domains add to every back-office list (the quick search box, app/search/quick.py): each
+# is called with the view and returns (column, filter class, value) to add to the list's filters, or None.
+LIST_REFINEMENTS: list = []
+
+
+def add_list_refinement(refinement) -> None:
+    if refinement not in LIST_REFINEMENTS:
+        LIST_REFINEMENTS.append(refinement)
 
 
 class FastListWidget(ListWidget):
@@ -275,6 +292,8 @@ class BackOfficeModelView(ModelView):
     list_widget = FastListWidget
     label_columns = dict(COMMON_LABELS)
     show_template = "views/record_show.html"
+    # FAB's list page with the quick search box and the export buttons above the filters.
+    list_template = "views/list.html"
 
     @classmethod
     def for_model(cls, model):
@@ -291,7 +310,7 @@ class BackOfficeModelView(ModelView):
         page_size = page_size or self.page_size
         if not order_column and self.base_order:
             order_column, order_direction = self.base_order
-        joined_filters = filters.get_joined_filters(self._base_filters)
+        joined_filters = self.list_filters(filters)
         count, rows = list_page(self.datamodel, joined_filters, order_column, order_direction, page, page_size,
                                 self.list_columns)
         widgets["list"] = self.list_widget(
@@ -310,6 +329,19 @@ class BackOfficeModelView(ModelView):
             **kwargs,
         )
         return widgets
+
+    def list_filters(self, filters):
+        """What the list shows: the user's filters, the view's base filters and the refinements (quick search)."""
+        joined = filters.get_joined_filters(self._base_filters)
+        for refine in LIST_REFINEMENTS:
+            extra = refine(self)
+            if extra is not None:
+                joined.add_filter(*extra)
+        return joined
+
+    def computed_columns(self, pks: list) -> dict:
+        """Values of list columns that are no model attribute, per record id: {pk: {column: value}}."""
+        return {}
 
     def _bound_search_choices(self) -> None:
         """Relation filters list SEARCH_CHOICES_CAP records, not the whole related table, on every list page."""

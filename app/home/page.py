@@ -13,9 +13,10 @@ from flask_appbuilder.models.sqla.filters import FilterNotIn, FilterRelationOneT
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from app.core.choices import CaseState, OrderState, OrderType, TaskState
+from app.core.choices import CaseState, TaskState
 from app.core.extensions import db
-from app.models import CaseLineTask, CaseTask, CustomerOrder, OrderCase
+from app.models import CaseLineTask, CaseTask, OrderCase
+from app.orders.approvals import awaiting_approval
 from app.core.roles import AGENT, CUSTOMER, has_back_office_role, role_names
 
 COUNT_CAP = 99
@@ -91,12 +92,11 @@ def work_queues(appbuilder, user_id: int) -> list[Queue]:
                                                          CaseLineTask.state.in_(TaskState.ACTIVE)))
             ),
         ))
-    if can_list(appbuilder, "CustomerOrderView"):
+    if can_list(appbuilder, "ApprovalsInboxView"):
         queues.append(Queue(
-            "Customer Orders", "Orders awaiting review",
-            list_url(appbuilder, "CustomerOrderView", []),
-            capped_count(select(CustomerOrder.id).where(CustomerOrder.order_type == OrderType.PRODUCT,
-                                                        CustomerOrder.state == OrderState.NEW)),
+            "Approvals", "Product and service orders and quotes awaiting your decision",
+            url_for("ApprovalsInboxView.inbox"),
+            capped_count(select(awaiting_approval().subquery().c.id)),
         ))
     return [queue for queue in queues if queue.url]
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping
 
-from app.core.choices import LineAction, OrderChannel, OrderLineState, OrderState, OrderType, QuoteState, SpecKind
+from app.core.choices import (
+    JournalKind, LineAction, OrderChannel, OrderLineState, OrderState, OrderType, QuoteState, SpecKind,
+)
 from app.core.exceptions import InvalidInput, RecordNotFound, StateConflict
 from app.core.extensions import db
 from app.models import CustomerOrder, OrderLineItem, ProductOffering, Quote, QuoteLine
@@ -18,6 +20,7 @@ from app.orders.rules import ZERO, _active_account, _date, _get, _optional_id, _
 from app.orders.workflows import _header_values
 from app.core.roles import AGENT, MANAGER, has_back_office_role
 from app.core.workflow_base import (
+    add_journal_entry,
     audit,
     check_version,
     lock_for_update,
@@ -140,9 +143,10 @@ def quote_actions(quote: Quote, user) -> list[str]:
     ]
 
 
-def change_quote_state(user, quote_id: int, version, action: str) -> Quote:
+def change_quote_state(user, quote_id: int, version, action: str, note: str | None = None) -> Quote:
     """Run one quote transition: Submit for review, Approve quote (manager), Revise, Accept, Expire,
-    Cancel quote. Submitting needs a line; accepting needs the quote to be still valid."""
+    Cancel quote. Submitting needs a line; accepting needs the quote to be still valid. A *note* (why a
+    manager sent the quote back) is kept as a work note."""
     if action not in QUOTE_TRANSITIONS:
         raise InvalidInput(f"Unknown quote action {action!r}.", {"action": "Invalid choice"})
     sources, target, role = QUOTE_TRANSITIONS[action]
@@ -158,6 +162,8 @@ def change_quote_state(user, quote_id: int, version, action: str) -> Quote:
                 f"Accept is not allowed: {quote.number} expired on {quote.valid_until.isoformat()}."
             )
         transition(quote, target, action)
+        if (note or "").strip():
+            add_journal_entry(quote, JournalKind.WORK_NOTE, f"{action}: {note.strip()}", user)
     return quote
 
 

@@ -16,6 +16,7 @@ from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_login import current_user
 
 from app.orders import pages
+from app.orders.bulk_views import LINE_BULK_PERMISSIONS, ORDER_BULK_PERMISSIONS, LineBulkActions, OrderBulkActions
 from app.orders import workflows as wf
 from app.orders import quotes as qwf
 from app.core.choices import EnrichmentKind, JournalKind, LineAction, OrderType, QuoteState
@@ -127,8 +128,9 @@ class OrderLineCharacteristicView(ManagedOnParentPage):
         return order_url(item.order_line.order)
 
 
-class OrderLineItemView(ManagedOnParentPage):
+class OrderLineItemView(LineBulkActions, ManagedOnParentPage):
     datamodel = SQLAInterface(OrderLineItem)
+    method_permission_name = LINE_BULK_PERMISSIONS
     list_title = "Order Line Items"
     list_columns = ["number", "order", "offering", "action", "quantity", "unit_price", "state", "expected_delivery_date",
                     "location"]
@@ -160,8 +162,9 @@ class EnrichmentIssueView(ManagedOnParentPage):
         return order_url(item.order)
 
 
-class CustomerOrderView(BackOfficeModelView):
+class CustomerOrderView(OrderBulkActions, BackOfficeModelView):
     datamodel = SQLAInterface(CustomerOrder)
+    method_permission_name = ORDER_BULK_PERMISSIONS
     order_type = OrderType.PRODUCT
     list_title = "Customer Orders"
     add_title = "New customer order"

@@ -49,11 +49,15 @@ class SlaColumnMixin:
         widgets = super()._get_list_widget(filters, *args, **kwargs)
         template_args = widgets["list"].template_args
         rows = list(template_args["value_columns"])
-        statuses = worst_slas(template_args["pks"])
+        computed = self.computed_columns(template_args["pks"])
         for pk, row in zip(template_args["pks"], rows):
-            row[SLA_COLUMN] = sla_badge(statuses.get(pk))
+            row.update(computed[pk])
         template_args["value_columns"] = rows
         return widgets
+
+    def computed_columns(self, pks: list) -> dict:
+        statuses = worst_slas(pks)
+        return {pk: {SLA_COLUMN: sla_badge(statuses.get(pk))} for pk in pks}
 
 
 def open_states() -> list[str]:
