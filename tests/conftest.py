@@ -184,7 +184,11 @@ def _outside_test_app_context(send):
     def wrapped(*args, **kwargs):
         token = _cv_app.set(None)
         try:
-            return send(*args, **kwargs)
+            response = send(*args, **kwargs)
+            if getattr(response, "is_streamed", False):
+                # A streamed download (an export) is read now, while its own contexts are the current ones.
+                response.make_sequence()
+            return response
         finally:
             _cv_app.reset(token)
 

@@ -151,8 +151,8 @@ def _cell(reference: str, value, style: int = 0) -> str:
     if isinstance(value, NUMBERS):
         return f'<c r="{reference}"><v>{value}</v></c>'
     if isinstance(value, dt.datetime):
-        serial = (value.replace(tzinfo=None) - EXCEL_EPOCH).total_seconds() / 86400
-        return f'<c r="{reference}" s="{DATETIME_STYLE}"><v>{serial:.6f}</v></c>'
+        serial = (value.replace(tzinfo=None, microsecond=0) - EXCEL_EPOCH).total_seconds() / 86400
+        return f'<c r="{reference}" s="{DATETIME_STYLE}"><v>{serial:.10f}</v></c>'
     if isinstance(value, dt.date):
         return f'<c r="{reference}" s="{DATE_STYLE}"><v>{(value - EXCEL_EPOCH.date()).days}</v></c>'
     styled = f' s="{style}"' if style else ""

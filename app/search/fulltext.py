@@ -21,9 +21,21 @@ SEARCHED_TEXTS = {
     "contact": ("simple", ("first_name", "last_name")),
     "customer_order": ("simple", ("external_id", "description")),
 }
+# Identifiers such as EXT-7781-A: PostgreSQL's parser would read "-7781" as a signed number, so their
+# punctuation becomes spaces (as SQLite's tokenizer treats it).
+IDENTIFIER_TABLES = ("customer_order",)
 # Words beyond this many add little and cost a condition each.
 MAX_WORDS = 8
 WORD = re.compile(r"\w+", re.UNICODE)
+
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+MAX_QUERY = 200
+
+
+def cleaned(query: str) -> str:
+    """What was typed, without control characters (PostgreSQL refuses a NUL in any text), trimmed."""
+    return CONTROL.sub(" ", query or "").strip()[:MAX_QUERY]
 
 
 def words_of(query: str) -> list[str]:
@@ -47,6 +59,8 @@ def matches(model, words: list[str]) -> ColumnElement:
     config, columns = SEARCHED_TEXTS[table]
     if _dialect() == "postgresql":
         document = " || ' ' || ".join(f"coalesce({table}.{column}, '')" for column in columns)
+        if table in IDENTIFIER_TABLES:
+            document = f"regexp_replace({document}, '[^[:alnum:]]+', ' ', 'g')"
         return text(f"to_tsvector('{config}'::regconfig, {document}) @@ "
                     f"to_tsquery('{config}'::regconfig, :fts_{table})").bindparams(
             **{f"fts_{table}": " & ".join(words)})

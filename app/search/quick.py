@@ -13,8 +13,6 @@ from sqlalchemy import and_, or_
 from app.search import fulltext
 from app.search.service import normalized_number
 
-MAX_QUERY = 200
-
 
 class QuickSearch(BaseFilter):
     """Applies a quick search (the view's text columns travel with the value)."""
@@ -56,7 +54,7 @@ def quick_search(view):
     """The list refinement of ``view_support.LIST_REFINEMENTS`` for the ``q`` argument of a list URL."""
     if not has_request_context():
         return None
-    text = request.args.get("q", "").strip()[:MAX_QUERY]
+    text = fulltext.cleaned(request.args.get("q", ""))
     if not text:
         return None
     return view.datamodel.get_pk_name(), QuickSearch, (text, text_columns(view))

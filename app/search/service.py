@@ -194,7 +194,7 @@ def text_group(audience, key: str, words: list[str], page: int, size: int) -> Gr
 def search(query: str, audience, group: str | None = None, page: int = 1) -> Result:
     """Jump to a numbered record, or the records whose texts hold every word, grouped (one group paged
     when *group* names it)."""
-    query = (query or "").strip()[:200]
+    query = fulltext.cleaned(query)
     result = Result(query, fulltext.words_of(query))
     if not query:
         return result

@@ -25,10 +25,15 @@ SEARCHED_TEXTS = {
     "contact": ("simple", ("first_name", "last_name")),
     "customer_order": ("simple", ("external_id", "description")),
 }
+# Identifiers such as EXT-7781-A: PostgreSQL's parser would read "-7781" as a signed number, so their
+# punctuation becomes spaces (as SQLite's tokenizer treats it).
+IDENTIFIER_TABLES = ("customer_order",)
 
 
-def _document(config: str, columns) -> str:
+def _document(table: str, config: str, columns) -> str:
     joined = " || ' ' || ".join(f"coalesce({column}, '')" for column in columns)
+    if table in IDENTIFIER_TABLES:
+        joined = f"regexp_replace({joined}, '[^[:alnum:]]+', ' ', 'g')"
     return f"to_tsvector('{config}'::regconfig, {joined})"
 
 
@@ -51,7 +56,7 @@ def upgrade():
     dialect = op.get_bind().dialect.name
     for table, (config, columns) in SEARCHED_TEXTS.items():
         if dialect == "postgresql":
-            op.execute(f"CREATE INDEX fts_{table} ON {table} USING gin ({_document(config, columns)})")
+            op.execute(f"CREATE INDEX fts_{table} ON {table} USING gin ({_document(table, config, columns)})")
         elif dialect == "sqlite":
             tokenizer = "porter unicode61" if config == "english" else "unicode61"
             op.execute(f"CREATE VIRTUAL TABLE fts_{table} USING fts5({', '.join(columns)}, "
