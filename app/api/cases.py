@@ -170,29 +170,57 @@ def register_case_routes(api) -> None:
     register_record_routes(api)
 
 
+CASE_FILTERS = [
+    enum_filter("state", CaseState, "Only cases in this state"),
+    ASSIGNED_TO_FILTER,
+    id_filter("account_id", "Only cases of this account"),
+    id_filter("order_id", "Only single-order cases of this order"),
+    id_filter("service_id", "Only cases of this case type"),
+    {"name": "priority", "schema": PRIORITY, "description": "Only cases of this priority"},
+    {"name": "number", "schema": text(20), "description": "The case with this number"},
+]
+CASE_LINE_FILTERS = [
+    id_filter("case_id", "Only lines of this case"),
+    enum_filter("state", LineState, "Only lines in this state"),
+    id_filter("order_id", "Only lines about this order"),
+    id_filter("order_line_id", "Only lines about this order line"),
+    enum_filter("request_type", RequestType, "Only lines of this request type"),
+    ASSIGNED_TO_FILTER,
+]
+
+
+def case_query(caller: Caller, params: dict):
+    """The cases the caller may see that match the list filters (the list and its export)."""
+    query = visible_cases(caller)
+    for name, column in (("state", OrderCase.state), ("account_id", OrderCase.account_id),
+                         ("order_id", OrderCase.order_id), ("service_id", OrderCase.service_id),
+                         ("priority", OrderCase.priority)):
+        if name in params:
+            query = query.where(column == params[name])
+    if "number" in params:
+        query = query.where(OrderCase.number == params["number"].strip().upper())
+    if "assigned_to" in params:
+        query = query.where(assigned_to_clause(OrderCase.assigned_to_id, params["assigned_to"], caller))
+    return query
+
+
+def case_line_query(caller: Caller, params: dict):
+    query = visible_case_lines(caller)
+    for name, column in (("case_id", OrderCaseLine.case_id), ("state", OrderCaseLine.state),
+                         ("order_id", OrderCaseLine.order_id), ("order_line_id", OrderCaseLine.order_line_id),
+                         ("request_type", OrderCaseLine.request_type)):
+        if name in params:
+            query = query.where(column == params[name])
+    if "assigned_to" in params:
+        query = query.where(assigned_to_clause(OrderCaseLine.assigned_to_id, params["assigned_to"], caller))
+    return query
+
+
 def _register_cases(api) -> None:
-    @api.route("GET", "/cases", summary="List order cases", tag="Cases", response="CasePage", query=[
-        enum_filter("state", CaseState, "Only cases in this state"),
-        ASSIGNED_TO_FILTER,
-        id_filter("account_id", "Only cases of this account"),
-        id_filter("order_id", "Only single-order cases of this order"),
-        id_filter("service_id", "Only cases of this case type"),
-        {"name": "priority", "schema": PRIORITY, "description": "Only cases of this priority"},
-        {"name": "number", "schema": text(20), "description": "The case with this number"},
-        *page_params(),
-    ], errors=())
+    @api.route("GET", "/cases", summary="List order cases", tag="Cases", response="CasePage",
+               query=[*CASE_FILTERS, *page_params()], errors=())
     def list_cases(caller, params, body):
-        query = visible_cases(caller)
-        for name, column in (("state", OrderCase.state), ("account_id", OrderCase.account_id),
-                             ("order_id", OrderCase.order_id), ("service_id", OrderCase.service_id),
-                             ("priority", OrderCase.priority)):
-            if name in params:
-                query = query.where(column == params[name])
-        if "number" in params:
-            query = query.where(OrderCase.number == params["number"].strip().upper())
-        if "assigned_to" in params:
-            query = query.where(assigned_to_clause(OrderCase.assigned_to_id, params["assigned_to"], caller))
-        return paged(query, OrderCase, CASE, params)
+        return paged(case_query(caller, params), OrderCase, CASE, params)
 
     @api.route("POST", "/cases", summary="Create an order case (Draft)", tag="Cases", body=CASE_CREATE,
                response="Case", status=201, errors=(403, 422),
@@ -302,25 +330,9 @@ def _case_action(api, segment, function, label, properties, required) -> None:
 
 def _register_case_lines(api) -> None:
     @api.route("GET", "/case-lines", summary="List order case lines", tag="Case lines", response="CaseLinePage",
-               query=[
-                   id_filter("case_id", "Only lines of this case"),
-                   enum_filter("state", LineState, "Only lines in this state"),
-                   id_filter("order_id", "Only lines about this order"),
-                   id_filter("order_line_id", "Only lines about this order line"),
-                   enum_filter("request_type", RequestType, "Only lines of this request type"),
-                   ASSIGNED_TO_FILTER,
-                   *page_params(),
-               ], errors=())
+               query=[*CASE_LINE_FILTERS, *page_params()], errors=())
     def list_case_lines(caller, params, body):
-        query = visible_case_lines(caller)
-        for name, column in (("case_id", OrderCaseLine.case_id), ("state", OrderCaseLine.state),
-                             ("order_id", OrderCaseLine.order_id), ("order_line_id", OrderCaseLine.order_line_id),
-                             ("request_type", OrderCaseLine.request_type)):
-            if name in params:
-                query = query.where(column == params[name])
-        if "assigned_to" in params:
-            query = query.where(assigned_to_clause(OrderCaseLine.assigned_to_id, params["assigned_to"], caller))
-        return paged(query, OrderCaseLine, CASE_LINE, params, LINE_OPTIONS)
+        return paged(case_line_query(caller, params), OrderCaseLine, CASE_LINE, params, LINE_OPTIONS)
 
     @api.route("POST", "/case-lines", summary="New: one case line with its requested change", tag="Case lines",
                response="CaseLine", status=201, body=LINE_CREATE, errors=(404, 409, 422))

@@ -13,7 +13,7 @@ import re
 from functools import wraps
 from typing import Any, Callable
 
-from flask import Blueprint, Flask, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
@@ -196,7 +196,7 @@ class Api:
     def route(self, method: str, path: str, *, summary: str, tag: str, roles=CASE_READERS,
               response: str | None = None, status: int = 200, body: dict | None = None,
               query: list[dict] | None = None, errors=(401, 403, 404, 422), description: str = "",
-              auth: bool = True, limiter=None):
+              auth: bool = True, limiter=None, files: tuple[str, ...] = ()):
         query = query or []
 
         def decorate(view: Callable):
@@ -224,6 +224,8 @@ class Api:
                     return error_body(refusal.status_code, refusal.message, refusal.field_errors)
                 if result is None:
                     return "", 204
+                if isinstance(result, Response):  # a file download (exports)
+                    return result
                 response = jsonify(result)
                 response.status_code = status
                 return response
@@ -232,14 +234,15 @@ class Api:
             final = limiter(handler) if limiter else handler
             self.blueprint.add_url_rule(PATH_PARAM.sub(r"<int:\1>", path), endpoint, final, methods=[method])
             self.operations.setdefault(path, {})[method.lower()] = _operation(
-                endpoint, method, path, summary, tag, roles, response, status, body, query, errors, description, auth)
+                endpoint, method, path, summary, tag, roles, response, status, body, query, errors, description, auth,
+                files)
             return final
 
         return decorate
 
 
 def _operation(endpoint, method, path, summary, tag, roles, response, status, body, query, errors, description,
-               auth) -> dict:
+               auth, files=()) -> dict:
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": {**ID, "maximum": MAX_DB_INTEGER}}
         for name in PATH_PARAM.findall(path)
@@ -259,6 +262,8 @@ def _operation(endpoint, method, path, summary, tag, roles, response, status, bo
     success = {"description": "Success"}
     if response:
         success["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{response}"}}}
+    if files:  # a download: the file in one of these media types
+        success["content"] = {media: {"schema": {"type": "string", "contentMediaType": media}} for media in files}
     operation["responses"][str(status)] = success
     # Every endpoint refuses unknown query parameters with 422, so that status is always possible.
     codes = set(errors) | {422} | ({401, 403} if auth else set())

@@ -9,6 +9,8 @@ TAG_DESCRIPTIONS = {
     "Orders": "Customer and service orders and their actions.",
     "Order lines": "Order line items and their fulfilment actions.",
     "Interactions": "Customer contacts an agent may open a case from.",
+    "Search": "Find records by number, external id or words; only what the caller may open.",
+    "Approvals": "The managers' inbox of orders and quotes awaiting approval, and deciding on it in bulk.",
 }
 
 

@@ -150,25 +150,45 @@ def register_order_routes(api) -> None:
     _register_order_lines(api)
 
 
+ORDER_FILTERS = [
+    enum_filter("state", OrderState, "Only orders in this state"),
+    id_filter("account_id", "Only orders of this account"),
+    enum_filter("order_type", OrderType, "Customer (product) or service orders"),
+    enum_filter("channel", OrderChannel, "Only orders that arrived through this channel"),
+    {"name": "number", "schema": text(20), "description": "The order with this number"},
+    {"name": "external_id", "schema": text(100), "description": "Orders with this external id"},
+]
+ORDER_LINE_FILTERS = [
+    id_filter("order_id", "Only lines of this order"),
+    enum_filter("state", OrderLineState, "Only lines in this state"),
+    enum_filter("action", LineAction, "Only lines with this action"),
+]
+
+
+def order_query(caller: Caller, params: dict):
+    """The orders the caller may see that match the list filters (the list and its export)."""
+    query = visible_orders(caller)
+    for name in ("state", "account_id", "order_type", "channel", "external_id"):
+        if name in params:
+            query = query.where(getattr(CustomerOrder, name) == params[name])
+    if "number" in params:
+        query = query.where(CustomerOrder.number == params["number"].strip().upper())
+    return query
+
+
+def order_line_query(caller: Caller, params: dict):
+    query = visible_order_lines(caller)
+    for name in ("order_id", "state", "action"):
+        if name in params:
+            query = query.where(getattr(OrderLineItem, name) == params[name])
+    return query
+
+
 def _register_orders(api) -> None:
     @api.route("GET", "/orders", summary="List orders", tag="Orders", roles=ORDER_READERS, response="OrderPage",
-               query=[
-                   enum_filter("state", OrderState, "Only orders in this state"),
-                   id_filter("account_id", "Only orders of this account"),
-                   enum_filter("order_type", OrderType, "Customer (product) or service orders"),
-                   enum_filter("channel", OrderChannel, "Only orders that arrived through this channel"),
-                   {"name": "number", "schema": text(20), "description": "The order with this number"},
-                   {"name": "external_id", "schema": text(100), "description": "Orders with this external id"},
-                   *page_params(),
-               ], errors=())
+               query=[*ORDER_FILTERS, *page_params()], errors=())
     def list_orders(caller, params, body):
-        query = visible_orders(caller)
-        for name in ("state", "account_id", "order_type", "channel", "external_id"):
-            if name in params:
-                query = query.where(getattr(CustomerOrder, name) == params[name])
-        if "number" in params:
-            query = query.where(CustomerOrder.number == params["number"].strip().upper())
-        return paged(query, CustomerOrder, ORDER, params, ORDER_OPTIONS)
+        return paged(order_query(caller, params), CustomerOrder, ORDER, params, ORDER_OPTIONS)
 
     @api.route("POST", "/orders", summary="Create an order (Draft)", tag="Orders", roles=ORDER_READERS,
                response="Order", status=201, body=ORDER_CREATE, errors=(403, 422))
@@ -209,18 +229,9 @@ def _order_action(api, segment, function, label, properties, required, descripti
 
 def _register_order_lines(api) -> None:
     @api.route("GET", "/order-lines", summary="List order lines", tag="Order lines", roles=ORDER_READERS,
-               response="OrderLinePage", query=[
-                   id_filter("order_id", "Only lines of this order"),
-                   enum_filter("state", OrderLineState, "Only lines in this state"),
-                   enum_filter("action", LineAction, "Only lines with this action"),
-                   *page_params(),
-               ], errors=())
+               response="OrderLinePage", query=[*ORDER_LINE_FILTERS, *page_params()], errors=())
     def list_order_lines(caller, params, body):
-        query = visible_order_lines(caller)
-        for name in ("order_id", "state", "action"):
-            if name in params:
-                query = query.where(getattr(OrderLineItem, name) == params[name])
-        return paged(query, OrderLineItem, ORDER_LINE, params, LINE_OPTIONS)
+        return paged(order_line_query(caller, params), OrderLineItem, ORDER_LINE, params, LINE_OPTIONS)
 
     @api.route("POST", "/order-lines", summary="Add a line to a Draft or New order", tag="Order lines",
                roles=ORDER_READERS, response="OrderLine", status=201, body=LINE_CREATE, errors=(404, 409, 422))

@@ -14,6 +14,7 @@ from app.core.extensions import csrf, db
 from app.api.framework import BACK_OFFICE, ERROR_STATUSES, PREFIX, Api, ApiError, Caller, error_body
 from app.api.cases import register_case_routes
 from app.api.orders import register_order_routes
+from app.api.work import register_work_routes, work_schemas
 from app.api.schemas import component_schemas, text
 from app.core.roles import CUSTOMER, INTEGRATOR
 
@@ -55,7 +56,7 @@ def _register_auth(api: Api) -> None:
 
 
 def openapi_document(api: Api) -> dict:
-    return openapi.build_document(api.operations, component_schemas(), ERROR_STATUSES)
+    return openapi.build_document(api.operations, {**component_schemas(), **work_schemas()}, ERROR_STATUSES)
 
 
 DOCS_PAGE = """<!doctype html>
@@ -75,6 +76,7 @@ def register_rest_api(app: Flask) -> None:
     _register_auth(api)
     register_case_routes(api)
     register_order_routes(api)
+    register_work_routes(api)
     blueprint = api.blueprint
 
     @blueprint.get("/openapi.json")

@@ -98,11 +98,16 @@ def home_summary(scope: AccountScope) -> dict:
 # Cases
 
 
-def case_list(scope: AccountScope, page: int, state: str | None) -> Page:
+def case_query(scope: AccountScope, state: str | None):
+    """The account's cases, in *state* when it names one (the My Order Cases list and its export)."""
     query = scope.cases()
     if state in CaseState.ALL:
         query = query.where(OrderCase.state == state)
-    return paged(query, OrderCase, page, (joinedload(OrderCase.order),))
+    return query
+
+
+def case_list(scope: AccountScope, page: int, state: str | None) -> Page:
+    return paged(case_query(scope, state), OrderCase, page, (joinedload(OrderCase.order),))
 
 
 def find_case(scope: AccountScope, case_pk) -> OrderCase | None:

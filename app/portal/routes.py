@@ -14,7 +14,8 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.security.decorators import permission_name
 from flask_login import current_user
 
-from app.portal import pages
+from app.exports.views import download
+from app.portal import exports, pages
 from app import workflows
 from app.cases.queries import active_services, picker_rows
 from app.core.choices import CaseOrigin, CaseState, Priority, Scope
@@ -22,6 +23,8 @@ from app.core.exceptions import DomainError, PermissionDenied, RecordNotFound
 from app.core.extensions import db
 from app.models import CustomerOrder
 from app.portal.scope import AccountScope, customer_contact
+from app.search.records import Portal
+from app.search.service import TEXT_GROUPS, search
 
 PERMISSION = "access"
 VIEW_NAME = "CustomerPortal"
@@ -267,6 +270,35 @@ class CustomerPortalView(BaseView):
                 errors, status = refused.field_errors, _refusal(refused)
         return self.render("catalog.html", contact, status, offerings=offerings, errors=errors,
                            form=request.form, locations=pages.account_locations(scope))
+
+
+    # -- search and exports ---------------------------------------------------------------------------
+
+    @expose("/search/")
+    @portal_page
+    def search(self, contact, scope):
+        """The account's cases and orders by number or external id, or by words (and case comments)."""
+        group = request.args.get("group")
+        result = search(request.args.get("q", ""), Portal(scope), group if group in TEXT_GROUPS else None,
+                        _page_number())
+        if result.jump_url:
+            return redirect(result.jump_url)
+        return self.render("search.html", contact, result=result, group=group)
+
+    @expose("/cases/export.<file_format>")
+    @portal_page
+    def export_cases(self, contact, scope, file_format):
+        if file_format not in ("csv", "xlsx"):
+            abort(404)
+        state = request.args.get("state") or None
+        return download("My order cases", file_format, exports.CASE_HEADINGS, exports.case_rows(scope, state))
+
+    @expose("/orders/export.<file_format>")
+    @portal_page
+    def export_orders(self, contact, scope, file_format):
+        if file_format not in ("csv", "xlsx"):
+            abort(404)
+        return download("My orders", file_format, exports.ORDER_HEADINGS, exports.order_rows(scope))
 
 
 def register_portal(appbuilder) -> None:

@@ -130,6 +130,8 @@ PORTAL_PARAMS = {
     "case_pk": (lambda w: w.b_draft.id, lambda w: w.a_case.id),
     "line_pk": (lambda w: w.b_line.id, lambda w: w.a_line.id),
     "order_pk": (lambda w: w.b_order.id, lambda w: w.a_order.id),
+    # A list download's format: no record of B to name, so an unknown format stands in for the foreign value.
+    "file_format": (lambda w: "pdf", lambda w: "csv"),
 }
 PARAM_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
@@ -240,7 +242,8 @@ def b_references(world) -> dict:
             "requested_location_id": world.b_location.id, "inventory_id": world.b_inventory.id,
             "interaction_id": world.b_interaction.id, "case_line_id": world.b_line.id,
             "service_id": world.service.id, "offering_id": world.offering.id,
-            "order_ids": [world.b_order.id], "order_line_ids": [world.b_order_line.id]}
+            "order_ids": [world.b_order.id], "order_line_ids": [world.b_order_line.id],
+            "ids": [world.b_order.id], "q": world.b_resolved.number}
 
 
 def sample(schema: dict, name: str, refs: dict):
@@ -296,11 +299,16 @@ def test_every_api_operation_refuses_account_b_ids(app, client_for, users, world
             response = client.open(url, method=method.upper(), json=body, query_string=query, headers=headers)
             text = response.get_data(as_text=True)
             where = f"{method.upper()} {url} {query or ''}"
-            world.assert_nothing_of_b(text, where)
+            world.assert_nothing_of_b(text, where, sent=query.values())
             if method == "get" and not parameters:
                 assert response.status_code in (200, 403), f"{where} answered {response.status_code}"
-                if response.status_code == 200:
-                    assert response.get_json()["items"] == [], f"{where} lists B's records"
+                payload = response.get_json(silent=True) if response.status_code == 200 else {}
+                if payload is None:  # a list download: its heading row and not one record
+                    assert len(text.strip().splitlines()) == 1, f"{where} exports B's records"
+                elif "items" in payload:
+                    assert payload["items"] == [], f"{where} lists B's records"
+                elif "groups" in payload:
+                    assert payload["record_url"] is None and payload["groups"] == [], f"{where} finds B's records"
             else:
                 assert response.status_code in (403, 404, 422), f"{where} answered {response.status_code}: {text}"
             checked += 1
@@ -348,3 +356,52 @@ def test_the_api_shows_a_customer_their_own_account(client_for, users, world):
     assert world.a_order.number in {item["number"] for item in orders["items"]}
     assert client.get(f"/api/v1/cases/{world.a_case.id}", headers=headers).status_code == 200
     assert client.get("/api/v1/auth/me", headers=headers).get_json()["account_id"] == world.a.id
+
+
+def b_searches(world) -> list[str]:
+    """What a customer of A might type to find B: every number, name and word of B."""
+    return [*world.b_secrets, world.b_order.tmf_id, "xyzzy", "plugh", "frob", "hiddenfield", "beta secret"]
+
+
+def test_search_finds_only_the_customers_own_account(client_for, users, world):
+    client = client_for("customer")
+    for text in b_searches(world):
+        response = client.get("/portal/search/", query_string={"q": text})
+        assert response.status_code == 200, text
+        world.assert_nothing_of_b(response.get_data(as_text=True), f"portal search {text!r}", sent=[text])
+    found = client.get("/portal/search/", query_string={"q": world.a_case.number.lower()})
+    assert found.status_code == 302 and found.headers["Location"].endswith(f"/portal/cases/{world.a_case.id}/")
+    world.a_case.short_description = "Alpha wobbly shelf"
+    db.session.commit()
+    html = client.get("/portal/search/?q=wobbly").get_data(as_text=True)
+    assert world.a_case.number in html and f"/portal/cases/{world.a_case.id}/" in html
+    api = client_for(None)
+    headers = {"Authorization": f"Bearer {api_token(api, users['customer'])}"}
+    for text in b_searches(world):
+        result = api.get("/api/v1/search", query_string={"q": text}, headers=headers)
+        assert result.status_code == 200, text
+        assert result.get_json()["record_url"] is None and result.get_json()["groups"] == [], text
+    mine = api.get("/api/v1/search", query_string={"q": "wobbly"}, headers=headers).get_json()
+    assert [hit["number"] for group in mine["groups"] for hit in group["items"]] == [world.a_case.number]
+
+
+def test_exports_hold_only_the_customers_own_account(client_for, users, world):
+    client = client_for("customer")
+    for url in ("/portal/cases/export.csv", "/portal/cases/export.xlsx", "/portal/orders/export.csv",
+                "/portal/cases/export.csv?state=Resolved"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        if url.endswith(".csv"):
+            world.assert_nothing_of_b(response.get_data(as_text=True), url)
+    cases = client.get("/portal/cases/export.csv").get_data(as_text=True)
+    assert world.a_case.number in cases and world.a_multi.number in cases
+    for url in ("/export/OrderCaseView.csv", "/export/CustomerOrderView.xlsx"):
+        assert client.get(url).status_code == 403
+    api = client_for(None)
+    headers = {"Authorization": f"Bearer {api_token(api, users['customer'])}"}
+    for path in ("/cases/export", "/case-lines/export", "/orders/export", "/order-lines/export"):
+        response = api.get(f"/api/v1{path}", headers=headers)
+        assert response.status_code == 200, path
+        world.assert_nothing_of_b(response.get_data(as_text=True), path)
+    exported = api.get("/api/v1/cases/export", headers=headers).get_data(as_text=True)
+    assert world.a_case.number in exported
