@@ -3,16 +3,14 @@ priority (managers, on a short form). Each case is its own operation; the outcom
 reported (``app.core.bulk.flash_outcomes``)."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
 from flask_login import current_user
 
 from app.cases import bulk, queries
-from app.core.bulk import flash_outcomes
+from app.core.bulk import run_and_report
 from app.core.choices import Priority
-from app.core.exceptions import DomainError
-from app.core.extensions import db
 
 # FAB action / bulk endpoint -> the permission it needs on the Order Cases view.
 BULK_PERMISSIONS = {"close_selected": "edit", "reassign_selected": "reassign", "priority_selected": "reassign",
@@ -47,20 +45,14 @@ class CaseBulkActions:
         return self._run(operation, request.form.getlist("ids"))
 
     def _run(self, operation: str, ids):
-        label = bulk.OPERATIONS[operation]
-        try:
-            if operation == "reassign":
-                outcomes = bulk.bulk_reassign(current_user, ids, request.form.get("assigned_to_id"),
-                                              request.form.get("assignment_group_id"))
-            elif operation == "set-priority":
-                outcomes = bulk.bulk_set_priority(current_user, ids, request.form.get("priority"))
-            else:
-                outcomes = bulk.bulk_close(current_user, ids)
-        except DomainError as refusal:
-            db.session.rollback()
-            flash(refusal.message, "danger")
-        else:
-            flash_outcomes(label, outcomes)
+        form = request.form
+        runs = {
+            "reassign": lambda: bulk.bulk_reassign(current_user, ids, form.get("assigned_to_id"),
+                                                   form.get("assignment_group_id")),
+            "set-priority": lambda: bulk.bulk_set_priority(current_user, ids, form.get("priority")),
+            "close": lambda: bulk.bulk_close(current_user, ids),
+        }
+        run_and_report(bulk.OPERATIONS[operation], runs[operation])
         return redirect(url_for(f"{type(self).__name__}.list"))
 
 

@@ -77,3 +77,15 @@ def flash_outcomes(action: str, outcomes: list[Outcome]) -> None:
     flash(summary(action, outcomes), "success" if everything else "warning")
     for outcome in outcomes:
         flash(f"{outcome.number}: {outcome.message}", "success" if outcome.done else "danger")
+
+
+def run_and_report(action: str, run: Callable[[], list[Outcome]]) -> None:
+    """Run a bulk operation for a page and flash its report; a refusal of the whole request (bad input,
+    the wrong role) is flashed instead and writes nothing."""
+    try:
+        outcomes = run()
+    except DomainError as refusal:
+        db.session.rollback()
+        flash(refusal.message, "danger")
+    else:
+        flash_outcomes(action, outcomes)

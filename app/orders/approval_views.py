@@ -6,9 +6,7 @@ from flask import flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_login import current_user
 
-from app.core.bulk import flash_outcomes
-from app.core.exceptions import DomainError
-from app.core.extensions import db
+from app.core.bulk import run_and_report
 from app.orders import approvals
 
 
@@ -34,12 +32,6 @@ class ApprovalsInboxView(BaseView):
         if decision not in ("approve", "reject"):
             flash("Choose Approve or Reject.", "danger")
             return redirect(url_for("ApprovalsInboxView.inbox"))
-        try:
-            outcomes = approvals.decide(current_user, request.form.getlist("ids"), decision == "approve",
-                                        request.form.get("reason", ""))
-        except DomainError as refusal:
-            db.session.rollback()
-            flash(refusal.message, "danger")
-        else:
-            flash_outcomes("Approve" if decision == "approve" else "Reject", outcomes)
+        run_and_report("Approve" if decision == "approve" else "Reject", lambda: approvals.decide(
+            current_user, request.form.getlist("ids"), decision == "approve", request.form.get("reason", "")))
         return redirect(url_for("ApprovalsInboxView.inbox"))

@@ -2,14 +2,12 @@
 complete ticked order lines. Each record is its own operation with its own reported outcome."""
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
 from flask_login import current_user
 
-from app.core.bulk import flash_outcomes
-from app.core.exceptions import DomainError
-from app.core.extensions import db
+from app.core.bulk import run_and_report
 from app.orders import bulk
 
 ORDER_BULK_PERMISSIONS = {"approve_selected": "approve", "reject_selected": "approve", "reject_many": "approve"}
@@ -21,13 +19,7 @@ def _ids(items) -> list[int]:
 
 
 def _report(view, action_label: str, run):
-    try:
-        outcomes = run()
-    except DomainError as refusal:
-        db.session.rollback()
-        flash(refusal.message, "danger")
-    else:
-        flash_outcomes(action_label, outcomes)
+    run_and_report(action_label, run)
     return redirect(url_for(f"{type(view).__name__}.list"))
 
 
