@@ -57,7 +57,10 @@ def _note_changes(session, flush_context):
         elif isinstance(obj, CharacteristicDefinition):
             key, value = "specifications", obj.specification_id
         elif isinstance(obj, OrderCase) and _changed(obj, "state"):
-            key, value = "cases", obj.id
+            notes = notes or session.info.setdefault(NOTES_KEY, {})
+            history = inspect(obj).attrs.state.history
+            first, _ = notes.setdefault("case_moves", {}).get(obj.id, (None, None))
+            notes["case_moves"][obj.id] = (first or (history.deleted[0] if history.deleted else None), obj.state)
         elif isinstance(obj, OrderCaseLine) and _changed(obj, "state"):
             key, value = "case_lines", obj.id
         if key:
@@ -83,6 +86,12 @@ def _queue_messages(session):
     if notes.get("specifications"):
         publishing.specifications_changed(notes["specifications"])
     cases.changes_noted(notes)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_after_commit(session):
+    # Whatever the commit's own flush noted (the messages just queued) is not a change to report.
+    session.info.pop(NOTES_KEY, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -176,6 +176,8 @@ class ExchangeCase(Model):
     case = relationship("OrderCase")
     remote_key = Column(String(64), nullable=False)
     remote_number = Column(String(20))
+    # Provider: the number of the last case update sent; consumer: of the last one applied.
+    event_sequence = Column(Integer, nullable=False, default=0)
 
     __table_args__ = (UniqueConstraint("connection_id", "remote_key", name="uq_exchange_case_remote"),)
 

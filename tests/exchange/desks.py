@@ -42,7 +42,8 @@ with app.app_context():
         user = sm.find_user(username=username) or sm.add_user(
             username, role.title(), "Desk", f"{username}@{role_of_desk}.test", [sm.find_role(role)], password)
         out["keys"][username] = sm.create_api_key(user, "exchange-test")["key"]
-    db.session.add(ServiceDefinition(name="Sales Order Change Request", active=True))
+    service = ServiceDefinition(name="Sales Order Change Request", active=True)
+    db.session.add(service)
     if role_of_desk == "provider":
         site = Location(name="Consumer HQ", street="1 Main St", city="Springfield", country="US")
         account = Account(name="Consumer Co", active=True, shipping_location=site)
@@ -65,6 +66,7 @@ with app.app_context():
         account.primary_contact = contact
         db.session.commit()
         out.update(account_id=account.id)
+    out["service_id"] = service.id
     print("SETUP" + json.dumps(out))
 """
 

@@ -3,6 +3,7 @@ TEST_DATABASE_URL names one, else SQLite) and a consumer (SQLite), each a gunico
 of its own, connected by their administrators through the pages, talking only HTTP to each other."""
 from __future__ import annotations
 
+import json
 import re
 import secrets
 
@@ -89,7 +90,7 @@ def order_state(desk: Desk, order_id: int) -> str:
     return desk.get_json(f"/api/v1/orders/{order_id}")["state"]
 
 
-def test_publish_order_approve_complete(desks):
+def test_publish_order_case_and_completion(desks):
     provider, consumer = desks
     publish(provider, provider.records["fibre_id"])
     customer = consumer.browser("customer")
@@ -97,29 +98,127 @@ def test_publish_order_approve_complete(desks):
     assert "Provided by Fibre Provider Inc" in entry["html"] and "100.00 USD" in entry["html"]
 
     order_id = order_from_portal(consumer, customer, "Fibre 1G", 2, "1000")
-    provided = eventually(lambda: provider_orders(provider), what="the order at the provider")
-    assert len(provided) == 1
-    remote = provider.get_json(f"/api/v1/orders/{provided[0]['id']}")
-    assert remote["state"] == "New" and remote["channel"] == SERVICE_EXCHANGE
-    assert remote["account_id"] == provider.records["account_id"]
-
-    approved = provider.api("POST", f"/api/v1/orders/{remote['id']}/actions/approve", "manager",
-                            {"version": remote["version"]})
-    assert approved.status == 200, approved.body[:500]
+    remote = provider_order(provider)
+    assert remote["state"] == "New" and remote["account_id"] == provider.records["account_id"]
+    approve(provider, remote)
     eventually(lambda: order_state(consumer, order_id) == "In progress", what="In progress at the consumer")
 
-    for action in ("start", "complete"):
-        line = provider.get_json(f"/api/v1/order-lines?order_id={remote['id']}")["items"][0]
-        done = provider.api("POST", f"/api/v1/order-lines/{line['id']}/actions/{action}", "manager",
-                            {"version": line["version"]})
-        assert done.status == 200, done.body[:500]
+    consumer_case = open_quantity_case(consumer, order_id, 3)
+    provider_case = mirrored_case(provider)
+    comment(consumer, consumer_case["id"], "customer", "Please add one more access, same bandwidth.")
+    eventually(lambda: "Please add one more access" in journal_texts(provider, provider_case["id"]),
+               what="the consumer's comment at the provider")
+    comment(provider, provider_case["id"], "manager", "Internal: capacity checked.", kind="work note")
+    comment(provider, provider_case["id"], "manager", "We can do three.")
+    eventually(lambda: "We can do three." in journal_texts(consumer, consumer_case["id"]),
+               what="the provider's comment at the consumer")
+    accept_quantity(provider, provider_case["id"], 3)
+    applied_change_shown(consumer, customer, order_id, consumer_case["id"], 3)
+    assert "capacity checked" not in journal_texts(consumer, consumer_case["id"])
+
+    accept_solution(consumer, consumer_case["id"])
+    eventually(lambda: provider.get_json(f"/api/v1/cases/{provider_case['id']}")["state"] == "Closed",
+               what="the provider's case closed on the consumer's acceptance")
+
+    complete_order(provider, remote["id"])
     eventually(lambda: order_state(consumer, order_id) == "Completed", what="Completed at the consumer")
     page = customer.get(f"/portal/orders/{order_id}/").body
     assert "Completed" in page and "Fibre Provider Inc" in page and remote["number"] in page
 
-    # Nothing lost, nothing doubled: one order at the provider, every message delivered exactly once.
+    # Nothing lost, nothing doubled: one order and one case at the provider, every message applied once.
     assert len(provider_orders(provider)) == 1
+    assert len(provider.get_json("/api/v1/cases")["items"]) == 1
     assert_all_delivered_once(provider, consumer)
+
+
+def provider_order(provider: Desk) -> dict:
+    provided = eventually(lambda: provider_orders(provider), what="the order at the provider")
+    assert len(provided) == 1
+    remote = provider.get_json(f"/api/v1/orders/{provided[0]['id']}")
+    assert remote["channel"] == SERVICE_EXCHANGE
+    return remote
+
+
+def approve(provider: Desk, remote: dict) -> None:
+    approved = provider.api("POST", f"/api/v1/orders/{remote['id']}/actions/approve", "manager",
+                            {"version": provider.get_json(f"/api/v1/orders/{remote['id']}")["version"]})
+    assert approved.status == 200, approved.body[:500]
+
+
+def complete_order(provider: Desk, remote_id: int) -> None:
+    for action in ("start", "complete"):
+        for line in provider.get_json(f"/api/v1/order-lines?order_id={remote_id}")["items"]:
+            done = provider.api("POST", f"/api/v1/order-lines/{line['id']}/actions/{action}", "manager",
+                                {"version": line["version"]})
+            assert done.status == 200, done.body[:500]
+
+
+def open_quantity_case(consumer: Desk, order_id: int, quantity: int) -> dict:
+    """The customer asks, on their exchanged order, for another quantity (REST API, customer's key)."""
+    line = consumer.get_json(f"/api/v1/order-lines?order_id={order_id}", "customer")["items"][0]
+    created = consumer.api("POST", "/api/v1/cases", "customer", {
+        "service_id": consumer.records["service_id"], "account_id": consumer.records["account_id"],
+        "scope": "Specific line items, Single order", "short_description": "One more fibre access",
+        "order_id": order_id, "order_line_ids": [line["id"]], "origin": "Portal"})
+    assert created.status == 201, created.body[:800]
+    case = json.loads(created.body)
+    case_line = consumer.get_json(f"/api/v1/case-lines?case_id={case['id']}", "customer")["items"][0]
+    edited = consumer.api("PATCH", f"/api/v1/case-lines/{case_line['id']}", "customer", {
+        "version": case_line["version"], "request_type": "Quantity change", "requested_quantity": quantity,
+        "reason_code": "Increase demand"})
+    assert edited.status == 200, edited.body[:800]
+    case = consumer.get_json(f"/api/v1/cases/{case['id']}", "customer")
+    submitted = consumer.api("POST", f"/api/v1/cases/{case['id']}/actions/submit", "customer",
+                             {"version": case["version"]})
+    assert submitted.status == 200, submitted.body[:800]
+    return case
+
+
+def mirrored_case(provider: Desk) -> dict:
+    cases = eventually(lambda: provider.get_json("/api/v1/cases")["items"], what="the case at the provider")
+    assert len(cases) == 1
+    case = provider.get_json(f"/api/v1/cases/{cases[0]['id']}")
+    assert case["state"] == "New"
+    line = provider.get_json(f"/api/v1/case-lines?case_id={case['id']}")["items"][0]
+    assert line["request_type"] == "Quantity change" and line["requested_quantity"] == 3
+    return case
+
+
+def comment(desk: Desk, case_id: int, username: str, text: str, kind: str = "comment") -> None:
+    posted = desk.api("POST", f"/api/v1/cases/{case_id}/journal", username, {"kind": kind, "text": text})
+    assert posted.status == 201, posted.body[:500]
+
+
+def journal_texts(desk: Desk, case_id: int) -> str:
+    return " | ".join(text for (text,) in desk.sql("SELECT text FROM journal_entry WHERE case_id = :c", c=case_id))
+
+
+def accept_quantity(provider: Desk, case_id: int, quantity: int) -> None:
+    line = provider.get_json(f"/api/v1/case-lines?case_id={case_id}")["items"][0]
+    accepted = provider.api("POST", f"/api/v1/case-lines/{line['id']}/actions/accept", "manager",
+                            {"version": line["version"], "approved_quantity": quantity,
+                             "resolution_notes": "Third access added to the order."})
+    assert accepted.status == 200, accepted.body[:800]
+
+
+def applied_change_shown(consumer: Desk, customer, order_id: int, case_id: int, quantity: int) -> None:
+    """The provider's outcome on the consumer's case, and the change applied to the consumer's order."""
+    def accepted():
+        line = consumer.get_json(f"/api/v1/case-lines?case_id={case_id}")["items"][0]
+        return line if line["state"] == "Resolved - Accepted" else None
+    line = eventually(accepted, what="the provider's outcome on the consumer's case line")
+    assert line["approved_quantity"] == quantity and line["resolution_notes"] == "Third access added to the order."
+    assert consumer.get_json(f"/api/v1/order-lines?order_id={order_id}")["items"][0]["quantity"] == quantity
+    assert consumer.get_json(f"/api/v1/cases/{case_id}")["state"] == "Resolved"
+    page = customer.get(f"/portal/orders/{order_id}/").body
+    assert re.search(r"quantity.*2.*3", page, re.S), "the order page shows the applied change"
+
+
+def accept_solution(consumer: Desk, case_id: int) -> None:
+    case = consumer.get_json(f"/api/v1/cases/{case_id}", "customer")
+    accepted = consumer.api("POST", f"/api/v1/cases/{case_id}/actions/accept-solution", "customer",
+                            {"version": case["version"]})
+    assert accepted.status == 200, accepted.body[:800]
 
 
 def assert_all_delivered_once(provider: Desk, consumer: Desk) -> None:

@@ -101,6 +101,7 @@ def upgrade():
         sa.Column("case_id", sa.Integer, sa.ForeignKey("order_case.id"), nullable=False, unique=True),
         sa.Column("remote_key", sa.String(64), nullable=False),
         sa.Column("remote_number", sa.String(20)),
+        sa.Column("event_sequence", sa.Integer, nullable=False),
         sa.UniqueConstraint("connection_id", "remote_key", name="uq_exchange_case_remote"),
     )
     op.create_table(
