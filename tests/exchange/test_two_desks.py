@@ -9,7 +9,7 @@ import secrets
 
 import pytest
 
-from tests.core.test_production import IS_POSTGRES, TEST_DATABASE_URL, drop_database
+from tests.core.test_production import IS_POSTGRES, TEST_DATABASE_URL, Browser, drop_database
 from tests.exchange.desks import Desk, database_for, eventually, post_form
 
 SERVICE_EXCHANGE = "Service Exchange"
@@ -175,10 +175,10 @@ def open_quantity_case(consumer: Desk, order_id: int, quantity: int) -> dict:
 
 
 def mirrored_case(provider: Desk) -> dict:
-    cases = eventually(lambda: provider.get_json("/api/v1/cases")["items"], what="the case at the provider")
-    assert len(cases) == 1
+    cases = eventually(lambda: [case for case in provider.get_json("/api/v1/cases")["items"] if case["state"] == "New"],
+                       what="the submitted case at the provider")
+    assert len(cases) == 1 and len(provider.get_json("/api/v1/cases")["items"]) == 1
     case = provider.get_json(f"/api/v1/cases/{cases[0]['id']}")
-    assert case["state"] == "New"
     line = provider.get_json(f"/api/v1/case-lines?case_id={case['id']}")["items"][0]
     assert line["request_type"] == "Quantity change" and line["requested_quantity"] == 3
     return case
@@ -227,3 +227,66 @@ def assert_all_delivered_once(provider: Desk, consumer: Desk) -> None:
         assert sent and all(state == "delivered" for _, state in sent), sent
         received = receiver.sql("SELECT message_id FROM exchange_receipt ORDER BY id")
         assert [message_id for message_id, _ in sent] == [message_id for (message_id,) in received]
+
+
+def connection_health(desk: Desk) -> dict:
+    page = desk.browser("admin").get(desk.connection_page).body
+    field = lambda name: re.search(r'id="%s">([^<]*)<' % name, page).group(1).strip()  # noqa: E731
+    return {"waiting": int(field("messages-waiting")), "refused": int(field("messages-refused")),
+            "last_error": field("last-error"), "last_contact": field("last-contact")}
+
+
+def test_nothing_lost_nothing_doubled_when_the_other_side_is_down(desks):
+    provider, consumer = desks
+    publish(provider, provider.records["fibre_id"])
+    customer = consumer.browser("customer")
+    eventually(lambda: catalog_offering(consumer, customer, "Fibre 1G"), what="the published offering")
+
+    # The provider is down while the customer orders: the order waits in the consumer's outbox.
+    provider.stop()
+    order_id = order_from_portal(consumer, customer, "Fibre 1G", 2, "100")
+    health = eventually(lambda: (lambda h: h if h["waiting"] == 1 and h["last_error"] != "none" else None)(
+        connection_health(consumer)), what="the waiting order and the error on the consumer's connection")
+    assert "refused" in health["last_error"].lower() or "connect" in health["last_error"].lower()
+    assert "sent, waiting for the provider" in customer.get(f"/portal/orders/{order_id}/").body
+    provider.start()
+    remote = provider_order(provider)
+    approve(provider, remote)
+    eventually(lambda: order_state(consumer, order_id) == "In progress", what="In progress at the consumer")
+
+    # The provider is down while the customer opens a case and comments on it.
+    provider.stop()
+    consumer_case = open_quantity_case(consumer, order_id, 3)
+    comment(consumer, consumer_case["id"], "customer", "Three, please.")
+    eventually(lambda: connection_health(consumer)["waiting"] == 2, what="the case and comment waiting")
+    provider.start()
+    provider_case = mirrored_case(provider)
+    eventually(lambda: "Three, please." in journal_texts(provider, provider_case["id"]), what="the comment")
+
+    # The consumer is down while the provider accepts the change and completes the order.
+    consumer.stop()
+    accept_quantity(provider, provider_case["id"], 3)
+    complete_order(provider, remote["id"])
+    assert connection_health(provider)["waiting"] >= 1
+    consumer.start()
+    eventually(lambda: order_state(consumer, order_id) == "Completed", what="Completed at the consumer")
+    applied_change_shown(consumer, customer, order_id, consumer_case["id"], 3)
+    eventually(lambda: connection_health(provider)["waiting"] == 0, what="the provider's outbox drained")
+
+    # A delivery whose answer was lost arrives again: acknowledged, not applied twice.
+    message_id, kind, payload = consumer.sql(
+        "SELECT message_id, kind, payload FROM exchange_message WHERE kind = 'productOrder'")[0]
+    again = Browser(provider.port).request("POST", "/exchange/v1/messages", body=json.dumps({
+        "id": message_id, "kind": kind, "payload": payload if isinstance(payload, dict) else json.loads(payload),
+    }).encode(), headers={"Content-Type": "application/json", "X-Exchange-Peer": consumer.base,
+                          "Authorization": f"Bearer {provider.records['keys']['integrator']}"})
+    assert again.status == 200 and json.loads(again.body)["status"] == "duplicate"
+
+    assert len(provider_orders(provider)) == 1
+    assert len(provider.get_json("/api/v1/cases")["items"]) == 1
+    assert journal_texts(provider, provider_case["id"]).count("Three, please.") == 1
+    assert consumer.sql("SELECT count(*) FROM audit_event WHERE record_type = 'customer_order' "
+                        "AND action = 'Approve'") == [(1,)]
+    assert consumer.sql("SELECT count(*) FROM order_change WHERE field = 'quantity'") == [(1,)]
+    assert consumer.sql("SELECT count(*) FROM product_inventory") == [(1,)]
+    assert_all_delivered_once(provider, consumer)
