@@ -310,3 +310,92 @@ def test_outbox_delivers_in_order_holds_back_while_down_and_sets_refusals_aside(
         time.sleep(0.1)
     assert states()[1] == ("second", ExchangeMessageState.DELIVERED)
     assert [m["payload"]["text"] for m, _ in other_instance.received][-1] == "second"
+
+
+# ---------------------------------------------------------------- cases
+
+
+def test_the_consumers_rejected_solution_reopens_the_providers_case(peer, users):
+    from app.core.choices import CaseState, JournalKind, LineState
+    from app.exchange.models import ExchangeCase
+    from app.models import JournalEntry, OrderCase
+
+    account = factories.make_account("Consumer Co")
+    connection = make_connection("provider", account, name="Plant Operations desk")
+    order = factories.make_order(account, lines=1)
+    case = factories.make_case(account, order=order, order_lines=list(order.lines), state=CaseState.RESOLVED,
+                               line_state=LineState.ACCEPTED)
+    db.session.add(ExchangeCase(connection_id=connection.id, case_id=case.id, remote_key="ORDCS0000009",
+                                event_sequence=0))
+    db.session.commit()
+
+    refused = peer.send("orderCaseSolution", {"case": "ORDCS0000404", "accepted": False, "reason": "x"})
+    assert refused.status_code == 422 and "No case ORDCS0000404" in refused.get_json()["message"]
+    rejected = peer.send("orderCaseSolution", {"case": "ORDCS0000009", "accepted": False,
+                                               "reason": "Three accesses, not two."})
+    assert rejected.status_code == 200
+    case = db.session.get(OrderCase, case.id)
+    assert (case.state, case.needs_attention, case.resolution_code) == (CaseState.WORK_IN_PROGRESS, True, None)
+    comment = db.session.query(JournalEntry).filter_by(case_id=case.id, kind=JournalKind.COMMENT).one()
+    assert comment.text == "Plant Operations desk: Three accesses, not two."
+    # Nothing of it goes back: it came from the consumer.
+    assert db.session.query(ExchangeMessage).count() == 0
+
+
+def test_record_solution_rejected_is_the_back_offices(users):
+    from app import workflows
+    from app.core.choices import CaseState, LineState
+    from app.core.exceptions import PermissionDenied, StateConflict
+    from flask_appbuilder.security.sqla.models import User
+
+    account = factories.make_account()
+    order = factories.make_order(account, lines=1)
+    case = factories.make_case(account, order=order, order_lines=list(order.lines), state=CaseState.RESOLVED,
+                               line_state=LineState.ACCEPTED)
+    customer = db.session.get(User, users["customer"].id)
+    with pytest.raises(PermissionDenied):
+        workflows.record_solution_rejected(case.id, customer, None, "No")
+    agent = db.session.get(User, users["agent"].id)
+    workflows.record_solution_rejected(case.id, agent, None, "Relayed: no")
+    with pytest.raises(StateConflict):
+        workflows.record_solution_rejected(case.id, agent, None, "Again")
+
+
+def test_a_published_offering_is_not_edited_at_the_consumer(client_for, consumer_catalog):
+    manager = client_for("manager")
+    response = manager.submit(f"/productofferingview/edit/{consumer_catalog.id}", {
+        "name": "Cheaper fibre", "unit_price": "1.00", "currency": "USD", "price_type": "recurring",
+        "active": "y", "version": consumer_catalog.version})
+    assert "follow the provider and cannot be changed here" in body(response)
+    db.session.expire_all()
+    assert (consumer_catalog.name, str(consumer_catalog.unit_price)) == ("Fibre 1G", "100.00")
+
+
+def test_the_consumers_cancellation_goes_to_the_provider(app, client_for, consumer_catalog, peer, users):
+    bandwidth = consumer_catalog.specification.characteristics[0]
+    order_in_portal(client_for, (f"qty-{consumer_catalog.id}", "1"), (f"char-{consumer_catalog.id}-{bandwidth.id}", "100"))
+    order = db.session.query(CustomerOrder).one()
+    peer.send("productOrderStateChangeEvent", event(order, 1, "acknowledged", "acknowledged"))
+    page = body(client_for("manager").get(f"/customerorderview/show/{order.id}"))
+    assert "Provided by Fibre Provider Inc as ORD0000777" in page and "provider's state: acknowledged" in page
+    sm = app.appbuilder.sm
+    key = sm.create_api_key(sm.get_user_by_id(users["customer"].id), "portal-app")["key"]
+    cancelled = app.test_client().post(f"/api/v1/orders/{order.id}/actions/cancel", json={"version": order.version},
+                                       headers={"Authorization": f"Bearer {key}"})
+    assert cancelled.status_code == 200, cancelled.get_data(as_text=True)
+    message = db.session.query(ExchangeMessage).filter_by(kind="cancelProductOrder").one()
+    assert message.payload == {"externalId": order.tmf_id, "cancellationReason": "Cancelled by the customer"}
+
+
+def test_the_provider_cancels_on_the_consumers_request(peer):
+    account = factories.make_account("Consumer Co")
+    connection = make_connection("provider", account, name="Plant Operations desk")
+    order = factories.make_order(account, lines=1, state=OrderState.NEW, line_state="New")
+    db.session.add(ExchangeOrder(connection_id=connection.id, order_id=order.id, remote_id="consumer-order-9",
+                                 event_sequence=0))
+    db.session.commit()
+    assert peer.send("cancelProductOrder", {"externalId": "consumer-order-9",
+                                            "cancellationReason": "Cancelled by the customer"}).status_code == 200
+    assert db.session.get(CustomerOrder, order.id).state == OrderState.CANCELLED
+    reported = db.session.query(ExchangeMessage).filter_by(kind="productOrderStateChangeEvent").one()
+    assert reported.payload["event"]["productOrder"]["state"] == "cancelled"
