@@ -35,26 +35,36 @@
     return $modal;
   }
 
-  /* Irreversible actions: the form says what will happen in data-confirm; the dialog offers the action
-     (data-confirm-button) and a way out (data-confirm-cancel), the safe choice focused first. */
-  $(document).on("submit", "form[data-confirm]", function (event) {
-    var form = this;
-    if (form.dataset.confirmed === "yes") { return; }
-    event.preventDefault();
+  /* Irreversible actions: the form (or the one button of a form holding several) says what will happen
+     in data-confirm; the dialog offers the action (data-confirm-button) and a way out
+     (data-confirm-cancel), the safe choice focused first. */
+  function confirmFirst(element, proceed) {
     var $body = $('<div class="od-confirm"><p class="od-confirm-message"></p>' +
       '<div class="od-confirm-buttons text-right">' +
       '<button type="button" class="btn btn-default od-confirm-cancel" data-dismiss="modal" autofocus></button> ' +
       '<button type="button" class="btn btn-danger od-confirm-ok"></button></div></div>');
-    $body.find(".od-confirm-message").text(form.dataset.confirm);
-    $body.find(".od-confirm-cancel").text(form.dataset.confirmCancel || "Go back");
-    $body.find(".od-confirm-ok").text(form.dataset.confirmButton || "Continue");
-    var $modal = openModal(form.dataset.confirmTitle || "Please confirm", $body, document.activeElement);
+    $body.find(".od-confirm-message").text(element.dataset.confirm);
+    $body.find(".od-confirm-cancel").text(element.dataset.confirmCancel || "Go back");
+    $body.find(".od-confirm-ok").text(element.dataset.confirmButton || "Continue");
+    var $modal = openModal(element.dataset.confirmTitle || "Please confirm", $body, document.activeElement);
     $body.find(".od-confirm-ok").on("click", function () {
-      form.dataset.confirmed = "yes";
       $(this).prop("disabled", true);
-      form.submit();
+      element.dataset.confirmed = "yes";
       $modal.modal("hide");
+      proceed();
     });
+  }
+  $(document).on("submit", "form[data-confirm]", function (event) {
+    var form = this;
+    if (form.dataset.confirmed === "yes") { return; }
+    event.preventDefault();
+    confirmFirst(form, function () { form.submit(); });
+  });
+  $(document).on("click", "button[data-confirm]", function (event) {
+    var button = this;
+    if (button.dataset.confirmed === "yes") { button.dataset.confirmed = ""; return; }
+    event.preventDefault();
+    confirmFirst(button, function () { button.click(); });
   });
 
   /* Pickers and short forms: the page at the link's address is fetched and its [data-dialog-content]
@@ -74,9 +84,12 @@
         var content = doc.querySelector("[data-dialog-content]");
         if (!content) { throw new Error("not a dialog"); }
         var title = content.querySelector("[data-dialog-title]");
-        var heading = title ? title.textContent.trim() : link.textContent.trim();
-        if (title) { title.parentNode.removeChild(title); }
-        var $modal = openModal(heading, $(document.importNode(content, true)), link);
+        var text = title ? title.textContent.trim() : link.textContent.trim();
+        if (title) {
+          var heading = title.closest(".panel-heading") || title;
+          heading.parentNode.removeChild(heading);
+        }
+        var $modal = openModal(text, $(document.importNode(content, true)), link);
         $modal.on("click", "[data-dialog-dismiss]", function (e) { e.preventDefault(); $modal.modal("hide"); });
         enhance($modal);
       })
