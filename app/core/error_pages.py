@@ -13,6 +13,9 @@ from app.core.extensions import db
 
 log = logging.getLogger(__name__)
 
+# Machine interfaces answer errors their own way (JSON): the REST and TMF APIs, the exchange inbox.
+MACHINE_PREFIXES = API_PREFIXES + ("/exchange/v1/",)
+
 PAGES = {
     400: ("The request could not be read", "If you sent a form, it may have been open too long or sent twice: go "
           "back, reload the page and try again. Nothing was saved."),
@@ -58,7 +61,7 @@ def register_error_pages(app) -> None:
         previous = app.error_handler_spec[None][exception.code].get(exception)
 
         def handler(error, previous=previous):
-            if request.path.startswith(API_PREFIXES) or wants_json():
+            if request.path.startswith(MACHINE_PREFIXES) or wants_json():
                 return previous(error) if previous else error
             return error_page(error)
 
