@@ -3,7 +3,7 @@ when and why an order was cancelled, the TMF priority "0" as 0, and which TMF AP
 attributes of an order were written in.
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-04 15:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0007'
-down_revision = '0006'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
