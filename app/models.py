@@ -338,11 +338,14 @@ class AuditEvent(Model):
 
 
 from app.sla.models import Notification, SlaDefinition, TaskSla  # noqa: E402,F401  (re-exported)
+from app.attachments.models import Attachment, AttachmentContent  # noqa: E402,F401  (re-exported)
+from app.mail.models import EmailTemplate, InboundEmail  # noqa: E402,F401  (re-exported)
 from app.tmf.models import TmfCancelRequest, TmfEvent, TmfHubSubscription  # noqa: E402,F401  (re-exported)
 
 __all__ = [
-    "Account", "AssignmentGroup", "AuditEvent", "CaseLineCharacteristic", "CaseLineTask", "CaseTask",
-    "CharacteristicDefinition", "Contact", "CustomerOrder", "EnrichmentIssue", "Interaction",
+    "Account", "AssignmentGroup", "Attachment", "AttachmentContent", "AuditEvent", "CaseLineCharacteristic", "CaseLineTask", "CaseTask",
+    "CharacteristicDefinition", "Contact", "CustomerOrder", "EmailTemplate", "EnrichmentIssue", "InboundEmail",
+    "Interaction",
     "InventoryCharacteristic", "JournalEntry", "Location", "Notification", "NumberSequence", "OrderCase",
     "OrderCaseLine", "OrderChange", "OrderLineCharacteristic", "OrderLineItem", "ProductInventory",
     "ProductOffering", "ProductSpecification", "Quote", "QuoteLine", "ServiceDefinition", "SlaDefinition",
