@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import zoneinfo
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_login import current_user
@@ -468,5 +468,5 @@ def register_views(appbuilder) -> None:
         appbuilder.add_view_no_menu(view)
     appbuilder.add_view_no_menu(attachment_views.AttachmentView)
     appbuilder.add_view_no_menu(CustomerPortalAttachmentsView)
-    attachment_views.install_template_functions(appbuilder.app)
+    attachment_views.install_template_functions(current_app)
     disable_file_downloads(appbuilder)

@@ -20,11 +20,11 @@ class CustomerPortalAttachmentsView(BaseView):
     base_permissions = ["can_access"]
     default_view = "download"
 
-    @expose("/<kind>/<int:pk>", methods=["POST"])
+    @expose("/<kind>/<int:record_pk>", methods=["POST"])
     @portal_page
-    def upload(self, contact, scope, kind, pk):
+    def upload(self, contact, scope, kind, record_pk):
         try:
-            owner = store.find_owner(*retarget(kind, pk))
+            owner = store.find_owner(*retarget(kind, record_pk))
             if not store.customer_may_see(current_user, owner):
                 raise RecordNotFound("The record does not exist, or you may not see it.")
             added = store.add_attachments(current_user, owner, uploads_from_request())
@@ -38,20 +38,20 @@ class CustomerPortalAttachmentsView(BaseView):
         flash(f"Attached: {', '.join(a.filename for a in added)}.", "info")
         return redirect(back_url())
 
-    @expose("/<int:pk>", methods=["GET"])
+    @expose("/<int:attachment_pk>", methods=["GET"])
     @portal_page
-    def download(self, contact, scope, pk):
+    def download(self, contact, scope, attachment_pk):
         try:
-            attachment = store.find_attachment(current_user, pk)
+            attachment = store.find_attachment(current_user, attachment_pk)
         except RecordNotFound:
             abort(404)
         return download_response(attachment)
 
-    @expose("/<int:pk>/delete", methods=["POST"])
+    @expose("/<int:attachment_pk>/delete", methods=["POST"])
     @portal_page
-    def delete(self, contact, scope, pk):
+    def delete(self, contact, scope, attachment_pk):
         try:
-            name = store.delete_attachment(current_user, pk)
+            name = store.delete_attachment(current_user, attachment_pk)
         except RecordNotFound:
             db.session.rollback()
             abort(404)

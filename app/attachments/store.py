@@ -15,7 +15,7 @@ from typing import Iterator
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from app.attachments.models import Attachment, AttachmentContent, AttachmentSource
 from app.attachments.sniff import FileKind, identify
@@ -254,12 +254,21 @@ def attachments_of(owner) -> list[Attachment]:
     return db.session.scalars(query).all()
 
 
-def content_chunks(attachment_id: int, size: int) -> Iterator[bytes]:
-    """The bytes of an attachment, a slice at a time, so a download never holds the whole file."""
+def content_chunks(attachment_id: int, size: int, engine=None) -> Iterator[bytes]:
+    """The bytes of an attachment, a slice at a time, so a download never holds the whole file. With
+    *engine*, on a connection of its own: a streamed response is read after its request has ended."""
+    statement = select(func.substr(AttachmentContent.data, bindparam("start"), CHUNK_BYTES)).where(
+        AttachmentContent.attachment_id == attachment_id)
+    if engine is None:
+        yield from _chunks(db.session, statement, size)
+        return
+    with engine.connect() as connection:
+        yield from _chunks(connection, statement, size)
+
+
+def _chunks(connection, statement, size: int) -> Iterator[bytes]:
     for start in range(0, size, CHUNK_BYTES):
-        chunk = db.session.scalar(
-            select(func.substr(AttachmentContent.data, start + 1, CHUNK_BYTES))
-            .where(AttachmentContent.attachment_id == attachment_id))
+        chunk = connection.execute(statement, {"start": start + 1}).scalar()
         if chunk is None:
             return
         yield bytes(chunk)

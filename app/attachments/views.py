@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_login import current_user
 from sqlalchemy import select
@@ -26,8 +26,8 @@ def download_response(attachment: Attachment) -> Response:
     """The file as a download, never shown inline: a browser must not render or sniff what a user uploaded."""
     attachment_id, size = attachment.id, attachment.size
     ascii_name = attachment.filename.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
-    response = Response(stream_with_context(store.content_chunks(attachment_id, size)),
-                        mimetype=attachment.content_type, direct_passthrough=True)
+    response = Response(store.content_chunks(attachment_id, size, db.engine), mimetype=attachment.content_type,
+                        direct_passthrough=True)
     response.headers["Content-Length"] = str(size)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{ascii_name}"; filename*=UTF-8\'\'{quote(attachment.filename, safe="")}')
@@ -103,8 +103,8 @@ def attachment_panel(owner, children=(), portal: bool = False) -> Panel:
                   portal=portal)
     for attachment in attachments:
         if portal:
-            download = url_for("CustomerPortalAttachmentsView.download", pk=attachment.id)
-            delete = url_for("CustomerPortalAttachmentsView.delete", pk=attachment.id)
+            download = url_for("CustomerPortalAttachmentsView.download", attachment_pk=attachment.id)
+            delete = url_for("CustomerPortalAttachmentsView.delete", attachment_pk=attachment.id)
         else:
             download = url_for("AttachmentView.download", pk=attachment.id)
             delete = url_for("AttachmentView.delete", pk=attachment.id)
@@ -112,12 +112,13 @@ def attachment_panel(owner, children=(), portal: bool = False) -> Panel:
                               delete if store.may_delete(user, attachment) else None))
     case = store.case_of(owner)
     if case is None or not case.is_read_only:
-        endpoint = "CustomerPortalAttachmentsView.upload" if portal else "AttachmentView.upload"
         for record in (owner, *children):
             kind = store.OWNER_NAMES[record.__tablename__]
             what = "the case" if isinstance(record, OrderCase) else f"line {record.number}" \
                 if kind == "case-lines" else record.number
-            panel.targets.append(Target(what, url_for(endpoint, kind=kind, pk=record.id)))
+            address = url_for("CustomerPortalAttachmentsView.upload", kind=kind, record_pk=record.id) if portal \
+                else url_for("AttachmentView.upload", kind=kind, pk=record.id)
+            panel.targets.append(Target(what, address))
     return panel
 
 
