@@ -124,11 +124,12 @@ def active_templates() -> list[EmailTemplate]:
 def parse_addresses(text: str | None) -> list[str]:
     """The addresses of a "copy to" field (commas, semicolons or spaces between them); refused when one is not
     an address."""
-    raw = [part for part in re.split(r"[,;\s]+", (text or "").strip()) if part]
     addresses, wrong = [], []
-    for _name, address in getaddresses(raw):
-        (addresses if EMAIL_ADDRESS.match(address or "") else wrong).append(address)
-    wrong += [part for part in raw if "@" not in part and part not in wrong]
+    for part in (part.strip() for part in re.split(r"[,;]", text or "")):
+        # "Name <address>" is one recipient; otherwise spaces separate plain addresses.
+        for piece in ([part] if "<" in part else part.split()) if part else []:
+            address = getaddresses([piece])[0][1] if "<" in piece else piece
+            (addresses if EMAIL_ADDRESS.match(address or "") else wrong).append(address or piece)
     if wrong:
         raise InvalidInput(f"{SEND_EMAIL}: not an e-mail address: {', '.join(w or '(empty)' for w in wrong)}.",
                            {"cc": "Not an e-mail address"})
@@ -162,7 +163,7 @@ def send_case_email(user: User, case_id, *, subject: str, body: str, cc: str | N
             raise InvalidInput(f"{SEND_EMAIL} is not possible: {case.number} has no contact with an e-mail address.",
                                {"to": "The case contact has no e-mail address"})
         errors = {}
-        subject, body = clean_text(subject), (body or "").strip()
+        subject, body = clean_text(subject), (body or "").replace("\r\n", "\n").strip()
         if not subject:
             errors["subject"] = "Required"
         elif len(subject) > 250:
