@@ -84,7 +84,9 @@ def read_upload(filename: str | None, stream, limit: int | None = None) -> Uploa
     """Read one uploaded file, stopping one byte past the per-file limit (the rest is never read)."""
     limit = max_file_bytes() if limit is None else limit
     data = stream.read(limit + 1)
-    return Upload(clean_filename(filename), data[:limit], too_big=len(data) > limit)
+    too_big = len(data) > limit
+    # Slicing copies; a file within the limit (every accepted one, up to 25 MB) is kept as read.
+    return Upload(clean_filename(filename), data[:limit] if too_big else data, too_big=too_big)
 
 
 # ----------------------------------------------------------------------------------------------------
