@@ -78,8 +78,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--database-url", help="use this (emptied) database instead of the default one")
     args = parser.parse_args(argv)
-    url = database_url("attachments", args.db)
+    url = args.database_url or database_url("attachments", args.db)
     prepare_database(url, rebuild=True)
     app = make_app(url)
     with app.app_context():
@@ -129,7 +130,6 @@ def main(argv=None) -> int:
         if downloads[-1]["sha256"] != hashlib.sha256(data).hexdigest():
             raise SystemExit("the download differs from the upload")
         with app.app_context():
-            from app.attachments import store
             from app.core.extensions import db
 
             db.session.query(AttachmentContent).delete()
