@@ -45,6 +45,7 @@ from app.orders.models import (  # noqa: F401  (re-exported)
     ProductSpecification,
     Quote,
     QuoteLine,
+    QuoteLineCharacteristic,
 )
 
 assignment_group_member = Table(
@@ -337,17 +338,24 @@ class AuditEvent(Model):
     __table_args__ = (Index("ix_audit_event_record", "record_type", "record_id", "created_on"),)
 
 
-from app.sla.models import Notification, SlaDefinition, TaskSla  # noqa: E402,F401  (re-exported)
+from app.sla.models import (  # noqa: E402,F401  (re-exported)
+    HolidayCalendar,
+    HolidayDate,
+    Notification,
+    SlaDefinition,
+    TaskSla,
+)
 from app.attachments.models import Attachment, AttachmentContent  # noqa: E402,F401  (re-exported)
 from app.mail.models import EmailTemplate, InboundEmail  # noqa: E402,F401  (re-exported)
 from app.tmf.models import TmfCancelRequest, TmfEvent, TmfHubSubscription  # noqa: E402,F401  (re-exported)
 
 __all__ = [
-    "Account", "AssignmentGroup", "Attachment", "AttachmentContent", "AuditEvent", "CaseLineCharacteristic", "CaseLineTask", "CaseTask",
-    "CharacteristicDefinition", "Contact", "CustomerOrder", "EmailTemplate", "EnrichmentIssue", "InboundEmail",
+    "Account", "AssignmentGroup", "Attachment", "AttachmentContent", "AuditEvent", "CaseLineCharacteristic",
+    "CaseLineTask", "CaseTask", "CharacteristicDefinition", "Contact", "CustomerOrder", "EmailTemplate",
+    "EnrichmentIssue", "HolidayCalendar", "HolidayDate", "InboundEmail",
     "Interaction",
     "InventoryCharacteristic", "JournalEntry", "Location", "Notification", "NumberSequence", "OrderCase",
     "OrderCaseLine", "OrderChange", "OrderLineCharacteristic", "OrderLineItem", "ProductInventory",
-    "ProductOffering", "ProductSpecification", "Quote", "QuoteLine", "ServiceDefinition", "SlaDefinition",
+    "ProductOffering", "ProductSpecification", "Quote", "QuoteLine", "QuoteLineCharacteristic", "ServiceDefinition", "SlaDefinition",
     "TaskSla", "TmfCancelRequest", "TmfEvent", "TmfHubSubscription",
 ]

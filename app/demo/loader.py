@@ -33,7 +33,8 @@ from app.core.model_base import acting_user_id, utcnow
 from app.models import (
     Account, AssignmentGroup, CharacteristicDefinition, Contact, CustomerOrder, EnrichmentIssue, Interaction,
     InventoryCharacteristic, Location, OrderCase, OrderCaseLine, OrderLineCharacteristic, OrderLineItem,
-    ProductInventory, ProductOffering, ProductSpecification, Quote, QuoteLine, ServiceDefinition,
+    ProductInventory, ProductOffering, ProductSpecification, Quote, QuoteLine, QuoteLineCharacteristic,
+    ServiceDefinition,
 )
 from app.core.roles import ADMIN, AGENT, CUSTOMER, INTEGRATOR, MANAGER
 
@@ -441,7 +442,7 @@ class _DemoBuilder:
             self._fulfil(line)
         return line
 
-    def _value(self, definition: CharacteristicDefinition, order: CustomerOrder) -> str:
+    def _value(self, definition: CharacteristicDefinition, order: CustomerOrder | Quote) -> str:
         if definition.allowed_values:
             return self.rng.choice(definition.allowed_values.split(","))
         if definition.value_type == ValueType.BOOLEAN:
@@ -536,7 +537,9 @@ class _DemoBuilder:
                           valid_until=(order.order_date + dt.timedelta(days=30)).date(), order=order,
                           description=order.description.replace("order", "quote"),
                           created_on=order.order_date - dt.timedelta(days=rng.randint(3, 20)))
-            quote.lines = [QuoteLine(offering=line.offering, quantity=line.quantity, unit_price=line.unit_price)
+            quote.lines = [QuoteLine(offering=line.offering, quantity=line.quantity, unit_price=line.unit_price,
+                                     characteristics=[QuoteLineCharacteristic(name=c.name, value=c.value)
+                                                      for c in line.characteristics])
                            for line in order.lines]
             quote.total_amount = sum((line.unit_price * line.quantity for line in quote.lines), Decimal("0"))
             self.session.add(quote)
@@ -550,8 +553,11 @@ class _DemoBuilder:
                           valid_until=(created + dt.timedelta(days=30)).date(), created_on=created,
                           description=f"Proposal for {account.name}")
             for offering in rng.sample(self.product_offerings + self.service_offerings, rng.randint(1, 4)):
+                # Configured like an order line, so the quote converts into an order that can be submitted.
                 quote.lines.append(QuoteLine(offering=offering, quantity=rng.randint(1, 25),
-                                             unit_price=offering.unit_price))
+                                             unit_price=offering.unit_price, characteristics=[
+                                                 QuoteLineCharacteristic(name=d.name, value=self._value(d, quote))
+                                                 for d in offering.specification.characteristics]))
             quote.total_amount = sum((line.unit_price * line.quantity for line in quote.lines), Decimal("0"))
             self.session.add(quote)
 

@@ -238,9 +238,24 @@ class QuoteLine(Model):
     offering = relationship("ProductOffering")
     quantity = Column(Integer, nullable=False, default=1)
     unit_price = Column(MONEY, nullable=False, default=Decimal("0"))
+    characteristics = relationship(
+        "QuoteLineCharacteristic", back_populates="quote_line", cascade="all, delete-orphan",
+        order_by="QuoteLineCharacteristic.id",
+    )
 
     def __str__(self):
         return f"{self.quantity} × {self.offering}"
+
+
+class QuoteLineCharacteristic(Model):
+    """A characteristic value configured on a quote line; copied onto the order line on conversion."""
+
+    __tablename__ = "quote_line_characteristic"
+    id = Column(Integer, primary_key=True)
+    quote_line_id = Column(Integer, ForeignKey("quote_line.id"), nullable=False, index=True)
+    quote_line = relationship("QuoteLine", back_populates="characteristics")
+    name = Column(String(100), nullable=False)
+    value = Column(String(500))
 
 
 class CustomerOrder(Numbered, Audited, Model):

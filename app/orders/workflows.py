@@ -69,6 +69,7 @@ from app.orders.rules import (
     recompute_totals,
     validate_characteristics,
 )
+from app.sla.notifications import NotificationEvent, notify
 from app.core.roles import AGENT, CUSTOMER, INTEGRATOR, MANAGER, has_back_office_role, role_names
 from app.core.workflow_base import (
     add_journal_entry,
@@ -408,6 +409,7 @@ def submit_order(user, order_id: int, version) -> CustomerOrder:
         for line in lines:
             if line.state == OrderLineState.DRAFT:
                 transition(line, OrderLineState.NEW, "Submit")
+        notify(NotificationEvent.ORDER_SUBMITTED, order)
     return order
 
 
@@ -430,6 +432,7 @@ def approve_order(user, order_id: int, version) -> CustomerOrder:
         if not any(line.state not in OrderLineState.CLOSED for line in order.lines):
             raise StateConflict(f"Approve is not allowed: {order.number} has no open lines.")
         transition(order, OrderState.IN_PROGRESS, "Approve")
+        notify(NotificationEvent.ORDER_APPROVED, order)
     return order
 
 
@@ -447,6 +450,8 @@ def reject_order(user, order_id: int, version, reason: str) -> CustomerOrder:
         transition(order, OrderState.REJECTED, "Reject")
         _cancel_open_lines(order, "Reject")
         add_journal_entry(order, JournalKind.WORK_NOTE, f"Rejected: {reason}", user)
+        # The reason is the customer's to read (portal, notice); the reject form says so.
+        notify(NotificationEvent.ORDER_REJECTED, order, reason=reason)
     return order
 
 
@@ -464,6 +469,7 @@ def cancel_order(user, order_id: int, version, reason: str | None = None) -> Cus
             )
         transition(order, OrderState.CANCELLED, "Cancel order")
         _cancel_open_lines(order, "Cancel order")
+        notify(NotificationEvent.ORDER_CANCELLED, order)
         if (reason or "").strip():
             add_journal_entry(order, JournalKind.WORK_NOTE, f"Cancelled: {reason.strip()}", user)
     return order
@@ -498,7 +504,9 @@ def complete_line(user, line_id: int, version) -> OrderLineItem:
         _apply_to_inventory(order, line)
         transition(line, OrderLineState.COMPLETED, "Complete")
         line.completed_at = utcnow()
-        _settle_order(order)
+        notify(NotificationEvent.ORDER_LINE_COMPLETED, order, line_number=line.number,
+               line_product=line.offering.name if line.offering else (line.description or line.action))
+        _settle_and_notify(order)
     return line
 
 
@@ -514,8 +522,16 @@ def cancel_line(user, line_id: int, version, reason: str | None = None) -> Order
         if (reason or "").strip():
             add_journal_entry(line, JournalKind.WORK_NOTE, f"Cancelled: {reason.strip()}", user)
         recompute_totals(order, action="Cancel line")
-        _settle_order(order)
+        _settle_and_notify(order)
     return line
+
+
+def _settle_and_notify(order: CustomerOrder) -> None:
+    before = order.state
+    _settle_order(order)
+    if order.state != before:
+        notify({OrderState.COMPLETED: NotificationEvent.ORDER_COMPLETED,
+                OrderState.CANCELLED: NotificationEvent.ORDER_CANCELLED}[order.state], order)
 
 
 def _apply_to_inventory(order: CustomerOrder, line: OrderLineItem) -> None:
