@@ -38,7 +38,7 @@ def test_an_agent_emails_the_contact_from_a_template_with_a_case_file(mail_serve
     assert "Dear Pat Buyer," in compose_page
     assert f"- {first.number} ({first.order_line.number}): Quantity change — Resolved - Accepted (quantity 3; " \
            "Three units credited)" in compose_page
-    assert f"- {second.number} ({second.order_line.number}): change — Work in Progress" in compose_page
+    assert f"- {second.number} ({second.order_line.number}): {second.request_type} — Work in Progress" in compose_page
     assert "Kind regards,\nAgent Tester" in compose_page
     body = f"Dear Pat Buyer,\n\n{awaiting_case.number} is nearly done."
     response = agent.submit(f"/ordercases/{awaiting_case.id}/email", {
