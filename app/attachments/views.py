@@ -126,6 +126,41 @@ def attachment_panel(owner, children=(), portal: bool = False) -> Panel:
 # The back-office routes
 
 
+def _act(operation, done, categories: tuple[str, str]):
+    """Run one attachment operation for a page: 404 for what the user may not see, a refusal flashed, then
+    back to the page the form was on. *categories*: the flash categories of a refusal and of success."""
+    try:
+        message = done(operation())
+    except RecordNotFound:
+        db.session.rollback()
+        abort(404)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, categories[0])
+        return redirect(back_url())
+    flash(message, categories[1])
+    return redirect(back_url())
+
+
+def upload_files(kind: str, pk: int, categories: tuple[str, str]):
+    """The upload form's files (all or none) to the record it names (or its "Attach to" choice)."""
+    return _act(lambda: store.add_attachments(current_user, store.find_owner(*retarget(kind, pk)),
+                                              uploads_from_request()),
+                lambda added: f"Attached: {', '.join(a.filename for a in added)}.", categories)
+
+
+def delete_file(pk: int, categories: tuple[str, str]):
+    return _act(lambda: store.delete_attachment(current_user, pk), lambda name: f"{name} deleted.", categories)
+
+
+def download_file(pk: int):
+    try:
+        attachment = store.find_attachment(current_user, pk)
+    except RecordNotFound:
+        abort(404)
+    return download_response(attachment)
+
+
 class AttachmentView(BaseView):
     """/attachments/…: upload to any record of the desk, download, delete (the uploader or a manager)."""
 
@@ -133,46 +168,22 @@ class AttachmentView(BaseView):
     base_permissions = ["can_add", "can_show", "can_delete"]
     method_permission_name = {"upload": "add", "download": "show", "delete": "delete"}
     default_view = "download"
+    categories = ("danger", "success")
 
     @expose("/<kind>/<int:pk>", methods=["POST"])
     @has_access
     def upload(self, kind, pk):
-        try:
-            owner = store.find_owner(*retarget(kind, pk))
-            added = store.add_attachments(current_user, owner, uploads_from_request())
-        except RecordNotFound:
-            db.session.rollback()
-            abort(404)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-            return redirect(back_url())
-        flash(f"Attached: {', '.join(a.filename for a in added)}.", "success")
-        return redirect(back_url())
+        return upload_files(kind, pk, self.categories)
 
     @expose("/<int:pk>/download", methods=["GET"])
     @has_access
     def download(self, pk):
-        try:
-            attachment = store.find_attachment(current_user, pk)
-        except RecordNotFound:
-            abort(404)
-        return download_response(attachment)
+        return download_file(pk)
 
     @expose("/<int:pk>/delete", methods=["POST"])
     @has_access
     def delete(self, pk):
-        try:
-            name = store.delete_attachment(current_user, pk)
-        except RecordNotFound:
-            db.session.rollback()
-            abort(404)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-            return redirect(back_url())
-        flash(f"{name} deleted.", "success")
-        return redirect(back_url())
+        return delete_file(pk, self.categories)
 
 
 def back_url() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import deferred, relationship
 
+from app.core.choices import Choices
 from app.core.extensions import Model
 from app.core.model_base import Audited, utcnow
 
@@ -22,7 +23,7 @@ class EmailTemplate(Audited, Model):
         return self.name
 
 
-class InboundOutcome:
+class InboundOutcome(Choices):
     COMMENT = "comment"
     NEW_CASE = "new case"
     REVIEW = "review"
