@@ -118,4 +118,9 @@ class Config:
     MAX_CONTENT_LENGTH = int((ATTACHMENT_MAX_RECORD_MB + 1) * 1024 * 1024)
     AUTO_CLOSE_RESOLVED_DAYS = int(os.environ.get("AUTO_CLOSE_RESOLVED_DAYS", "10"))
 
+    # Service Exchange (app/exchange/): how often the sender looks for due messages, and the longest wait
+    # between two attempts to reach an instance that is down.
+    EXCHANGE_POLL_SECONDS = float(os.environ.get("EXCHANGE_POLL_SECONDS", "30"))
+    EXCHANGE_RETRY_MAX_SECONDS = float(os.environ.get("EXCHANGE_RETRY_MAX_SECONDS", "300"))
+
     LIST_PAGE_SIZE = 20
