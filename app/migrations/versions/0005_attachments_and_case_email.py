@@ -2,7 +2,7 @@
 threading ids and attached files.
 
 Revision ID: 0005
-Revises: 0009
+Revises: 0007
 Create Date: 2026-12-04 15:40:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0005'
-down_revision = '0009'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
