@@ -71,6 +71,12 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         register_error_handlers(app)
         register_tmf_apis(app)
         register_rest_api(app)  # after the TMF APIs: it chains their 404/405 handler
+        from app.exchange.setup import register_exchange
+
+        register_exchange(app)
+        from app.core.error_pages import register_error_pages
+
+        register_error_pages(app)  # last: the machine interfaces' handlers keep answering for their paths
         app.register_blueprint(health)
         if app.config.get("FAB_UPDATE_PERMS", True):
             sync_roles(appbuilder.sm)

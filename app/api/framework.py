@@ -41,6 +41,7 @@ ERROR_STATUSES = {
     403: "The caller's role does not allow this",
     404: "No such record, or the caller may not see it",
     409: "The record is in a state that does not allow this, or its version moved",
+    413: "The request is larger than the upload limit",
     422: "Invalid input; `errors` names the fields",
     429: "Too many login attempts",
 }
@@ -224,7 +225,11 @@ class Api:
                     return error_body(refusal.status_code, refusal.message, refusal.field_errors)
                 if result is None:
                     return "", 204
+<<<<<<< HEAD
                 if isinstance(result, Response):  # a file download (exports)
+=======
+                if isinstance(result, Response):
+>>>>>>> main
                     return result
                 response = jsonify(result)
                 response.status_code = status

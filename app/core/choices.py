@@ -61,7 +61,8 @@ class CaseOrigin(Choices):
     LIST = "List"
     PORTAL = "Portal"
     API = "API"
-    ALL = (CUSTOMER_ORDER, ORDER_LINE_ITEMS, INTERACTION, LIST, PORTAL, API)
+    EMAIL = "Email"
+    ALL = (CUSTOMER_ORDER, ORDER_LINE_ITEMS, INTERACTION, LIST, PORTAL, API, EMAIL)
 
 
 class Priority(Choices):
@@ -119,6 +120,8 @@ class JournalKind(Choices):
     COMMENT = "comment"
     WORK_NOTE = "work note"
     ALL = (COMMENT, WORK_NOTE)
+    # An e-mail sent from the case page; written by app/mail only, never chosen on a journal form.
+    EMAIL = "email"
 
 
 class OrderState(Choices):
@@ -154,7 +157,9 @@ class OrderChannel(Choices):
     PORTAL = "portal"
     TMF622 = "TMF622"
     TMF641 = "TMF641"
-    ALL = (AGENT, QUOTE, PORTAL, TMF622, TMF641)
+    # A consumer's order relayed by a connected order desk (app/exchange/).
+    SERVICE_EXCHANGE = "Service Exchange"
+    ALL = (AGENT, QUOTE, PORTAL, TMF622, TMF641, SERVICE_EXCHANGE)
 
 
 class LineAction(Choices):
@@ -259,3 +264,18 @@ class NotificationState(Choices):
     SENT = "sent"
     FAILED = "failed"
     ALL = (QUEUED, SENT, FAILED)
+
+
+class ExchangeRole(Choices):
+    """What this instance is on a Service Exchange connection."""
+
+    PROVIDER = "provider"
+    CONSUMER = "consumer"
+    ALL = (PROVIDER, CONSUMER)
+
+
+class ExchangeMessageState(Choices):
+    QUEUED = "queued"
+    DELIVERED = "delivered"
+    REFUSED = "refused"
+    ALL = (QUEUED, DELIVERED, REFUSED)

@@ -6,14 +6,14 @@ descriptions. PostgreSQL keeps an expression index current by itself; SQLite's F
 external-content tables over the record tables, kept current by insert, update and delete triggers.
 
 Revision ID: 0004
-Revises: 0006
+Revises: 0005
 Create Date: 2026-12-04 15:30:00
 
 """
 from alembic import op
 
 revision = '0004'
-down_revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
