@@ -18,15 +18,12 @@ from app.home import dashboard
 from app.orders import views as order_views
 from app.sla import views as sla_views
 from app.cases import task_views
-<<<<<<< HEAD
 from app.core.view_support import add_list_refinement
 from app.exports.views import ListExportView
 from app.orders.approval_views import ApprovalsInboxView
 from app.search.quick import quick_search
 from app.search.views import GlobalSearchView
-=======
 from app.exchange.views import ServiceExchangeView
->>>>>>> main
 from app.core.choices import (
     CaseState,
     InteractionChannel,
@@ -485,11 +482,8 @@ def register_views(appbuilder) -> None:
         ListExportView,
     ):
         appbuilder.add_view_no_menu(view)
-<<<<<<< HEAD
-    add_list_refinement(quick_search)
-=======
     appbuilder.add_view_no_menu(attachment_views.AttachmentView)
     appbuilder.add_view_no_menu(CustomerPortalAttachmentsView)
     attachment_views.install_template_functions(current_app)
->>>>>>> main
+    add_list_refinement(quick_search)
     disable_file_downloads(appbuilder)

@@ -225,11 +225,7 @@ class Api:
                     return error_body(refusal.status_code, refusal.message, refusal.field_errors)
                 if result is None:
                     return "", 204
-<<<<<<< HEAD
                 if isinstance(result, Response):  # a file download (exports)
-=======
-                if isinstance(result, Response):
->>>>>>> main
                     return result
                 response = jsonify(result)
                 response.status_code = status

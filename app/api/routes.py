@@ -77,11 +77,8 @@ def register_rest_api(app: Flask) -> None:
     _register_auth(api)
     register_case_routes(api)
     register_order_routes(api)
-<<<<<<< HEAD
-    register_work_routes(api)
-=======
     register_attachment_routes(api)
->>>>>>> main
+    register_work_routes(api)
     blueprint = api.blueprint
 
     @blueprint.get("/openapi.json")

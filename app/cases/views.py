@@ -38,10 +38,7 @@ from app.models import (
     ProductOffering,
     ServiceDefinition,
 )
-<<<<<<< HEAD
-from app.core.roles import ADMIN, AGENT, CRU, DELETE, has_back_office_role
-=======
->>>>>>> main
+from app.core.roles import CRU, DELETE
 from app.sla.views import SLA_COLUMN, SlaColumnMixin
 from app.core.view_support import BackOfficeModelView, DeletableModelView
 

@@ -295,10 +295,6 @@ class BackOfficeModelView(ModelView):
     list_widget = FastListWidget
     label_columns = dict(COMMON_LABELS)
     show_template = "views/record_show.html"
-<<<<<<< HEAD
-    # FAB's list page with the quick search box and the export buttons above the filters.
-    list_template = "views/list.html"
-=======
     # The list's labelled primary action ("New case"), where it leads (default: this view's add page) and
     # whether it opens as a dialog (the page behind it marks its [data-dialog-content]).
     add_label = "New"
@@ -306,7 +302,8 @@ class BackOfficeModelView(ModelView):
     add_dialog = False
     # {"edit" | "delete": may(user, record)}: a row offers the action only where its workflow allows it.
     row_permissions: dict = {}
->>>>>>> main
+    # FAB's list page with the quick search box and the export buttons above the filters.
+    list_template = "views/list.html"
 
     @classmethod
     def for_model(cls, model):
