@@ -38,7 +38,7 @@ from app.models import (
     ProductOffering,
     ServiceDefinition,
 )
-from app.core.roles import CRU, DELETE
+from app.core.roles import ORDER_CASE_PERMISSIONS
 from app.sla.views import SLA_COLUMN, SlaColumnMixin
 from app.core.view_support import BackOfficeModelView, DeletableModelView
 
@@ -118,7 +118,7 @@ class OrderCasePageView(BaseView):
     # The whole permission set of OrderCaseView, can_list included though no page here lists: FAB strips
     # a shared view's permissions missing from any of its views from every role at registration, so a
     # starting instance would briefly take the Order Cases list away from the users of running ones.
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete", "can_reassign"]
+    base_permissions = list(ORDER_CASE_PERMISSIONS)
     method_permission_name = {
         "select_type": "add", "intake": "add", "record": "show", "add_lines": "edit", "new_line": "edit",
         "edit_line": "edit", "case_action": "edit", "line_action": "edit", "selected_lines": "edit",
@@ -619,7 +619,7 @@ class OrderCaseView(CaseBulkActions, SlaColumnMixin, DeletableModelView):
 
     datamodel = SQLAInterface(OrderCase)
     # Its own list: FAB appends action permissions to the class's list, which must not reach other views.
-    base_permissions = [*CRU, *DELETE, "can_reassign"]
+    base_permissions = list(ORDER_CASE_PERMISSIONS)
     method_permission_name = BULK_PERMISSIONS
     list_title = "Order Cases"
     list_columns = ["number", "short_description", "account", "state", "priority", "assigned_to", "opened_at",

@@ -24,6 +24,10 @@ CREATE = ("can_add",)
 UPDATE = ("can_edit",)
 DELETE = ("can_delete",)
 CRU = READ + CREATE + UPDATE
+# Every permission of the Order Cases view. The views sharing it (the case page, the case e-mail page)
+# declare the whole set: FAB strips a shared view's permissions missing from any of its views from every
+# role while it registers, so a starting instance would briefly take them from users of running ones.
+ORDER_CASE_PERMISSIONS = ("can_list", "can_show", "can_add", "can_edit", "can_delete", "can_reassign")
 
 # View class names, grouped by the kind of data they show.
 CASE_WORK_VIEWS = (

@@ -12,7 +12,7 @@ from flask_login import current_user
 from app.cases.guards import get_record
 from app.core.exceptions import DomainError
 from app.core.extensions import db
-from app.core.roles import READ
+from app.core.roles import ORDER_CASE_PERMISSIONS, READ
 from app.core.view_support import COMMON_LABELS, BackOfficeModelView
 from app.mail import compose
 from app.mail.models import EmailTemplate, InboundEmail, InboundOutcome
@@ -25,7 +25,7 @@ class CaseEmailView(BaseView):
 
     route_base = "/ordercases"
     class_permission_name = "OrderCaseView"
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+    base_permissions = list(ORDER_CASE_PERMISSIONS)
     method_permission_name = {"compose": "edit"}
 
     @expose("/<int:pk>/email", methods=["GET", "POST"])
@@ -78,7 +78,7 @@ class EmailTemplateView(BackOfficeModelView):
     show_title = "E-mail template"
     add_title = "New e-mail template"
     edit_title = "Edit e-mail template"
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+    base_permissions = list(ORDER_CASE_PERMISSIONS)
     list_columns = ["name", "subject", "active", "changed_on"]
     search_columns = ["name", "subject", "active"]
     show_columns = ["name", "subject", "body", "active", "created_on", "changed_on"]
