@@ -342,7 +342,8 @@ class CustomerOrderView(BackOfficeModelView):
             title=f"{'Edit line ' + line.number if line else 'New line'} on order {order.number}",
             order=order, line=line, values=values, characteristics=characteristics, spec=spec,
             errors=errors or {}, message=message, actions=LineAction.ALL,
-            offerings=pages.active_offerings(order.currency), inventory=pages.account_inventory(order.account_id),
+            offerings=pages.active_offerings(order.currency, order.order_type),
+            inventory=pages.account_inventory(order.account_id),
             locations=pages.account_locations(order.account_id), view_name=self.__class__.__name__,
         ), status
 
