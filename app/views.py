@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import zoneinfo
 
-from flask import url_for
+from flask import abort, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_login import current_user
 from wtforms import StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from app.accounts import overview
 from app.cases import views as case_views
 from app.home import dashboard
 from app.orders import views as order_views
@@ -49,6 +50,7 @@ from app.models import (
 from app.core.view_support import (
     COMMON_LABELS,
     BackOfficeModelView,
+    as_record_id,
     ReadOnlyModelView,
     choice_field,
     current_user_id,
@@ -129,6 +131,20 @@ class ProductInventoryView(BackOfficeModelView):
     def check_form(self, form, item=None):
         _belongs(form, "location", message="The location belongs to another account.")
 
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        page = overview.inventory_page(as_record_id(pk)) or abort(404)
+        self.update_redirect()
+        item = page["item"]
+        actions = []
+        if _has("can_add", "CustomerOrderView") and item.state != InventoryState.INACTIVE:
+            actions.append(("Change or disconnect (new order)", url_for(
+                "ServiceOrderView.add" if item.specification and item.specification.kind == SpecKind.SERVICE
+                else "CustomerOrderView.add", account_id=item.account_id, next=url_for(".show", pk=item.id))))
+        return self.render_template("accounts/inventory.html", title=f"Inventory item {item.number}",
+                                    actions=actions, **page)
+
 
 class AccountView(BackOfficeModelView):
     datamodel = SQLAInterface(Account)
@@ -160,10 +176,30 @@ class AccountView(BackOfficeModelView):
             if location is not None and location.account_id not in (None, item.id):
                 form[name].errors.append(f"{location} belongs to another account.")
 
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        found = overview.account_overview(as_record_id(pk)) or abort(404)
+        # Recorded as the page to come back to: FAB's add forms (interactions) return here after saving.
+        self.update_redirect()
+        return self.render_template("accounts/account.html", title=f"Account {found.account.name}",
+                                    overview=found, actions=self.record_links(found.account.id))
+
     def record_links(self, pk):
-        if not _has("can_add", "CustomerOrderView"):
-            return []
-        return [("New order", url_for("CustomerOrderView.add", account_id=pk))]
+        """The actions that start from the account; each form's Back (and Cancel) returns to it."""
+        here = url_for("AccountView.show", pk=pk)
+        links = []
+        if _has("can_add", "CustomerOrderView"):
+            links.append(("New order", url_for("CustomerOrderView.add", account_id=pk, next=here)))
+        if _has("can_add", "ServiceOrderView"):
+            links.append(("New service order", url_for("ServiceOrderView.add", account_id=pk, next=here)))
+        if _has("can_add", "QuoteView"):
+            links.append(("New quote", url_for("QuoteView.add", account_id=pk, next=here)))
+        if _has("can_add", "OrderCaseView"):
+            links.append(("New case", f"/ordercases/create/?origin=list&for_account={pk}&next={here}"))
+        if _has("can_add", "InteractionView"):
+            links.append(("New interaction", url_for("InteractionView.add", _flt_0_account=pk)))
+        return links
 
 
 class CharacteristicDefinitionView(BackOfficeModelView):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
-from flask import current_app, flash, g, has_request_context
+from flask import current_app, flash, g, has_request_context, request
 from flask_appbuilder import ModelView
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.fields import QuerySelectField
@@ -256,6 +256,18 @@ class FastListWidget(ListWidget):
     """FAB's list table with the same markup, rendered with a fraction of the work per row."""
 
     template = "views/list_widget.html"
+
+
+def as_record_id(value) -> int:
+    """A URL's record id, or -1 (which names no record) for anything that is not one."""
+    text = str(value or "")
+    return int(text) if text.isdigit() and len(text) < 10 else -1
+
+
+def return_path() -> str | None:
+    """Where a form's Back returns: the ``next`` it was opened with, when that is a path of this site."""
+    target = request.values.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else None
 
 
 class BackOfficeModelView(ModelView):
