@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import zoneinfo
 
-from flask import abort, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
+from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_login import current_user
 from wtforms import StringField
@@ -30,7 +31,9 @@ from app.core.choices import (
     SpecKind,
     ValueType,
 )
+from app.core.extensions import db
 from app.home.page import HomeView  # noqa: F401  (configured as the index view in create_app)
+from app.portal import onboarding
 from app.models import (
     Account,
     AssignmentGroup,
@@ -92,6 +95,53 @@ class ContactView(BackOfficeModelView):
     validators_columns = {"email": [Optional(), Email()], "first_name": [Length(max=80)],
                           "last_name": [Length(max=80)]}
     base_order = ("last_name", "asc")
+    base_permissions = [*BackOfficeModelView.base_permissions, "can_invite"]
+
+    def record_links(self, pk):
+        """Portal access, for those who may grant it: invite (again), or remove it."""
+        contact = db.session.get(Contact, as_record_id(pk))
+        if contact is None or not _has("can_invite", "ContactView"):
+            return []
+        login = contact.user
+        links = []
+        if login is None or not login.active or login.last_login is None:
+            label = "Invite to the portal" if login is None or not login.active else "Send a new invitation"
+            links.append((label, url_for("ContactView.invite", pk=contact.id)))
+        if login is not None and login.active:
+            links.append(("Remove portal access", url_for("ContactView.remove_access", pk=contact.id)))
+        return links
+
+    @expose("/invite/<pk>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("invite")
+    def invite(self, pk):
+        """Confirm, then invite: the contact gets a customer login and an e-mail to set its password."""
+        contact = db.session.get(Contact, as_record_id(pk)) or abort(404)
+        if request.method == "GET":
+            return self.render_template("accounts/portal_access.html", contact=contact, action="invite",
+                                        title=f"Invite {contact.name} to the portal",
+                                        days=onboarding.invitation_days())
+        login = onboarding.invite_contact(
+            current_user, contact.id, lambda token: url_for("PortalWelcomeView.welcome", token=token, _external=True))
+        flash(f"{contact.name} is invited: {login.username} gets an e-mail with a link to set a password.", "success")
+        return redirect(url_for("ContactView.show", pk=contact.id))
+
+    @expose("/remove-access/<pk>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("invite")
+    def remove_access(self, pk):
+        contact = db.session.get(Contact, as_record_id(pk)) or abort(404)
+        if request.method == "GET":
+            return self.render_template("accounts/portal_access.html", contact=contact, action="remove",
+                                        title=f"Remove the portal access of {contact.name}")
+        onboarding.remove_portal_access(current_user, contact.id)
+        flash(f"{contact.name} can no longer sign in to the portal.", "success")
+        return redirect(url_for("ContactView.show", pk=contact.id))
+
+    def post_update(self, item):
+        # A contact who leaves the customer (deactivated) loses the portal with it.
+        if not item.active and item.user is not None and item.user.active:
+            onboarding.remove_portal_access(current_user, item.id)
 
 
 class LocationView(BackOfficeModelView):

@@ -260,7 +260,7 @@ def test_account_page_shows_its_contacts_locations_inventory_and_a_new_order_but
     assert "Pat Buyer" in html or "Pat" in html
     assert "1 Main St" in html
     assert "Gadget 1" in html and "Gadget 2" in html
-    assert f'href="/customerorderview/add?account_id={account.id}"' in html
+    assert f'href="/customerorderview/add?account_id={account.id}&amp;next=/accountview/show/{account.id}"' in html
     assert ">New order<" in html
 
 
