@@ -127,6 +127,8 @@ MANAGER_PERMISSIONS = [
     *grant(REFERENCE_VIEWS, CREATE + UPDATE),
     # Approve and reject orders.
     *grant(("CustomerOrderView", "ServiceOrderView"), ("can_approve",)),
+    # Invite a customer's contact to the portal, or remove their access (app/portal/onboarding.py).
+    ("can_invite", "ContactView"),
     *grant(SLA_LIST_VIEWS, READ),
     ("can_show", "DashboardView"),
     *menus(MANAGER_MENUS),
