@@ -395,15 +395,30 @@ def reject_solution(case_id, user: User, version=None, reason: str | None = None
         case = load_case(case_id)
         _require_case_contact(user, case, REJECT_SOLUTION)
         check_version(case, version)
-        require_state(case, (CaseState.RESOLVED,), REJECT_SOLUTION)
-        reason = required_text(reason, REJECT_SOLUTION, "reason", "a reason")
-        set_fields(case, {"resolution_code": None, "resolved_at": None, "needs_attention": True},
-                   action=REJECT_SOLUTION, case_id=case.id)
-        transition(case, CaseState.WORK_IN_PROGRESS, REJECT_SOLUTION, case_id=case.id)
-        add_journal_entry(case, JournalKind.COMMENT, reason, user, case_id=case.id)
-        notify(NotificationEvent.NEEDS_ATTENTION, case, reason_line=f"\n\nThe customer rejected the solution: {reason}")
-        sync_case_slas(case)
+        _reopen_rejected(case, user, reason)
     return case
+
+
+def record_solution_rejected(case_id, user: User, version=None, reason: str | None = None) -> OrderCase:
+    """The customer's Reject solution that reached the desk another way (a connected order desk relays
+    it): recorded by the back office, with the same effect as the customer's own."""
+    with operation(user):
+        require_back_office(user, AGENT, REJECT_SOLUTION)
+        case = load_case(case_id)
+        check_version(case, version)
+        _reopen_rejected(case, user, reason)
+    return case
+
+
+def _reopen_rejected(case: OrderCase, user: User, reason: str | None) -> None:
+    require_state(case, (CaseState.RESOLVED,), REJECT_SOLUTION)
+    reason = required_text(reason, REJECT_SOLUTION, "reason", "a reason")
+    set_fields(case, {"resolution_code": None, "resolved_at": None, "needs_attention": True},
+               action=REJECT_SOLUTION, case_id=case.id)
+    transition(case, CaseState.WORK_IN_PROGRESS, REJECT_SOLUTION, case_id=case.id)
+    add_journal_entry(case, JournalKind.COMMENT, reason, user, case_id=case.id)
+    notify(NotificationEvent.NEEDS_ATTENTION, case, reason_line=f"\n\nThe customer rejected the solution: {reason}")
+    sync_case_slas(case)
 
 
 def customer_reply(case_id, user: User, text: str) -> OrderCase:

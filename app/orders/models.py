@@ -162,6 +162,8 @@ class ProductOffering(Numbered, Audited, Model):
     price_type = Column(String(20), nullable=False, default=PriceType.ONE_TIME)
     description = Column(Text)
     active = Column(Boolean, nullable=False, default=True)
+    # The connected order desk that publishes this offering (Service Exchange); None: our own offering.
+    provider = Column(String(150))
 
     def __str__(self):
         return self.name
