@@ -1,15 +1,12 @@
 """Back-office views of reference data, tasks and administration, and the whole menu structure."""
 from __future__ import annotations
 
-import zoneinfo
-
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_login import current_user
-from wtforms import StringField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 
 from app.accounts import overview
 from app.cases import views as case_views
@@ -19,16 +16,11 @@ from app.sla import views as sla_views
 from app.cases import task_views
 from app.exchange.views import ServiceExchangeView
 from app.core.choices import (
-    CaseState,
     InteractionChannel,
     InteractionState,
     InventoryState,
-    LineState,
     PriceType,
     Priority,
-    SlaKind,
-    SlaSchedule,
-    SlaTarget,
     SpecKind,
     ValueType,
 )
@@ -49,7 +41,6 @@ from app.models import (
     ProductOffering,
     ProductSpecification,
     ServiceDefinition,
-    SlaDefinition,
 )
 from app.core.view_support import (
     COMMON_LABELS,
@@ -434,70 +425,6 @@ class AssignmentGroupView(BackOfficeModelView):
     base_order = ("name", "asc")
 
 
-def _comma_separated(allowed, label: str):
-    def check(form, field):
-        values = [v.strip() for v in (field.data or "").split(",") if v.strip()]
-        wrong = [v for v in values if v not in allowed]
-        if not values or wrong:
-            raise ValidationError(f"{label}: use a comma-separated list of {', '.join(allowed)}.")
-
-    return check
-
-
-def _time_zone(form, field):
-    try:
-        zoneinfo.ZoneInfo(field.data or "")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{field.data!r} is not a known time zone (e.g. Europe/Berlin, UTC).") from None
-
-
-HOUR = [Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message="Use a 24-hour time such as 09:00.")]
-
-
-class SlaDefinitionView(BackOfficeModelView):
-    datamodel = SQLAInterface(SlaDefinition)
-    list_title = "SLA Definitions"
-    show_title = "SLA definition"
-    add_title = "New SLA definition"
-    edit_title = "Edit SLA definition"
-    list_columns = ["name", "applies_to", "kind", "priorities", "target_minutes", "schedule", "active"]
-    search_columns = ["name", "applies_to", "kind", "schedule", "active"]
-    add_columns = ["name", "applies_to", "kind", "priorities", "target_minutes", "schedule", "timezone",
-                   "business_day_start", "business_day_end", "business_days", "pause_states", "at_risk_percent",
-                   "active"]
-    edit_columns = add_columns
-    show_columns = [*add_columns, "created_on", "changed_on"]
-    description_columns = {
-        "priorities": "Comma-separated priorities this SLA covers, e.g. 1,2.",
-        "business_days": "ISO weekdays, Monday = 1, e.g. 1,2,3,4,5.",
-        "pause_states": "Comma-separated states in which the clock stops.",
-        "target_minutes": "How long the response or resolution may take, in minutes.",
-    }
-    add_form_extra_fields = {
-        "applies_to": choice_field("Applies to", SlaTarget),
-        "kind": choice_field("Kind", SlaKind),
-        "schedule": choice_field("Schedule", SlaSchedule),
-        "timezone": StringField("Time zone", validators=[DataRequired(), _time_zone], default="UTC"),
-    }
-    edit_form_extra_fields = add_form_extra_fields
-    validators_columns = {
-        "name": [DataRequired(), Length(max=100)],
-        "target_minutes": [InputRequired(), NumberRange(min=1, message="The target must be at least one minute.")],
-        "priorities": [_comma_separated([str(p) for p in Priority.ALL], "Priorities")],
-        "business_days": [_comma_separated([str(d) for d in range(1, 8)], "Business days")],
-        "pause_states": [_comma_separated(list(dict.fromkeys(CaseState.ALL + LineState.ALL)), "Pause states")],
-        "business_day_start": HOUR,
-        "business_day_end": HOUR,
-        "at_risk_percent": [NumberRange(min=1, max=100)],
-    }
-    base_order = ("name", "asc")
-
-    def check_form(self, form, item=None):
-        start, end = form.business_day_start.data, form.business_day_end.data
-        if form.schedule.data == SlaSchedule.BUSINESS_HOURS and start and end and start >= end:
-            form.business_day_end.errors.append("The business day must end after it starts.")
-
-
 def register_views(appbuilder) -> None:
     """Every view and the menu structure, in menu order."""
     com = "Customer Order Management"
@@ -534,7 +461,10 @@ def register_views(appbuilder) -> None:
 
     appbuilder.add_view(ServiceDefinitionView, "Service Definitions", category="Administration", icon="fa-sitemap")
     appbuilder.add_view(AssignmentGroupView, "Assignment Groups", category="Administration", icon="fa-users")
-    appbuilder.add_view(SlaDefinitionView, "SLA Definitions", category="Administration", icon="fa-clock-o")
+    appbuilder.add_view(sla_views.SlaDefinitionView, "SLA Definitions", category="Administration", icon="fa-clock-o")
+    appbuilder.add_view(sla_views.HolidayCalendarView, "Holiday Calendars", category="Administration",
+                        icon="fa-calendar")
+    appbuilder.add_view_no_menu(sla_views.HolidayDateView)
     appbuilder.add_view(sla_views.NotificationView, "Notification outbox", category="Administration",
                         icon="fa-envelope")
     appbuilder.add_view(ServiceExchangeView, "Service Exchange", category="Administration", icon="fa-exchange")

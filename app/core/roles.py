@@ -60,7 +60,8 @@ LIST_MENUS = ("Lists", "My open cases", "Unassigned cases", "Open cases", "All c
 MANAGER_MENUS = ("At risk", "Breached", "Reports", "Dashboard")
 # Append-only records nobody edits through a form.
 LEDGER_VIEWS = ("OrderChangeView",)
-ADMINISTRATION_VIEWS = ("ServiceDefinitionView", "AssignmentGroupView", "SlaDefinitionView", "NotificationView")
+ADMINISTRATION_VIEWS = ("ServiceDefinitionView", "AssignmentGroupView", "SlaDefinitionView", "NotificationView",
+                        "HolidayCalendarView", "HolidayDateView")
 
 BACK_OFFICE_MENUS = (
     "Customer Order Management",
