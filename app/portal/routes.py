@@ -272,7 +272,8 @@ class CustomerPortalView(BaseView):
 class PortalWelcomeView(BaseView):
     """The set-password page an invited contact opens from the e-mail; the signed link is the only key."""
 
-    route_base = "/portal/welcome"
+    # Outside /portal: a public page that reads no account (the signed link names the user).
+    route_base = "/welcome"
 
     @expose("/<token>", methods=["GET", "POST"])
     def welcome(self, token):

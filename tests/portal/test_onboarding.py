@@ -31,7 +31,7 @@ def link(token: str) -> str:
 def invitation_path() -> str:
     body = db.session.query(Notification).filter_by(event="portal invitation").order_by(Notification.id.desc()) \
         .first().body
-    return re.search(r"http://[^/\s]+(/portal/welcome/\S+)", body).group(1)
+    return re.search(r"http://[^/\s]+(/welcome/\S+)", body).group(1)
 
 
 @pytest.fixture
