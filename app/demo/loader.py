@@ -363,13 +363,13 @@ class _DemoBuilder:
         contact = rng.choice(account.contacts)
         if channel == OrderChannel.PORTAL and account is self.customer_account:
             contact = account.contacts[0]
-        requested = (order_date + dt.timedelta(days=rng.randint(7, 35))).date()
+        requested = dt.datetime.combine((order_date + dt.timedelta(days=rng.randint(7, 35))).date(), dt.time())
         order = CustomerOrder(
             account=account, contact=contact, order_type=order_type, channel=channel, state=state,
             priority=rng.choice((2, 3, 4, 4, 4)), currency="USD", order_date=order_date,
             requested_start_date=requested - dt.timedelta(days=3) if order_type == OrderType.SERVICE else None,
             requested_completion_date=requested,
-            expected_delivery_date=requested + dt.timedelta(days=rng.randint(0, 5)),
+            expected_delivery_date=requested.date() + dt.timedelta(days=rng.randint(0, 5)),
             shipping_location=rng.choice(account.locations), created_on=order_date,
             description=f"{'Service' if order_type == OrderType.SERVICE else 'Equipment'} order for {account.name}",
         )
@@ -383,6 +383,9 @@ class _DemoBuilder:
                 "Duplicate of an order already in progress.",
                 "Requested offering is not available at the service location.",
             ))
+        if state == OrderState.CANCELLED:
+            order.cancelled_at = order_date + dt.timedelta(days=1)
+            order.cancellation_reason = "The customer withdrew the order."
         self.session.add(order)
         line_states = self._line_states(state, rng.randint(2, 6))
         for line_state in line_states:
@@ -496,7 +499,7 @@ class _DemoBuilder:
             state=OrderState.NEW, currency="USD", order_date=self.now - dt.timedelta(hours=5),
             tmf_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), external_id="PO-778201", category="B2B",
             description="Branch roll-out equipment (received through TMF622)",
-            requested_completion_date=self.today + dt.timedelta(days=21),
+            requested_completion_date=dt.datetime.combine(self.today + dt.timedelta(days=21), dt.time(9)),
             extra={"relatedParty": [{"id": ENRICHMENT_PARTY, "name": "Brightside Dental Clinics",
                                      "role": "Customer", "@referredType": "Organization"}]},
         )
@@ -504,11 +507,11 @@ class _DemoBuilder:
         known = next(o for o in self.product_offerings if o.name.startswith("Wireless Access Point"))
         matched = OrderLineItem(order=order, offering=known, specification=known.specification, quantity=6,
                                 unit_price=known.unit_price, state=OrderLineState.NEW, external_item_id="1",
-                                expected_delivery_date=order.requested_completion_date)
+                                expected_delivery_date=order.requested_completion_date.date())
         unmatched = OrderLineItem(order=order, offering=None, specification=None, quantity=2, unit_price=Decimal("0"),
                                   state=OrderLineState.NEW, external_item_id="2",
                                   description=f"Offering {ENRICHMENT_OFFERING} (not in the catalog)",
-                                  expected_delivery_date=order.requested_completion_date)
+                                  expected_delivery_date=order.requested_completion_date.date())
         self.session.add_all([matched, unmatched])
         order.enrichment_issues = [
             EnrichmentIssue(kind=EnrichmentKind.PARTY, reference=ENRICHMENT_PARTY,

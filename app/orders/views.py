@@ -242,6 +242,9 @@ class CustomerOrderView(BackOfficeModelView):
             return redirect(order_url(order))
         if request.method == "GET":
             values = {name: getattr(order, name) or "" for name in HEADER_FIELDS}
+            # The form edits days; an unchanged day keeps the stored time of day (update_order).
+            for name in ("requested_start_date", "requested_completion_date"):
+                values[name] = values[name] and values[name].date()
             values["version"] = order.version
             return self._render_header_form(values, order=order)
         values = _form_values((*HEADER_FIELDS, "version"))

@@ -20,6 +20,7 @@ Decisions where the spec is silent:
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Mapping
 
 from app.core.choices import (
@@ -110,8 +111,26 @@ def _require_capture(user, channel: str, action: str, account_id: int | None = N
 # Order header
 # ---------------------------------------------------------------------------------------------
 
-def _header_values(data: Mapping[str, Any], account: Account | None) -> dict[str, Any]:
-    """Validate the header fields present in *data* against the order's account."""
+def requested_instant(value: Any, field: str, label: str, current: dt.datetime | None = None) -> dt.datetime | None:
+    """A requested start or completion: an instant (naive UTC) as TMF clients send it, or a day as the
+    desk's forms and the REST API send it. A day is that day at midnight, unless *current* (the stored
+    instant) falls on that day: then the stored time of day is kept."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value
+    day = _date(value, field, label)
+    if day is None:
+        return None
+    if current is not None and current.date() == day:
+        return current
+    return dt.datetime.combine(day, dt.time())
+
+
+def _header_values(data: Mapping[str, Any], account: Account | None,
+                   order: CustomerOrder | None = None) -> dict[str, Any]:
+    """Validate the header fields present in *data* against the order's account (and *order*, when editing
+    one: a requested day that is unchanged keeps the time of day an API client asked for)."""
     values: dict[str, Any] = {}
     if "contact_id" in data:
         contact = _get(Contact, _optional_id(data["contact_id"], "contact_id", "Contact"), "Contact", "contact_id")
@@ -131,10 +150,12 @@ def _header_values(data: Mapping[str, Any], account: Account | None) -> dict[str
     for field, label in (
         ("requested_start_date", "Requested start date"),
         ("requested_completion_date", "Requested completion date"),
-        ("expected_delivery_date", "Expected delivery date"),
     ):
         if field in data:
-            values[field] = _date(data[field], field, label)
+            values[field] = requested_instant(data[field], field, label, getattr(order, field, None))
+    if "expected_delivery_date" in data:
+        values["expected_delivery_date"] = _date(data["expected_delivery_date"], "expected_delivery_date",
+                                                 "Expected delivery date")
     if "description" in data:
         values["description"] = (data["description"] or "").strip()[:500] or None
     if "currency" in data:
@@ -194,7 +215,7 @@ def update_order(user, order_id: int, version, data: Mapping[str, Any]) -> Custo
             values["account_id"] = account.id
             if order.contact is not None and order.contact.account_id != account.id and "contact_id" not in data:
                 values["contact_id"] = None
-        values.update(_header_values(data, account))
+        values.update(_header_values(data, account, order))
         if "currency" in values and values["currency"] != order.currency and order.lines:
             raise InvalidInput(
                 "The currency cannot change once the order has lines.", {"currency": "Order has lines"}
@@ -472,9 +493,12 @@ def cancel_order(user, order_id: int, version, reason: str | None = None) -> Cus
             )
         transition(order, OrderState.CANCELLED, "Cancel order")
         _cancel_open_lines(order, "Cancel order")
+        order.cancelled_at = utcnow()
+        reason = (reason or "").strip()
+        order.cancellation_reason = reason[:500] or None
         notify(NotificationEvent.ORDER_CANCELLED, order)
-        if (reason or "").strip():
-            add_journal_entry(order, JournalKind.WORK_NOTE, f"Cancelled: {reason.strip()}", user)
+        if reason:
+            add_journal_entry(order, JournalKind.WORK_NOTE, f"Cancelled: {reason}", user)
     return order
 
 

@@ -78,7 +78,7 @@ def test_each_action_started_from_the_account_leads_back_to_it(client_for):
     service_id = factories.make_service().id
     intake = html.unescape(agent.get(f"/ordercases/create/intake?origin=list&for_account={account.id}&next={here}"
                                      f"&service_id={service_id}").get_data(as_text=True))
-    assert f'href="{here}">Cancel</a>' in intake
+    assert f'href="{here}">Back</a>' in intake
     assert f'<option value="{account.id}" selected>' in intake
     # A foreign or odd "next" is never followed.
     evil = html.unescape(agent.get(f"/customerorderview/add?account_id={account.id}&next=//evil.test/")
