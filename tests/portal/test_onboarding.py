@@ -25,7 +25,7 @@ def person(users, role) -> User:
 
 
 def link(token: str) -> str:
-    return f"http://desk.test/portal/welcome/{token}"
+    return f"http://desk.test/welcome/{token}"
 
 
 def invitation_path() -> str:
@@ -51,10 +51,10 @@ def test_an_invitation_creates_a_linked_customer_login_and_mails_a_link(users, c
     assert contact.user_id == login.id
     assert (login.username, login.active, [r.name for r in login.roles]) == (contact.email.lower(), True, ["customer"])
     (notice,) = db.session.query(Notification).filter_by(event="portal invitation").all()
-    assert notice.recipient_email == contact.email and "http://desk.test/portal/welcome/" in notice.body
+    assert notice.recipient_email == contact.email and "http://desk.test/welcome/" in notice.body
     assert f"sign in as {login.username}" in notice.body
     # The link sets the password once.
-    token = notice.body.split("/portal/welcome/")[1].split()[0]
+    token = notice.body.split("/welcome/")[1].split()[0]
     onboarding.set_first_password(token, "a long secret 1", "a long secret 1")
     with pytest.raises(StateConflict, match="already used"):
         onboarding.set_first_password(token, "another secret 2", "another secret 2")
