@@ -242,7 +242,8 @@ def register_tmf_apis(app: Flask) -> None:
             return error_response(error.code, error.name, error.description)
         return error
 
-    for status in (404, 405):
+    # 400: the input gate (app/core/input_guard.py) refuses over-nested bodies before any view runs.
+    for status in (400, 404, 405):
         app.register_error_handler(status, tmf_http_error)
 
     @app.cli.command("create-api-key")
