@@ -13,6 +13,7 @@ from app.core.input_guard import init_input_guard
 from app.core.prepared_statements import keep_prepared_statements
 from app.core.request_logging import init_request_logging
 from app.core.security_headers import init_security_headers
+from app.core.sessions import init_sessions
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
@@ -52,6 +53,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         ensure_role_rows(db.session, app.config["AUTH_ROLE_PUBLIC"])
         appbuilder = AppBuilder(update_perms=app.config.get("FAB_UPDATE_PERMS", True))
         appbuilder.init_app(app, db.session)
+        init_sessions(app)
         from app.core.view_support import install_page_rendering
 
         install_page_rendering(app)

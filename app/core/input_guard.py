@@ -135,8 +135,16 @@ def _guard():
             if request.method in ("POST", "PUT", "PATCH"):
                 _check_form()
     except RefusedInput as refused:
-        return refused if api else _refusal_page(refused)
+        return _api_refusal(refused) if api else _refusal_page(refused)
     return None
+
+
+def _api_refusal(refused: RefusedInput):
+    """The refusal in the API's own error shape (registered by the API per path prefix), else the REST one."""
+    for prefix, render in current_app.extensions["api_refusals"].items():
+        if request.path.startswith(prefix):
+            return render(refused.code, refused.message)
+    return jsonify({"message": refused.message}), refused.code
 
 
 def _refusal_page(refused: RefusedInput):
@@ -165,4 +173,5 @@ def init_input_guard(app: Flask, appbuilder) -> None:
     parameters carry (the view's class name)."""
     app.extensions["list_views"] = {type(view).__name__: view for view in appbuilder.baseviews
                                     if getattr(view, "order_columns", None) is not None}
+    app.extensions.setdefault("api_refusals", {})
     app.before_request(_guard)

@@ -9,11 +9,10 @@ exactly as it was. The number of requests is bounded (LIST_FUZZ_EXAMPLES, FORM_F
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,14 +20,14 @@ from hypothesis import strategies as st
 from sqlalchemy import text as sql
 from werkzeug.datastructures import MultiDict
 
-from app.core.extensions import db, metadata
+from app.core.extensions import db
 from app.core.input_guard import MAX_TEXT
-from app.models import CaseTask, OrderCase
-from tests import factories
+from app.models import CaseTask
+from tests.conftest import changed_tables, database_fingerprint
 from tests.api.test_rest_api_properties import world  # noqa: F401  (the shared world of every state)
 
-LIST_EXAMPLES = int(os.environ.get("LIST_FUZZ_EXAMPLES", 300))
-FORM_EXAMPLES = int(os.environ.get("FORM_FUZZ_EXAMPLES", 400))
+LIST_EXAMPLES = int(os.environ.get("LIST_FUZZ_EXAMPLES", 250))
+FORM_EXAMPLES = int(os.environ.get("FORM_FUZZ_EXAMPLES", 300))
 SETTINGS = dict(deadline=None, derandomize=True, database=None, print_blob=True,
                 suppress_health_check=list(HealthCheck))
 
@@ -52,22 +51,7 @@ SKIPPED_FORMS = re.compile(r"^/(users|roles|groups)/(edit|delete|action_post)|^/
 
 
 def fingerprint() -> dict[str, str]:
-    """A digest of every table's rows: equal fingerprints mean nothing was written."""
-    db.session.rollback()
-    tables = [table for table in metadata.sorted_tables if table.name != "alembic_version"]
-    with db.engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            # One round trip: each table's rows as text, digested by the server.
-            digests = " UNION ALL ".join(
-                f"SELECT '{table.name}', md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "
-                f"FROM \"{table.name}\" t" for table in tables)
-            return dict(connection.execute(sql(digests)).all())
-        return {table.name: hashlib.sha256(repr(connection.execute(
-            table.select().order_by(*table.primary_key.columns)).all()).encode()).hexdigest() for table in tables}
-
-
-def changed_tables(before: dict, after: dict) -> list[str]:
-    return sorted(name for name in before if before[name] != after.get(name))
+    return database_fingerprint(db)
 
 
 def refused(client, response) -> bool:
