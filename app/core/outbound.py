@@ -97,7 +97,7 @@ class _PinnedTlsConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(raw, server_hostname=self.destination.host)
 
 
-def post_json(url: str, payload: dict, timeout: float) -> str | None:
+def post_json(url: str, payload: dict, timeout: float, headers: dict | None = None) -> str | None:
     """POST *payload* to *url* after checking it again; None on a 2xx answer, else what went wrong."""
     try:
         destination = check_destination(url)
@@ -107,7 +107,7 @@ def post_json(url: str, payload: dict, timeout: float) -> str | None:
     connection = connection_class(destination, timeout)
     try:
         connection.request("POST", destination.path, body=json.dumps(payload).encode(),
-                           headers={"Content-Type": "application/json;charset=utf-8"})
+                           headers={"Content-Type": "application/json;charset=utf-8", **(headers or {})})
         response = connection.getresponse()
         response.read(65536)
         if 200 <= response.status < 300:
