@@ -1,7 +1,7 @@
 """Session generations: signing out ends every session cookie the user was issued.
 
 Revision ID: 0004
-Revises: 0007
+Revises: 0005
 Create Date: 2026-12-04 15:45:00
 
 """
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0004'
-down_revision = '0007'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
