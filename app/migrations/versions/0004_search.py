@@ -5,15 +5,16 @@ descriptions and descriptions, journal text, account names, contact names, order
 descriptions. PostgreSQL keeps an expression index current by itself; SQLite's FTS5 tables are
 external-content tables over the record tables, kept current by insert, update and delete triggers.
 
-Revision ID: 0004
-Revises: 0005
+Revision ID: 0004_search
+Revises: 0004
 Create Date: 2026-12-04 15:30:00
 
 """
 from alembic import op
 
-revision = '0004'
-down_revision = '0005'
+# Its own id: another revision numbered 0004 (session generation) landed first.
+revision = '0004_search'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
