@@ -128,9 +128,9 @@ def test_words_find_records_by_their_texts_grouped_by_type(client_for, world, wo
 def test_every_word_must_match_and_nothing_typed_breaks_the_query(client_for, world):
     agent = client_for("agent")
     assert "Nothing found" in body(agent.get("/search/", query_string={"q": "frobnicator zebra"}))
-    for junk in ['"', "AND OR NOT", "frob*", "a:b", "(", "'; drop table order_case; --", "NEAR(", "a\x01b"]:
+    for junk in ['"', "AND OR NOT", "frob*", "a:b", "(", "'; drop table order_case; --", "NEAR("]:
         assert agent.get("/search/", query_string={"q": junk}).status_code == 200, junk
-    # A NUL is refused before any view reads it (PostgreSQL text cannot hold one).
+    # Control characters are refused before any view reads them (PostgreSQL text cannot hold a NUL).
     assert agent.get("/search/", query_string={"q": "\x00"}).status_code == 400
 
 
