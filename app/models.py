@@ -339,6 +339,7 @@ class AuditEvent(Model):
 
 from app.sla.models import Notification, SlaDefinition, TaskSla  # noqa: E402,F401  (re-exported)
 from app.tmf.models import TmfCancelRequest, TmfEvent, TmfHubSubscription  # noqa: E402,F401  (re-exported)
+from app.operations.models import PeriodicRun  # noqa: E402,F401  (registers the run records)
 
 __all__ = [
     "Account", "AssignmentGroup", "AuditEvent", "CaseLineCharacteristic", "CaseLineTask", "CaseTask",
