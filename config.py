@@ -101,3 +101,8 @@ class Config:
     AUTO_CLOSE_RESOLVED_DAYS = int(os.environ.get("AUTO_CLOSE_RESOLVED_DAYS", "10"))
 
     LIST_PAGE_SIZE = 20
+
+    # Operations: the log level (DEBUG, INFO, WARNING, ERROR), and how often ./scripts/run runs the periodic
+    # job in-process (seconds, 0 = not at all); production schedules `flask periodic` (cron or a timer).
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    PERIODIC_INTERVAL_SECONDS = int(os.environ.get("PERIODIC_INTERVAL", "60"))
