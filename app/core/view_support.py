@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Optional
 
 from app.core.errors import STALE_MESSAGE
 from app.core.roles import CRU, DELETE, READ
+from app.core.web_login import WebLoginView
 
 # Labels FAB would otherwise derive from column names ("Created By Id", "Target Minutes").
 COMMON_LABELS = {
@@ -164,6 +165,8 @@ class RequestCachedSecurityManager(SecurityManager):
     (about 30 queries, half of a list page's time); here the roles' permission pairs are loaded in one
     query and every check of the request is a set lookup.
     """
+
+    authdbview = WebLoginView
 
     def get_user_by_id(self, pk):
         # Every request loads the signed-in user, then its roles and groups: one query instead of three.
