@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 
 from app.cases import views as case_views
 from app.home import dashboard
+from app.operations.views import OperationsView
 from app.orders import views as order_views
 from app.sla import views as sla_views
 from app.cases import task_views
@@ -449,6 +450,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(SlaDefinitionView, "SLA Definitions", category="Administration", icon="fa-clock-o")
     appbuilder.add_view(sla_views.NotificationView, "Notification outbox", category="Administration",
                         icon="fa-envelope")
+    appbuilder.add_view(OperationsView, "Operations", category="Administration", icon="fa-heartbeat")
 
     for view in (
         case_views.CaseLineCharacteristicView,

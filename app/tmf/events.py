@@ -213,6 +213,14 @@ def deliver_due_events(now: dt.datetime | None = None, limit: int = 100) -> int:
     return delivered
 
 
+RETRYABLE_STATES = ("queued", "failed")
+
+
+def requeue(tmf_event: TmfEvent, now: dt.datetime | None = None) -> None:
+    """An administrator's retry: deliver again now, with a fresh attempt budget (not committed here)."""
+    tmf_event.state, tmf_event.attempts, tmf_event.next_attempt_at = "queued", 0, now or utcnow()
+
+
 def _post(url: str, payload: dict) -> str | None:
     data = json.dumps(payload).encode()
     request = urllib.request.Request(url, data=data, method="POST",
