@@ -10,7 +10,9 @@ duration or the request count, whichever comes first. Prints requests/s, p50/p95
 (5xx, unexpected status, connection failures); exits 1 when there were errors. ``--only PATH`` requests
 one page only (``/health``, or a page with no data) to measure what the stack itself costs.
 
-Uses the data set of ``python -m bench.run --size L --db postgresql --build-only`` (users bench_agent00…).
+Uses the data set of ``./scripts/bench --size S|L --db postgresql --build-only`` (users bench_agent00…, their
+password bench-password-1). Waits up to ``--wait`` seconds for every target to answer /health, so it can be
+started right after the instances.
 """
 from __future__ import annotations
 
@@ -219,6 +221,22 @@ def report(run: Run) -> int:
     return 1 if errors else 0
 
 
+def wait_until_healthy(targets: list[tuple[str, int]], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    for address, port in targets:
+        while True:
+            try:
+                connection = http.client.HTTPConnection(address, port, timeout=5)
+                connection.request("GET", "/health")
+                if connection.getresponse().status == 200:
+                    break
+            except (OSError, http.client.HTTPException):
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"http://{address}:{port}/health did not answer 200 within {seconds:.0f} s")
+            time.sleep(0.5)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", action="append", required=True, help="http://127.0.0.1:PORT (repeatable)")
@@ -229,10 +247,13 @@ def main(argv=None) -> int:
     parser.add_argument("--user-count", type=int, default=10, help="distinct accounts to sign in with")
     parser.add_argument("--password", default="bench-password-1")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--wait", type=float, default=180, metavar="SECONDS",
+                        help="how long to wait for the targets to answer /health first")
     parser.add_argument("--only", metavar="PATH", help="request only this page (e.g. /health), to measure the "
                                                        "cost of the stack itself against the agent mix")
     args = parser.parse_args(argv)
     targets = [loopback_only(url) for url in args.target]
+    wait_until_healthy(targets, args.wait)
     run = Run(args.duration, args.max_requests, args.only)
     agents = [Agent(run, targets[i % len(targets)], args.user_pattern.format(i % args.user_count), args.password,
                     args.seed * 1000 + i) for i in range(args.users)]
