@@ -47,6 +47,9 @@ def loopback_only(url: str) -> tuple[str, int]:
     return address, parts.port or 80
 
 
+STALE_CONNECTION = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+
+
 class Stop(Exception):
     pass
 
@@ -101,18 +104,28 @@ class Agent:
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         started = time.perf_counter()
-        try:
-            if self.connection is None:
-                self.connection = http.client.HTTPConnection(*self.target, timeout=30)
-            self.connection.request(method, path, body=body, headers=headers)
-            response = self.connection.getresponse()
-            data = response.read().decode("utf-8", "replace")
-        except (OSError, http.client.HTTPException) as error:
-            self.connection = None
-            if count:
-                self.run.record(label, time.perf_counter() - started, 0)
-                self.run.errors[f"{label}: {type(error).__name__}"] += 1
-            raise
+        while True:
+            reused = self.connection is not None
+            try:
+                if self.connection is None:
+                    self.connection = http.client.HTTPConnection(*self.target, timeout=30)
+                self.connection.request(method, path, body=body, headers=headers)
+                response = self.connection.getresponse()
+                data = response.read().decode("utf-8", "replace")
+                break
+            except STALE_CONNECTION as error:
+                self.connection = None
+                if reused and method == "GET":
+                    # The server closed this idle keep-alive connection as the request went out: send the
+                    # (idempotent) request again on a new one, as browsers do.
+                    started = time.perf_counter()
+                    continue
+                self._failed(label, started, count, error_name=type(error).__name__)
+                raise
+            except (OSError, http.client.HTTPException) as error:
+                self.connection = None
+                self._failed(label, started, count, error_name=type(error).__name__)
+                raise
         elapsed = time.perf_counter() - started
         for header, value in response.getheaders():
             if header.lower() == "set-cookie":
@@ -123,6 +136,11 @@ class Agent:
             if response.status not in expect:
                 self.run.errors[f"{label}: HTTP {response.status}"] += 1
         return data
+
+    def _failed(self, label: str, started: float, count: bool, error_name: str) -> None:
+        if count:
+            self.run.record(label, time.perf_counter() - started, 0)
+            self.run.errors[f"{label}: {error_name}"] += 1
 
     # -- the agent's day -------------------------------------------------------------------------
 
