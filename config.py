@@ -100,6 +100,11 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "orderdesk@localhost")
     AUTO_CLOSE_RESOLVED_DAYS = int(os.environ.get("AUTO_CLOSE_RESOLVED_DAYS", "10"))
 
+    # Service Exchange (app/exchange/): how often the sender looks for due messages, and the longest wait
+    # between two attempts to reach an instance that is down.
+    EXCHANGE_POLL_SECONDS = float(os.environ.get("EXCHANGE_POLL_SECONDS", "30"))
+    EXCHANGE_RETRY_MAX_SECONDS = float(os.environ.get("EXCHANGE_RETRY_MAX_SECONDS", "300"))
+
     LIST_PAGE_SIZE = 20
 
     # Operations: the log level (DEBUG, INFO, WARNING, ERROR), and how often ./scripts/run runs the periodic

@@ -73,6 +73,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         register_error_handlers(app)
         register_tmf_apis(app)
         register_rest_api(app)  # after the TMF APIs: it chains their 404/405 handler
+        from app.exchange.setup import register_exchange
+
+        register_exchange(app)
         app.register_blueprint(health)
         if app.config.get("FAB_UPDATE_PERMS", True):
             sync_roles(appbuilder.sm)

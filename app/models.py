@@ -45,6 +45,7 @@ from app.orders.models import (  # noqa: F401  (re-exported)
     ProductSpecification,
     Quote,
     QuoteLine,
+    QuoteLineCharacteristic,
 )
 
 assignment_group_member = Table(
@@ -337,15 +338,23 @@ class AuditEvent(Model):
     __table_args__ = (Index("ix_audit_event_record", "record_type", "record_id", "created_on"),)
 
 
-from app.sla.models import Notification, SlaDefinition, TaskSla  # noqa: E402,F401  (re-exported)
+from app.sla.models import (  # noqa: E402,F401  (re-exported)
+    HolidayCalendar,
+    HolidayDate,
+    Notification,
+    SlaDefinition,
+    TaskSla,
+)
 from app.tmf.models import TmfCancelRequest, TmfEvent, TmfHubSubscription  # noqa: E402,F401  (re-exported)
 from app.operations.models import PeriodicRun  # noqa: E402,F401  (registers the run records)
+from app.exchange import models as exchange_models  # noqa: E402,F401  (registers the Service Exchange records)
 
 __all__ = [
     "Account", "AssignmentGroup", "AuditEvent", "CaseLineCharacteristic", "CaseLineTask", "CaseTask",
-    "CharacteristicDefinition", "Contact", "CustomerOrder", "EnrichmentIssue", "Interaction",
+    "CharacteristicDefinition", "Contact", "CustomerOrder", "EnrichmentIssue", "HolidayCalendar", "HolidayDate",
+    "Interaction",
     "InventoryCharacteristic", "JournalEntry", "Location", "Notification", "NumberSequence", "OrderCase",
     "OrderCaseLine", "OrderChange", "OrderLineCharacteristic", "OrderLineItem", "ProductInventory",
-    "ProductOffering", "ProductSpecification", "Quote", "QuoteLine", "ServiceDefinition", "SlaDefinition",
+    "ProductOffering", "ProductSpecification", "Quote", "QuoteLine", "QuoteLineCharacteristic", "ServiceDefinition", "SlaDefinition",
     "TaskSla", "TmfCancelRequest", "TmfEvent", "TmfHubSubscription",
 ]

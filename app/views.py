@@ -16,6 +16,7 @@ from app.operations.views import OperationsView
 from app.orders import views as order_views
 from app.sla import views as sla_views
 from app.cases import task_views
+from app.exchange.views import ServiceExchangeView
 from app.core.choices import (
     CaseState,
     InteractionChannel,
@@ -215,10 +216,11 @@ class ProductOfferingView(BackOfficeModelView):
     show_title = "Product offering"
     add_title = "New product offering"
     edit_title = "Edit product offering"
-    list_columns = ["number", "name", "specification", "unit_price", "currency", "price_type", "active"]
-    search_columns = ["number", "name", "specification", "price_type", "active"]
-    show_columns = ["number", "name", "specification", "unit_price", "currency", "price_type", "description",
-                    "active", "created_on", "changed_on"]
+    list_columns = ["number", "name", "provider", "specification", "unit_price", "currency", "price_type", "active"]
+    search_columns = ["number", "name", "provider", "specification", "price_type", "active"]
+    show_columns = ["number", "name", "provider", "specification", "unit_price", "currency", "price_type",
+                    "description", "active", "created_on", "changed_on"]
+    description_columns = {"provider": "The connected order desk that publishes this offering (Service Exchange)."}
     add_columns = ["name", "specification", "unit_price", "currency", "price_type", "description", "active"]
     edit_columns = add_columns
     add_form_extra_fields = {"price_type": choice_field("Price type", PriceType)}
@@ -451,6 +453,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(sla_views.NotificationView, "Notification outbox", category="Administration",
                         icon="fa-envelope")
     appbuilder.add_view(OperationsView, "Operations", category="Administration", icon="fa-heartbeat")
+    appbuilder.add_view(ServiceExchangeView, "Service Exchange", category="Administration", icon="fa-exchange")
 
     for view in (
         case_views.CaseLineCharacteristicView,

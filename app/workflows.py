@@ -53,6 +53,7 @@ from app.cases.lines import (  # noqa: F401  (re-exported: the views and the API
     edit_case,
     edit_case_line,
 )
+from app.cases.requests import refuse_incomplete_lines
 from app.core.choices import CaseState, JournalKind, LineState, RequestType, ResolutionCode, TaskState
 from app.core.exceptions import DomainError, InvalidInput, PermissionDenied, StateConflict
 from app.core.extensions import db
@@ -178,6 +179,7 @@ def submit_case(case_id, user: User, version=None) -> OrderCase:
         if not line_state_counts(case.id):
             raise StateConflict(f"{SUBMIT} is not allowed: {case.number} has no lines; add at least one order or "
                                 "order line first.")
+        refuse_incomplete_lines(case.id, (LineState.DRAFT,), SUBMIT)
         transition(case, CaseState.NEW, SUBMIT, case_id=case.id)
         bulk_line_transition(case, lines_in_states(case, (LineState.DRAFT,)), LineState.NEW, SUBMIT, user)
         sync_case_slas(case)
@@ -185,7 +187,8 @@ def submit_case(case_id, user: User, version=None) -> OrderCase:
 
 
 def assign_case_to_me(case_id, user: User, version=None) -> OrderCase:
-    """Assign to me: New → Work in Progress, assigned to the current user; New lines → Work in Progress."""
+    """Assign to me: New → Work in Progress, assigned to the current user; New lines → Work in Progress,
+    each assigned to the user too unless it already has someone."""
     with operation(user):
         require_back_office(user, AGENT, ASSIGN_TO_ME)
         case = load_case(case_id)
@@ -198,7 +201,14 @@ def assign_case_to_me(case_id, user: User, version=None) -> OrderCase:
             )
         set_fields(case, {"assigned_to_id": user.id}, action=ASSIGN_TO_ME, case_id=case.id)
         transition(case, CaseState.WORK_IN_PROGRESS, ASSIGN_TO_ME, case_id=case.id)
-        bulk_line_transition(case, lines_in_states(case, (LineState.NEW,)), LineState.WORK_IN_PROGRESS,
+        moving = lines_in_states(case, (LineState.NEW,))
+        assigned = set(db.session.execute(
+            select(OrderCaseLine.id).where(OrderCaseLine.case_id == case.id, OrderCaseLine.state == LineState.NEW,
+                                           OrderCaseLine.assigned_to_id.is_not(None))).scalars())
+        # The lines the agent now works are theirs too, unless someone already holds them.
+        bulk_line_transition(case, [line for line in moving if line[0] not in assigned], LineState.WORK_IN_PROGRESS,
+                              ASSIGN_TO_ME, user, {"assigned_to_id": user.id})
+        bulk_line_transition(case, [line for line in moving if line[0] in assigned], LineState.WORK_IN_PROGRESS,
                               ASSIGN_TO_ME, user)
         sync_case_slas(case)
     return case
@@ -385,15 +395,30 @@ def reject_solution(case_id, user: User, version=None, reason: str | None = None
         case = load_case(case_id)
         _require_case_contact(user, case, REJECT_SOLUTION)
         check_version(case, version)
-        require_state(case, (CaseState.RESOLVED,), REJECT_SOLUTION)
-        reason = required_text(reason, REJECT_SOLUTION, "reason", "a reason")
-        set_fields(case, {"resolution_code": None, "resolved_at": None, "needs_attention": True},
-                   action=REJECT_SOLUTION, case_id=case.id)
-        transition(case, CaseState.WORK_IN_PROGRESS, REJECT_SOLUTION, case_id=case.id)
-        add_journal_entry(case, JournalKind.COMMENT, reason, user, case_id=case.id)
-        notify(NotificationEvent.NEEDS_ATTENTION, case, reason_line=f"\n\nThe customer rejected the solution: {reason}")
-        sync_case_slas(case)
+        _reopen_rejected(case, user, reason)
     return case
+
+
+def record_solution_rejected(case_id, user: User, version=None, reason: str | None = None) -> OrderCase:
+    """The customer's Reject solution that reached the desk another way (a connected order desk relays
+    it): recorded by the back office, with the same effect as the customer's own."""
+    with operation(user):
+        require_back_office(user, AGENT, REJECT_SOLUTION)
+        case = load_case(case_id)
+        check_version(case, version)
+        _reopen_rejected(case, user, reason)
+    return case
+
+
+def _reopen_rejected(case: OrderCase, user: User, reason: str | None) -> None:
+    require_state(case, (CaseState.RESOLVED,), REJECT_SOLUTION)
+    reason = required_text(reason, REJECT_SOLUTION, "reason", "a reason")
+    set_fields(case, {"resolution_code": None, "resolved_at": None, "needs_attention": True},
+               action=REJECT_SOLUTION, case_id=case.id)
+    transition(case, CaseState.WORK_IN_PROGRESS, REJECT_SOLUTION, case_id=case.id)
+    add_journal_entry(case, JournalKind.COMMENT, reason, user, case_id=case.id)
+    notify(NotificationEvent.NEEDS_ATTENTION, case, reason_line=f"\n\nThe customer rejected the solution: {reason}")
+    sync_case_slas(case)
 
 
 def customer_reply(case_id, user: User, text: str) -> OrderCase:
@@ -619,6 +644,10 @@ def approved_values(line: OrderCaseLine, action: str = ACCEPT, approved_quantity
     where = f"line {line.number}"
     rtype = line.request_type
     values: dict[str, Any] = {}
+    if rtype is None:
+        # Accepting a line that asks for nothing would record an outcome with nothing applied.
+        raise InvalidInput(f"{action} is not allowed: {where} has no request type; edit the line to say what the "
+                           "customer wants changed.", {"request_type": "Required"})
     if check_order:
         order_changes.check_order_guards(line, line.order, action)
     if rtype == RequestType.QUANTITY:

@@ -18,6 +18,7 @@ from app.core.choices import (
     OrderState,
     OrderType,
     PriceType,
+    RequestType,
     Scope,
     SpecKind,
 )
@@ -151,8 +152,12 @@ def make_case(
     order_lines: list[OrderLineItem] | None = None,
     state: str = CaseState.DRAFT,
     line_state: str = LineState.DRAFT,
+    request_type: str | None = RequestType.INQUIRY,
 ) -> OrderCase:
-    """A case built directly (bypassing workflows) for tests that need a starting state."""
+    """A case built directly (bypassing workflows) for tests that need a starting state.
+
+    Its lines are inquiries by default: a request type that needs no values, so the case may be submitted.
+    """
     single = order_lines is not None
     case = OrderCase(
         account=account,
@@ -168,9 +173,16 @@ def make_case(
     for order_line in order_lines or []:
         db.session.add(
             OrderCaseLine(case=case, order=order_line.order, order_line=order_line, state=line_state,
-                          ordered_quantity=order_line.quantity, order_line_version=order_line.version)
+                          request_type=request_type, ordered_quantity=order_line.quantity, order_line_version=order_line.version)
         )
     if not single and order is not None:
-        db.session.add(OrderCaseLine(case=case, order=order, state=line_state))
+        db.session.add(OrderCaseLine(case=case, order=order, state=line_state, request_type=request_type))
     db.session.commit()
     return case
+
+
+def classify_lines(case_id: int, request_type: str = RequestType.INQUIRY) -> None:
+    """Give a workflow-created case's unclassified lines a request type, so the case may be submitted."""
+    db.session.query(OrderCaseLine).filter(OrderCaseLine.case_id == case_id, OrderCaseLine.request_type.is_(None)) \
+        .update({"request_type": request_type}, synchronize_session=False)
+    db.session.commit()

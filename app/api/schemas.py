@@ -51,6 +51,12 @@ DATETIME = {"type": "string", "format": "date-time"}
 MONEY = {"type": "string", "pattern": MONEY_PATTERN}
 PRIORITY = {"type": "integer", "enum": [1, 2, 3, 4], "description": "1 Critical, 2 High, 3 Moderate, 4 Low"}
 NUMBER = {"type": "string", "description": "Human record number (prefix + 7 digits)"}
+ORDER_PRIORITY = {"type": "integer", "minimum": 0, "maximum": 4,
+                  "description": "0 (highest, set by TMF clients) to 4 (lowest, the default)"}
+
+
+def _day(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value is not None else None
 
 
 def enum(vocabulary) -> dict:
@@ -158,12 +164,15 @@ ENRICHMENT_ISSUE = {
 ORDER = Resource("Order", "A customer order (order type product) or service order (order type service).", [
     ("id", ID, False), ("number", NUMBER, False), ("tmf_id", STRING), ("state", enum(OrderState), False),
     ("account_id", ID), ("contact_id", ID), ("order_type", enum(OrderType), False),
-    ("channel", enum(OrderChannel), False), ("external_id", STRING), ("priority", PRIORITY, False),
+    ("channel", enum(OrderChannel), False), ("external_id", STRING), ("priority", ORDER_PRIORITY, False),
     ("category", STRING), ("description", STRING), ("currency", {"type": "string", "pattern": "^[A-Z]{3}$"}, False),
-    ("order_date", DATETIME, False), ("requested_start_date", DATE), ("requested_completion_date", DATE),
+    ("order_date", DATETIME, False),
+    # Stored as instants (TMF clients ask for a time of day); this API reads and writes their day.
+    ("requested_start_date", DATE, True, lambda order: _day(order.requested_start_date)),
+    ("requested_completion_date", DATE, True, lambda order: _day(order.requested_completion_date)),
     ("expected_delivery_date", DATE), ("shipping_location_id", ID), ("total_one_time", MONEY, False),
     ("total_recurring", MONEY, False), ("total_amount", MONEY, False), ("rejection_reason", STRING),
-    ("completed_at", DATETIME),
+    ("completed_at", DATETIME), ("cancelled_at", DATETIME), ("cancellation_reason", STRING),
     ("enrichment_issues", {"type": "array", "items": ENRICHMENT_ISSUE,
                            "description": "References an API order carried that could not be matched"}, False,
      lambda order: [

@@ -32,6 +32,13 @@ from app.cases.guards import (
     require_writable,
     required_text,
 )
+from app.cases.requests import (
+    LINE_FIELD_LABELS,
+    REQUESTED_FIELDS,
+    TYPE_FIELDS,
+    missing_values,
+    refuse_unchanged,
+)
 from app.core.choices import CaseOrigin, CaseState, JournalKind, LineState, ReasonCode, RequestType, Scope
 from app.core.exceptions import InvalidInput, PermissionDenied, RecordNotFound, StateConflict
 from app.core.extensions import db
@@ -452,7 +459,7 @@ def _apply_line_fields(case: OrderCase, line: OrderCaseLine, fields: dict, actio
             if values.get(field) is not None:
                 raise InvalidInput(
                     f"{action} is not allowed: line {line.number} is a whole order; "
-                    f"{_LINE_FIELD_LABELS[field]} applies to an order line only.",
+                    f"{LINE_FIELD_LABELS[field]} applies to an order line only.",
                     {field: "Only for order lines"},
                 )
     elif values.get("request_type", line.request_type) not in (None, *RequestType.LINE_LEVEL):
@@ -462,25 +469,11 @@ def _apply_line_fields(case: OrderCase, line: OrderCaseLine, fields: dict, actio
             {"request_type": "Not a line-level change"},
         )
     _check_type_fields(line, values, action)
+    _refuse_incomplete(line, values, action)
     if line.order_line is not None:
         # Saving re-reads the order line: Accept later refuses if the order line moved after this save.
         _fill_current_values(line, line.order, line.order_line)
     set_fields(line, values, action=action, case_id=case.id)
-
-
-# The requested values each request type asks for (SPEC §5); the others do not apply to it.
-TYPE_FIELDS = {
-    RequestType.QUANTITY: ("requested_quantity",),
-    RequestType.DELIVERY_DATE: ("requested_delivery_date",),
-    RequestType.ADDRESS: ("requested_location_id",),
-    RequestType.PRICE: ("disputed_unit_price",),
-    RequestType.WRONG_ITEM: ("replacement_offering_id", "requested_quantity"),
-    RequestType.LINE_CANCELLATION: (),
-    RequestType.ORDER_CANCELLATION: (),
-    RequestType.INQUIRY: (),
-}
-REQUESTED_FIELDS = ("requested_quantity", "requested_delivery_date", "requested_location_id", "disputed_unit_price",
-                    "replacement_offering_id")
 
 
 def _check_type_fields(line: OrderCaseLine, values: dict, action: str) -> None:
@@ -498,32 +491,32 @@ def _check_type_fields(line: OrderCaseLine, values: dict, action: str) -> None:
             continue
         if values.get(field) is not None:
             raise InvalidInput(
-                f"{action} is not allowed: {_LINE_FIELD_LABELS[field]} does not apply to a {request_type} "
+                f"{action} is not allowed: {LINE_FIELD_LABELS[field]} does not apply to a {request_type} "
                 f"(line {line.number}).", {field: f"Not used by {request_type}"},
             )
         if getattr(line, field) is not None:
             values[field] = None
-    if request_type == RequestType.QUANTITY and line.order_line is not None \
-            and values.get("requested_quantity", line.requested_quantity) == line.order_line.quantity:
-        raise InvalidInput(
-            f"{action} is not allowed: line {line.number} already has quantity {line.order_line.quantity} on "
-            f"order line {line.order_line.number}; request a different quantity.",
-            {"requested_quantity": "Same as the ordered quantity"},
-        )
+    refuse_unchanged(line, request_type, values, action)
 
 
-_LINE_FIELD_LABELS = {
-    "request_type": "Request type", "reason_code": "Reason code", "short_description": "Short description",
-    "priority": "Priority", "requested_quantity": "Requested quantity",
-    "requested_delivery_date": "Requested delivery date", "requested_location_id": "Requested shipping location",
-    "disputed_unit_price": "Disputed unit price", "replacement_offering_id": "Replacement offering",
-}
+def _refuse_incomplete(line: OrderCaseLine, values: dict, action: str) -> None:
+    """A request type must come with the values it needs; only a Draft line may wait for its request type."""
+    request_type = values.get("request_type", line.request_type)
+    if request_type is None and line.state == LineState.DRAFT:
+        return
+    missing = missing_values(request_type, {field: values.get(field, getattr(line, field))
+                                            for field in REQUESTED_FIELDS})
+    if missing:
+        labels = ", ".join(LINE_FIELD_LABELS[field].lower() for field in missing)
+        what = f"a {request_type}" if request_type else f"submitted line {line.number}"
+        raise InvalidInput(f"{action} is not allowed: {what} needs a {labels}.",
+                           {field: "Required" for field in missing})
 
 
 def _clean_line_fields(fields: dict, action: str) -> dict:
     values: dict[str, Any] = {}
     for field, raw in fields.items():
-        label = _LINE_FIELD_LABELS[field]
+        label = LINE_FIELD_LABELS[field]
         empty = raw is None or (isinstance(raw, str) and not raw.strip())
         if field == "request_type":
             if not empty and raw not in RequestType.ALL:

@@ -154,7 +154,9 @@ class OrderChannel(Choices):
     PORTAL = "portal"
     TMF622 = "TMF622"
     TMF641 = "TMF641"
-    ALL = (AGENT, QUOTE, PORTAL, TMF622, TMF641)
+    # A consumer's order relayed by a connected order desk (app/exchange/).
+    SERVICE_EXCHANGE = "Service Exchange"
+    ALL = (AGENT, QUOTE, PORTAL, TMF622, TMF641, SERVICE_EXCHANGE)
 
 
 class LineAction(Choices):
@@ -259,3 +261,18 @@ class NotificationState(Choices):
     SENT = "sent"
     FAILED = "failed"
     ALL = (QUEUED, SENT, FAILED)
+
+
+class ExchangeRole(Choices):
+    """What this instance is on a Service Exchange connection."""
+
+    PROVIDER = "provider"
+    CONSUMER = "consumer"
+    ALL = (PROVIDER, CONSUMER)
+
+
+class ExchangeMessageState(Choices):
+    QUEUED = "queued"
+    DELIVERED = "delivered"
+    REFUSED = "refused"
+    ALL = (QUEUED, DELIVERED, REFUSED)

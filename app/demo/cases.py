@@ -203,13 +203,14 @@ class CaseBuilder:
             line.characteristics = [CaseLineCharacteristic(name=c.name, value=c.value)
                                     for c in order_line.characteristics]
         if request == RequestType.QUANTITY:
-            line.requested_quantity = max(1, order_line.quantity + rng.choice((-3, -2, -1, 1, 2, 5, 10)))
+            # A request for the quantity already ordered would change nothing: never below one, never the same.
+            changes = [delta for delta in (-3, -2, -1, 1, 2, 5, 10) if order_line.quantity + delta >= 1]
+            line.requested_quantity = order_line.quantity + rng.choice(changes)
         elif request == RequestType.DELIVERY_DATE:
             line.current_delivery_date = current_date
-            line.requested_delivery_date = max(
-                self.data.today + dt.timedelta(days=2),
-                current_date + dt.timedelta(days=rng.choice((-7, -4, 5, 10, 14))),
-            )
+            requested = max(self.data.today + dt.timedelta(days=2),
+                            current_date + dt.timedelta(days=rng.choice((-7, -4, 5, 10, 14))))
+            line.requested_delivery_date = requested if requested != current_date else requested + dt.timedelta(days=7)
         elif request == RequestType.ADDRESS:
             line.current_location = current_location
             others = [loc for loc in order.account.locations if loc is not current_location]

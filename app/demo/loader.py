@@ -33,7 +33,8 @@ from app.core.model_base import acting_user_id, utcnow
 from app.models import (
     Account, AssignmentGroup, CharacteristicDefinition, Contact, CustomerOrder, EnrichmentIssue, Interaction,
     InventoryCharacteristic, Location, OrderCase, OrderCaseLine, OrderLineCharacteristic, OrderLineItem,
-    ProductInventory, ProductOffering, ProductSpecification, Quote, QuoteLine, ServiceDefinition,
+    ProductInventory, ProductOffering, ProductSpecification, Quote, QuoteLine, QuoteLineCharacteristic,
+    ServiceDefinition,
 )
 from app.core.roles import ADMIN, AGENT, CUSTOMER, INTEGRATOR, MANAGER
 
@@ -362,13 +363,13 @@ class _DemoBuilder:
         contact = rng.choice(account.contacts)
         if channel == OrderChannel.PORTAL and account is self.customer_account:
             contact = account.contacts[0]
-        requested = (order_date + dt.timedelta(days=rng.randint(7, 35))).date()
+        requested = dt.datetime.combine((order_date + dt.timedelta(days=rng.randint(7, 35))).date(), dt.time())
         order = CustomerOrder(
             account=account, contact=contact, order_type=order_type, channel=channel, state=state,
             priority=rng.choice((2, 3, 4, 4, 4)), currency="USD", order_date=order_date,
             requested_start_date=requested - dt.timedelta(days=3) if order_type == OrderType.SERVICE else None,
             requested_completion_date=requested,
-            expected_delivery_date=requested + dt.timedelta(days=rng.randint(0, 5)),
+            expected_delivery_date=requested.date() + dt.timedelta(days=rng.randint(0, 5)),
             shipping_location=rng.choice(account.locations), created_on=order_date,
             description=f"{'Service' if order_type == OrderType.SERVICE else 'Equipment'} order for {account.name}",
         )
@@ -382,6 +383,9 @@ class _DemoBuilder:
                 "Duplicate of an order already in progress.",
                 "Requested offering is not available at the service location.",
             ))
+        if state == OrderState.CANCELLED:
+            order.cancelled_at = order_date + dt.timedelta(days=1)
+            order.cancellation_reason = "The customer withdrew the order."
         self.session.add(order)
         line_states = self._line_states(state, rng.randint(2, 6))
         for line_state in line_states:
@@ -441,7 +445,7 @@ class _DemoBuilder:
             self._fulfil(line)
         return line
 
-    def _value(self, definition: CharacteristicDefinition, order: CustomerOrder) -> str:
+    def _value(self, definition: CharacteristicDefinition, order: CustomerOrder | Quote) -> str:
         if definition.allowed_values:
             return self.rng.choice(definition.allowed_values.split(","))
         if definition.value_type == ValueType.BOOLEAN:
@@ -495,7 +499,7 @@ class _DemoBuilder:
             state=OrderState.NEW, currency="USD", order_date=self.now - dt.timedelta(hours=5),
             tmf_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), external_id="PO-778201", category="B2B",
             description="Branch roll-out equipment (received through TMF622)",
-            requested_completion_date=self.today + dt.timedelta(days=21),
+            requested_completion_date=dt.datetime.combine(self.today + dt.timedelta(days=21), dt.time(9)),
             extra={"relatedParty": [{"id": ENRICHMENT_PARTY, "name": "Brightside Dental Clinics",
                                      "role": "Customer", "@referredType": "Organization"}]},
         )
@@ -503,11 +507,11 @@ class _DemoBuilder:
         known = next(o for o in self.product_offerings if o.name.startswith("Wireless Access Point"))
         matched = OrderLineItem(order=order, offering=known, specification=known.specification, quantity=6,
                                 unit_price=known.unit_price, state=OrderLineState.NEW, external_item_id="1",
-                                expected_delivery_date=order.requested_completion_date)
+                                expected_delivery_date=order.requested_completion_date.date())
         unmatched = OrderLineItem(order=order, offering=None, specification=None, quantity=2, unit_price=Decimal("0"),
                                   state=OrderLineState.NEW, external_item_id="2",
                                   description=f"Offering {ENRICHMENT_OFFERING} (not in the catalog)",
-                                  expected_delivery_date=order.requested_completion_date)
+                                  expected_delivery_date=order.requested_completion_date.date())
         self.session.add_all([matched, unmatched])
         order.enrichment_issues = [
             EnrichmentIssue(kind=EnrichmentKind.PARTY, reference=ENRICHMENT_PARTY,
@@ -536,7 +540,9 @@ class _DemoBuilder:
                           valid_until=(order.order_date + dt.timedelta(days=30)).date(), order=order,
                           description=order.description.replace("order", "quote"),
                           created_on=order.order_date - dt.timedelta(days=rng.randint(3, 20)))
-            quote.lines = [QuoteLine(offering=line.offering, quantity=line.quantity, unit_price=line.unit_price)
+            quote.lines = [QuoteLine(offering=line.offering, quantity=line.quantity, unit_price=line.unit_price,
+                                     characteristics=[QuoteLineCharacteristic(name=c.name, value=c.value)
+                                                      for c in line.characteristics])
                            for line in order.lines]
             quote.total_amount = sum((line.unit_price * line.quantity for line in quote.lines), Decimal("0"))
             self.session.add(quote)
@@ -550,8 +556,11 @@ class _DemoBuilder:
                           valid_until=(created + dt.timedelta(days=30)).date(), created_on=created,
                           description=f"Proposal for {account.name}")
             for offering in rng.sample(self.product_offerings + self.service_offerings, rng.randint(1, 4)):
+                # Configured like an order line, so the quote converts into an order that can be submitted.
                 quote.lines.append(QuoteLine(offering=offering, quantity=rng.randint(1, 25),
-                                             unit_price=offering.unit_price))
+                                             unit_price=offering.unit_price, characteristics=[
+                                                 QuoteLineCharacteristic(name=d.name, value=self._value(d, quote))
+                                                 for d in offering.specification.characteristics]))
             quote.total_amount = sum((line.unit_price * line.quantity for line in quote.lines), Decimal("0"))
             self.session.add(quote)
 

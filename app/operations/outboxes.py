@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import func
 
 from app.core.choices import NotificationState
@@ -19,6 +18,7 @@ from app.tmf import events as tmf_events
 
 LISTED = 20
 TMF_EVENT_STATES = ("queued", "sending", "delivered", "failed")
+RETRYABLE_TMF_STATES = ("queued", "failed")
 
 
 @dataclass
@@ -50,7 +50,7 @@ def notification_outbox() -> Outbox:
 def tmf_event_outbox() -> Outbox:
     waiting = (
         db.session.query(TmfEvent)
-        .filter(TmfEvent.state.in_(tmf_events.RETRYABLE_STATES))
+        .filter(TmfEvent.state.in_(RETRYABLE_TMF_STATES))
         .order_by((TmfEvent.state == "failed").desc(), TmfEvent.next_attempt_at, TmfEvent.id)
         .limit(LISTED).all()
     )
@@ -80,16 +80,11 @@ def retry_failed_notifications() -> int:
 
 
 def retry_tmf_event(event_id: int) -> TmfEvent:
-    """Deliver a queued or failed TMF event again now, and wake this process's sender for it."""
+    """Deliver a queued or failed TMF event again now, with a fresh attempt budget (the sender wakes)."""
     tmf_event = db.session.get(TmfEvent, event_id)
     if tmf_event is None:
         raise RecordNotFound(f"There is no TMF event {event_id}.")
-    if tmf_event.state not in tmf_events.RETRYABLE_STATES:
+    if tmf_event.state not in RETRYABLE_TMF_STATES:
         raise StateConflict(f"The {tmf_event.event_type} event is {tmf_event.state}; only queued or failed events "
                             f"are retried.")
-    tmf_events.requeue(tmf_event)
-    db.session.commit()
-    dispatcher = current_app.extensions.get("tmf_event_dispatcher")
-    if dispatcher is not None:
-        dispatcher.wake()
-    return tmf_event
+    return tmf_events.retry_event(event_id)

@@ -26,6 +26,7 @@ from sqlalchemy import text
 
 from app.core.extensions import db
 from app.core.model_base import utcnow
+from app.exchange.outbox import deliver_due_messages
 from app.operations.models import PeriodicRun
 from app.sla.notifications import send_queued
 from app.sla.periodic import auto_close, sla_stages_and_notices
@@ -51,14 +52,19 @@ class PeriodicTask:
     run: Callable[[dt.datetime], object]
 
 
-class TmfDeliveryReport(int):
+class Delivered(int):
     def summary(self) -> str:
         return f"{int(self)} delivered"
 
 
-def deliver_tmf_events(now: dt.datetime) -> TmfDeliveryReport:
+def deliver_tmf_events(now: dt.datetime) -> Delivered:
     """Events whose back-off has passed, in case no commit woke this process's sender since."""
-    return TmfDeliveryReport(deliver_due_events(now))
+    return Delivered(deliver_due_events(now))
+
+
+def deliver_exchange_messages(now: dt.datetime) -> Delivered:
+    """Service Exchange messages that are due, also when no web process runs its sender."""
+    return Delivered(deliver_due_messages(now))
 
 
 # In the order they run: notices are queued before mail delivery sends them. The inbound mail poll
@@ -68,6 +74,7 @@ PERIODIC_TASKS: list[PeriodicTask] = [
     PeriodicTask("Auto-close", auto_close),
     PeriodicTask("Mail delivery", send_queued),
     PeriodicTask("TMF event delivery", deliver_tmf_events),
+    PeriodicTask("Service Exchange delivery", deliver_exchange_messages),
 ]
 
 

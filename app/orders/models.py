@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     JSON,
     Numeric,
+    SmallInteger,
     String,
     Text,
 )
@@ -162,6 +163,8 @@ class ProductOffering(Numbered, Audited, Model):
     price_type = Column(String(20), nullable=False, default=PriceType.ONE_TIME)
     description = Column(Text)
     active = Column(Boolean, nullable=False, default=True)
+    # The connected order desk that publishes this offering (Service Exchange); None: our own offering.
+    provider = Column(String(150))
 
     def __str__(self):
         return self.name
@@ -238,9 +241,24 @@ class QuoteLine(Model):
     offering = relationship("ProductOffering")
     quantity = Column(Integer, nullable=False, default=1)
     unit_price = Column(MONEY, nullable=False, default=Decimal("0"))
+    characteristics = relationship(
+        "QuoteLineCharacteristic", back_populates="quote_line", cascade="all, delete-orphan",
+        order_by="QuoteLineCharacteristic.id",
+    )
 
     def __str__(self):
         return f"{self.quantity} × {self.offering}"
+
+
+class QuoteLineCharacteristic(Model):
+    """A characteristic value configured on a quote line; copied onto the order line on conversion."""
+
+    __tablename__ = "quote_line_characteristic"
+    id = Column(Integer, primary_key=True)
+    quote_line_id = Column(Integer, ForeignKey("quote_line.id"), nullable=False, index=True)
+    quote_line = relationship("QuoteLine", back_populates="characteristics")
+    name = Column(String(100), nullable=False)
+    value = Column(String(500))
 
 
 class CustomerOrder(Numbered, Audited, Model):
@@ -259,13 +277,15 @@ class CustomerOrder(Numbered, Audited, Model):
     # Public identifier used by the TMF APIs (a UUID), distinct from the human number.
     tmf_id = Column(String(64), unique=True, index=True, default=lambda: str(uuid.uuid4()))
     state = Column(String(20), nullable=False, default=OrderState.DRAFT, index=True)
+    # 0 (highest, TMF clients only) to 4 (lowest).
     priority = Column(Integer, nullable=False, default=4)
     category = Column(String(100))
     description = Column(String(500))
     currency = Column(String(3), nullable=False, default="USD")
     order_date = Column(DateTime, nullable=False, default=utcnow, index=True)
-    requested_start_date = Column(Date)
-    requested_completion_date = Column(Date)
+    # Instants (naive UTC): TMF clients ask for a time of day; the desk's forms edit the day.
+    requested_start_date = Column(DateTime)
+    requested_completion_date = Column(DateTime)
     expected_delivery_date = Column(Date)
     shipping_location_id = Column(Integer, ForeignKey("location.id"))
     shipping_location = relationship("Location")
@@ -274,8 +294,12 @@ class CustomerOrder(Numbered, Audited, Model):
     total_amount = Column(MONEY, nullable=False, default=Decimal("0"))
     rejection_reason = Column(Text)
     completed_at = Column(DateTime)
-    # Attributes an API client sent that have no column (echoed back unchanged).
+    cancelled_at = Column(DateTime)
+    cancellation_reason = Column(String(500))
+    # Attributes an API client sent that have no column (echoed back unchanged), and the major version
+    # of the TMF API whose body they follow (None: 4).
     extra = Column(JSON)
+    extra_version = Column(SmallInteger)
     lines = relationship(
         "OrderLineItem", back_populates="order", order_by="OrderLineItem.id", foreign_keys="OrderLineItem.order_id"
     )

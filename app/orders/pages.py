@@ -246,12 +246,17 @@ def line_specification(offering_id, inventory_id):
     return item.specification if item is not None else None
 
 
+def inventory_item(inventory_id) -> ProductInventory | None:
+    """The inventory item a change line form targets (its current values are shown next to the inputs)."""
+    return db.session.get(ProductInventory, int(inventory_id)) if str(inventory_id or "").isdigit() else None
+
+
 def load_quote(quote_id) -> Quote | None:
     return (
         db.session.query(Quote)
         .options(
             joinedload(Quote.account), joinedload(Quote.contact), joinedload(Quote.order),
-            selectinload(Quote.lines).joinedload(QuoteLine.offering),
+            selectinload(Quote.lines).options(joinedload(QuoteLine.offering), selectinload(QuoteLine.characteristics)),
         )
         .filter(Quote.id == quote_id)
         .one_or_none()

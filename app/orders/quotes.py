@@ -1,9 +1,12 @@
 """Quotes: a priced proposal to an account, its review states, and its one-time conversion into an order.
 
 States: draft → in review (Submit for review) → approved (Approve quote, manager) → accepted (Accept,
-the customer's acceptance, while the quote is valid) → converted once by **Create order**. Revise sends
-an in-review or approved quote back to draft; any open quote may be expired or cancelled. Lines are
-edited only in draft and priced from the catalog; the total is recomputed on every line change.
+the customer's acceptance, while the quote is valid) → converted once by **Create order**. Create order
+on an approved quote records the customer's acceptance and converts in one step. Revise sends an
+in-review or approved quote back to draft; any open quote may be expired or cancelled. Lines are
+edited only in draft, priced from the catalog and configured like order lines (their characteristics
+are validated against the specification and copied onto the order lines); the total is recomputed on
+every line change.
 """
 from __future__ import annotations
 
@@ -13,8 +16,25 @@ from typing import Any, Mapping
 from app.core.choices import LineAction, OrderChannel, OrderLineState, OrderState, OrderType, QuoteState, SpecKind
 from app.core.exceptions import InvalidInput, RecordNotFound, StateConflict
 from app.core.extensions import db
-from app.models import CustomerOrder, OrderLineItem, ProductOffering, Quote, QuoteLine
-from app.orders.rules import ZERO, _active_account, _date, _get, _optional_id, _quantity, recompute_totals
+from app.models import (
+    CustomerOrder,
+    OrderLineCharacteristic,
+    OrderLineItem,
+    ProductOffering,
+    Quote,
+    QuoteLine,
+    QuoteLineCharacteristic,
+)
+from app.orders.rules import (
+    ZERO,
+    _active_account,
+    _date,
+    _get,
+    _optional_id,
+    _quantity,
+    recompute_totals,
+    validate_characteristics,
+)
 from app.orders.workflows import _header_values
 from app.core.roles import AGENT, MANAGER, has_back_office_role
 from app.core.workflow_base import (
@@ -29,7 +49,20 @@ from app.core.workflow_base import (
 )
 
 OPEN_QUOTE_STATES = (QuoteState.DRAFT, QuoteState.IN_REVIEW, QuoteState.APPROVED)
+# Create order converts an accepted quote, or an approved one whose acceptance it records.
+CONVERTIBLE_STATES = (QuoteState.APPROVED, QuoteState.ACCEPTED)
 
+# What each state means and what comes next, for the quote page.
+QUOTE_STATE_EXPLANATIONS = {
+    QuoteState.DRAFT: "Being prepared: add and configure its lines, then Submit for review.",
+    QuoteState.IN_REVIEW: "Waiting for a manager to approve the prices (Approve quote), or Revise to change it.",
+    QuoteState.APPROVED: "Approved and ready for the customer. When the customer accepts it, Create order records "
+                         "their acceptance and creates the order; Accept records the acceptance alone, to order "
+                         "later. It can be accepted until its validity date.",
+    QuoteState.ACCEPTED: "The customer accepted it: Create order turns it into a Draft order (once).",
+    QuoteState.EXPIRED: "Expired: it can no longer be accepted or ordered.",
+    QuoteState.CANCELLED: "Cancelled: it can no longer be accepted or ordered.",
+}
 
 
 def _load_quote(quote_id: int) -> Quote:
@@ -80,8 +113,8 @@ def update_quote(user, quote_id: int, version, data: Mapping[str, Any]) -> Quote
     return quote
 
 
-def add_quote_line(user, quote_id: int, version, offering_id, quantity) -> QuoteLine:
-    """Add an offering to a draft quote at its catalog price."""
+def add_quote_line(user, quote_id: int, version, offering_id, quantity, characteristics=None) -> QuoteLine:
+    """Add an offering to a draft quote at its catalog price, configured with its characteristics."""
     with operation(user):
         require_back_office(user, AGENT, "Add quote line")
         quote = _load_quote(quote_id)
@@ -97,7 +130,9 @@ def add_quote_line(user, quote_id: int, version, offering_id, quantity) -> Quote
                 f"Offering {offering.name} is priced in {offering.currency}, the quote in {quote.currency}.",
                 {"offering_id": "Currency differs from the quote"},
             )
-        line = QuoteLine(offering_id=offering.id, quantity=_quantity(quantity), unit_price=offering.unit_price)
+        chosen = validate_characteristics(offering.specification, characteristics or {})
+        line = QuoteLine(offering_id=offering.id, quantity=_quantity(quantity), unit_price=offering.unit_price,
+                         characteristics=[QuoteLineCharacteristic(name=name, value=value) for name, value in chosen])
         quote.lines.append(line)
         db.session.flush()
         audit(quote, "line", None, f"{line.quantity} × {offering.name}", action="Add quote line")
@@ -105,19 +140,45 @@ def add_quote_line(user, quote_id: int, version, offering_id, quantity) -> Quote
     return line
 
 
+def update_quote_line(user, line_id: int, quote_version, quantity, characteristics=None) -> QuoteLine:
+    """Change a draft quote line's quantity and configuration (the offering stays; remove the line to change it)."""
+    with operation(user):
+        require_back_office(user, AGENT, "Edit quote line")
+        quote, line = _quote_line(line_id, quote_version, "Edit quote line")
+        chosen = validate_characteristics(line.offering.specification, characteristics or {})
+        before = _configuration(line)
+        line.quantity = _quantity(quantity)
+        line.characteristics = [QuoteLineCharacteristic(name=name, value=value) for name, value in chosen]
+        after = _configuration(line)
+        if before != after:
+            audit(quote, "line", before, after, action="Edit quote line")
+        _quote_total(quote)
+    return line
+
+
+def _configuration(line: QuoteLine) -> str:
+    values = ", ".join(f"{c.name}: {c.value}" for c in line.characteristics)
+    return f"{line.quantity} × {line.offering.name}" + (f" ({values})" if values else "")
+
+
+def _quote_line(line_id, quote_version, action: str) -> tuple[Quote, QuoteLine]:
+    quote_id = db.session.query(QuoteLine.quote_id).filter(QuoteLine.id == line_id).scalar()
+    if quote_id is None:
+        raise RecordNotFound(f"Quote line {line_id} does not exist.")
+    quote = _load_quote(quote_id)
+    check_version(quote, quote_version)
+    require_state(quote, (QuoteState.DRAFT,), action)
+    return quote, db.session.get(QuoteLine, line_id)
+
+
 def remove_quote_line(user, line_id: int, quote_version) -> None:
     with operation(user):
         require_back_office(user, AGENT, "Remove quote line")
-        quote_id = db.session.query(QuoteLine.quote_id).filter(QuoteLine.id == line_id).scalar()
-        if quote_id is None:
-            raise RecordNotFound(f"Quote line {line_id} does not exist.")
-        quote = _load_quote(quote_id)
-        check_version(quote, quote_version)
-        require_state(quote, (QuoteState.DRAFT,), "Remove quote line")
-        line = db.session.get(QuoteLine, line_id)
+        quote, line = _quote_line(line_id, quote_version, "Remove quote line")
         audit(quote, "line", str(line), None, action="Remove quote line")
-        quote.lines.remove(line)
         db.session.delete(line)
+        db.session.flush()
+        db.session.expire(quote, ["lines"])
         _quote_total(quote)
 
 
@@ -153,16 +214,20 @@ def change_quote_state(user, quote_id: int, version, action: str) -> Quote:
         require_state(quote, sources, action)
         if action == "Submit for review" and not quote.lines:
             raise StateConflict(f"Submit for review is not allowed: {quote.number} has no lines.")
-        if action == "Accept" and quote.valid_until and quote.valid_until < dt.date.today():
-            raise StateConflict(
-                f"Accept is not allowed: {quote.number} expired on {quote.valid_until.isoformat()}."
-            )
+        if action == "Accept":
+            _require_valid(quote, action)
         transition(quote, target, action)
     return quote
 
 
+def _require_valid(quote: Quote, action: str) -> None:
+    if quote.valid_until and quote.valid_until < dt.date.today():
+        raise StateConflict(f"{action} is not allowed: {quote.number} expired on {quote.valid_until.isoformat()}.")
+
+
 def create_order_from_quote(user, quote_id: int, version) -> CustomerOrder:
-    """Convert an accepted quote, once, into a Draft order (channel quote) with the quote's lines and prices."""
+    """Convert an accepted quote, once, into a Draft order (channel quote) with the quote's lines, prices and
+    configuration; an approved quote is accepted first (the customer's acceptance, while it is valid)."""
     with operation(user):
         require_back_office(user, AGENT, "Create order")
         quote = _load_quote(quote_id)
@@ -171,7 +236,10 @@ def create_order_from_quote(user, quote_id: int, version) -> CustomerOrder:
             raise StateConflict(
                 f"Create order is not allowed: {quote.number} was already converted into order {quote.order.number}."
             )
-        require_state(quote, (QuoteState.ACCEPTED,), "Create order")
+        require_state(quote, CONVERTIBLE_STATES, "Create order")
+        if quote.state == QuoteState.APPROVED:
+            _require_valid(quote, "Create order")
+            transition(quote, QuoteState.ACCEPTED, "Accept")
         if not quote.lines:
             raise StateConflict(f"Create order is not allowed: {quote.number} has no lines.")
         account = quote.account
@@ -204,6 +272,8 @@ def create_order_from_quote(user, quote_id: int, version) -> CustomerOrder:
                 price_type=offering.price_type,
                 state=OrderLineState.DRAFT,
                 location_id=account.shipping_location_id,
+                characteristics=[OrderLineCharacteristic(name=c.name, value=c.value)
+                                 for c in quote_line.characteristics],
             ))
         db.session.flush()
         recompute_totals(order)

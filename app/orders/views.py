@@ -241,6 +241,9 @@ class CustomerOrderView(BackOfficeModelView):
             return redirect(order_url(order))
         if request.method == "GET":
             values = {name: getattr(order, name) or "" for name in HEADER_FIELDS}
+            # The form edits days; an unchanged day keeps the stored time of day (update_order).
+            for name in ("requested_start_date", "requested_completion_date"):
+                values[name] = values[name] and values[name].date()
             values["version"] = order.version
             return self._render_header_form(values, order=order)
         values = _form_values((*HEADER_FIELDS, "version"))
@@ -335,8 +338,10 @@ class CustomerOrderView(BackOfficeModelView):
 
     def _render_line_form(self, order, values, characteristics, line=None, errors=None, message=None, status=200):
         spec = pages.line_specification(values.get("offering_id"), values.get("inventory_id"))
+        item = pages.inventory_item(values.get("inventory_id"))
         return self.render_template(
-            "orders/line_form.html",
+            "orders/line_form.html", item=item,
+            current={c.name: c.value for c in item.characteristics} if item is not None else {},
             title=f"{'Edit line ' + line.number if line else 'New line'} on order {order.number}",
             order=order, line=line, values=values, characteristics=characteristics, spec=spec,
             errors=errors or {}, message=message, actions=LineAction.ALL,
@@ -461,7 +466,8 @@ class QuoteView(BackOfficeModelView):
         return self.render_template(
             "orders/quote.html", title=f"Quote {quote.number}", quote=quote, actions=qwf.quote_actions(quote, user),
             offerings=pages.active_offerings(quote.currency), history=pages.quote_history(quote),
-            can_convert=quote.state == QuoteState.ACCEPTED and quote.order_id is None,
+            can_convert=quote.state in qwf.CONVERTIBLE_STATES and quote.order_id is None,
+            explanation=qwf.QUOTE_STATE_EXPLANATIONS.get(quote.state, ""),
             order_link=order_url(quote.order) if quote.order is not None else None,
         )
 
@@ -523,13 +529,49 @@ class QuoteView(BackOfficeModelView):
         flash(success(result) if callable(success) else success, "success")
         return redirect(url_for("QuoteView.show", pk=quote.id))
 
-    @expose("/line/<pk>", methods=["POST"])
+    @expose("/line/<pk>", methods=["GET", "POST"])
     @has_access
     @permission_name("edit")
     def add_line(self, pk):
+        """The quote line form: the chosen offering's characteristics to configure, then Save line."""
         quote = self._quote(pk)
-        return self._act(quote, "Line added.", qwf.add_quote_line, quote.id, request.form.get("version"),
-                         request.form.get("offering_id"), request.form.get("quantity"))
+        return self._line_form(quote, None)
+
+    @expose("/line/<pk>/edit/<line_id>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("edit")
+    def edit_line(self, pk, line_id):
+        quote = self._quote(pk)
+        line = next((line for line in quote.lines if line.id == _as_int(line_id)), None) or abort(404)
+        return self._line_form(quote, line)
+
+    def _line_form(self, quote, line):
+        source = request.form if request.method == "POST" else request.args
+        offering_id = line.offering_id if line is not None else source.get("offering_id", "")
+        values = {"offering_id": offering_id, "version": source.get("version", quote.version),
+                  "quantity": source.get("quantity", line.quantity if line is not None else "1")}
+        characteristics = ({c.name: c.value for c in line.characteristics} if line is not None else {}) \
+            if request.method == "GET" else _characteristics_from_form()
+        errors, message, status = {}, None, 200
+        if request.method == "POST" and not request.form.get("refresh"):
+            try:
+                if line is None:
+                    saved = qwf.add_quote_line(_user(), quote.id, values["version"], offering_id, values["quantity"],
+                                               characteristics)
+                else:
+                    saved = qwf.update_quote_line(_user(), line.id, values["version"], values["quantity"],
+                                                  characteristics)
+            except DomainError as error:
+                db.session.rollback()
+                errors, message, status = error.field_errors, error.message, error.status_code
+            else:
+                flash(f"Line saved: {saved}.", "success")
+                return redirect(url_for("QuoteView.show", pk=quote.id) + "#quote-lines")
+        return self.render_template(
+            "orders/quote_line_form.html", title=f"{'Configure' if line else 'New'} line on quote {quote.number}",
+            quote=quote, line=line, values=values, characteristics=characteristics, errors=errors, message=message,
+            spec=pages.line_specification(offering_id, None), offerings=pages.active_offerings(quote.currency),
+        ), status
 
     @expose("/line/<pk>/remove/<line_id>", methods=["POST"])
     @has_access

@@ -20,6 +20,7 @@ Decisions where the spec is silent:
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Mapping
 
 from app.core.choices import (
@@ -69,6 +70,7 @@ from app.orders.rules import (
     recompute_totals,
     validate_characteristics,
 )
+from app.sla.notifications import NotificationEvent, notify
 from app.core.roles import AGENT, CUSTOMER, INTEGRATOR, MANAGER, has_back_office_role, role_names
 from app.core.workflow_base import (
     add_journal_entry,
@@ -108,8 +110,26 @@ def _require_capture(user, channel: str, action: str, account_id: int | None = N
 # Order header
 # ---------------------------------------------------------------------------------------------
 
-def _header_values(data: Mapping[str, Any], account: Account | None) -> dict[str, Any]:
-    """Validate the header fields present in *data* against the order's account."""
+def requested_instant(value: Any, field: str, label: str, current: dt.datetime | None = None) -> dt.datetime | None:
+    """A requested start or completion: an instant (naive UTC) as TMF clients send it, or a day as the
+    desk's forms and the REST API send it. A day is that day at midnight, unless *current* (the stored
+    instant) falls on that day: then the stored time of day is kept."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value
+    day = _date(value, field, label)
+    if day is None:
+        return None
+    if current is not None and current.date() == day:
+        return current
+    return dt.datetime.combine(day, dt.time())
+
+
+def _header_values(data: Mapping[str, Any], account: Account | None,
+                   order: CustomerOrder | None = None) -> dict[str, Any]:
+    """Validate the header fields present in *data* against the order's account (and *order*, when editing
+    one: a requested day that is unchanged keeps the time of day an API client asked for)."""
     values: dict[str, Any] = {}
     if "contact_id" in data:
         contact = _get(Contact, _optional_id(data["contact_id"], "contact_id", "Contact"), "Contact", "contact_id")
@@ -129,10 +149,12 @@ def _header_values(data: Mapping[str, Any], account: Account | None) -> dict[str
     for field, label in (
         ("requested_start_date", "Requested start date"),
         ("requested_completion_date", "Requested completion date"),
-        ("expected_delivery_date", "Expected delivery date"),
     ):
         if field in data:
-            values[field] = _date(data[field], field, label)
+            values[field] = requested_instant(data[field], field, label, getattr(order, field, None))
+    if "expected_delivery_date" in data:
+        values["expected_delivery_date"] = _date(data["expected_delivery_date"], "expected_delivery_date",
+                                                 "Expected delivery date")
     if "description" in data:
         values["description"] = (data["description"] or "").strip()[:500] or None
     if "currency" in data:
@@ -192,7 +214,7 @@ def update_order(user, order_id: int, version, data: Mapping[str, Any]) -> Custo
             values["account_id"] = account.id
             if order.contact is not None and order.contact.account_id != account.id and "contact_id" not in data:
                 values["contact_id"] = None
-        values.update(_header_values(data, account))
+        values.update(_header_values(data, account, order))
         if "currency" in values and values["currency"] != order.currency and order.lines:
             raise InvalidInput(
                 "The currency cannot change once the order has lines.", {"currency": "Order has lines"}
@@ -408,6 +430,7 @@ def submit_order(user, order_id: int, version) -> CustomerOrder:
         for line in lines:
             if line.state == OrderLineState.DRAFT:
                 transition(line, OrderLineState.NEW, "Submit")
+        notify(NotificationEvent.ORDER_SUBMITTED, order)
     return order
 
 
@@ -430,6 +453,7 @@ def approve_order(user, order_id: int, version) -> CustomerOrder:
         if not any(line.state not in OrderLineState.CLOSED for line in order.lines):
             raise StateConflict(f"Approve is not allowed: {order.number} has no open lines.")
         transition(order, OrderState.IN_PROGRESS, "Approve")
+        notify(NotificationEvent.ORDER_APPROVED, order)
     return order
 
 
@@ -447,6 +471,8 @@ def reject_order(user, order_id: int, version, reason: str) -> CustomerOrder:
         transition(order, OrderState.REJECTED, "Reject")
         _cancel_open_lines(order, "Reject")
         add_journal_entry(order, JournalKind.WORK_NOTE, f"Rejected: {reason}", user)
+        # The reason is the customer's to read (portal, notice); the reject form says so.
+        notify(NotificationEvent.ORDER_REJECTED, order, reason=reason)
     return order
 
 
@@ -464,8 +490,12 @@ def cancel_order(user, order_id: int, version, reason: str | None = None) -> Cus
             )
         transition(order, OrderState.CANCELLED, "Cancel order")
         _cancel_open_lines(order, "Cancel order")
-        if (reason or "").strip():
-            add_journal_entry(order, JournalKind.WORK_NOTE, f"Cancelled: {reason.strip()}", user)
+        order.cancelled_at = utcnow()
+        reason = (reason or "").strip()
+        order.cancellation_reason = reason[:500] or None
+        notify(NotificationEvent.ORDER_CANCELLED, order)
+        if reason:
+            add_journal_entry(order, JournalKind.WORK_NOTE, f"Cancelled: {reason}", user)
     return order
 
 
@@ -498,7 +528,9 @@ def complete_line(user, line_id: int, version) -> OrderLineItem:
         _apply_to_inventory(order, line)
         transition(line, OrderLineState.COMPLETED, "Complete")
         line.completed_at = utcnow()
-        _settle_order(order)
+        notify(NotificationEvent.ORDER_LINE_COMPLETED, order, line_number=line.number,
+               line_product=line.offering.name if line.offering else (line.description or line.action))
+        _settle_and_notify(order)
     return line
 
 
@@ -514,8 +546,16 @@ def cancel_line(user, line_id: int, version, reason: str | None = None) -> Order
         if (reason or "").strip():
             add_journal_entry(line, JournalKind.WORK_NOTE, f"Cancelled: {reason.strip()}", user)
         recompute_totals(order, action="Cancel line")
-        _settle_order(order)
+        _settle_and_notify(order)
     return line
+
+
+def _settle_and_notify(order: CustomerOrder) -> None:
+    before = order.state
+    _settle_order(order)
+    if order.state != before:
+        notify({OrderState.COMPLETED: NotificationEvent.ORDER_COMPLETED,
+                OrderState.CANCELLED: NotificationEvent.ORDER_CANCELLED}[order.state], order)
 
 
 def _apply_to_inventory(order: CustomerOrder, line: OrderLineItem) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.orders import workflows as order_workflows
@@ -26,6 +26,7 @@ from app.models import (
     CustomerOrder,
     JournalEntry,
     Location,
+    Notification,
     OrderCase,
     OrderCaseLine,
     OrderChange,
@@ -92,6 +93,24 @@ def home_summary(scope: AccountScope) -> dict:
         scope.cases().where(OrderCase.state.in_((CaseState.AWAITING_INFO, CaseState.RESOLVED))).subquery()))
     orders = db.session.scalars(scope.orders().order_by(CustomerOrder.id.desc()).limit(5)).all()
     return {"open_cases": open_cases, "waiting": waiting, "orders": orders}
+
+
+def recent_notices(contact: Contact, limit: int = 5) -> list[Notification]:
+    """The latest messages the desk sent this contact (queued or sent): what they were told, in the portal too."""
+    addressed = [Notification.recipient_email == contact.email] if contact.email else []
+    if contact.user_id is not None:
+        addressed.append(Notification.recipient_user_id == contact.user_id)
+    if not addressed:
+        return []
+    return db.session.scalars(select(Notification).where(or_(*addressed))
+                              .order_by(Notification.created_on.desc(), Notification.id.desc()).limit(limit)).all()
+
+
+def order_notices(order: CustomerOrder) -> list[Notification]:
+    """The notices about *order* (an order of the customer's scope), oldest first."""
+    return db.session.scalars(select(Notification).where(
+        Notification.record_type == CustomerOrder.__tablename__, Notification.record_id == order.id)
+        .order_by(Notification.created_on, Notification.id).limit(100)).all()
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -72,7 +72,7 @@ class CustomerPortalView(BaseView):
     @expose("/")
     @portal_page
     def index(self, contact, scope):
-        return self.render("index.html", contact, **pages.home_summary(scope))
+        return self.render("index.html", contact, notices=pages.recent_notices(contact), **pages.home_summary(scope))
 
     # -- order cases ---------------------------------------------------------------------------------
 
@@ -244,7 +244,7 @@ class CustomerPortalView(BaseView):
     def order(self, contact, scope, order_pk):
         order = pages.find_order(scope, order_pk) or abort(404)
         return self.render("order.html", contact, order=order, changes=pages.order_changes(scope, order),
-                           cases=pages.order_cases(scope, order))
+                           cases=pages.order_cases(scope, order), notices=pages.order_notices(order))
 
     @expose("/products/")
     @portal_page

@@ -1,7 +1,7 @@
 """Service levels and the notification outbox."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import relationship
 
 from app.core.choices import NotificationState, SlaSchedule, SlaStage
@@ -33,9 +33,43 @@ class SlaDefinition(Audited, Model):
     pause_states = Column(String(200), nullable=False, default="Awaiting Info")
     at_risk_percent = Column(Integer, nullable=False, default=75)
     active = Column(Boolean, nullable=False, default=True)
+    # Days off of a business-hours schedule beyond its weekdays: a holiday pauses the clock like a night.
+    holiday_calendar_id = Column(Integer, ForeignKey("holiday_calendar.id"), index=True)
+    holiday_calendar = relationship("HolidayCalendar")
 
     def __str__(self):
         return self.name
+
+
+class HolidayCalendar(Audited, Model):
+    """The days off of a business-hours schedule: a country's public holidays (from the ``holidays``
+    package, optionally of one subdivision) plus the desk's own dates."""
+
+    __tablename__ = "holiday_calendar"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(100), nullable=False, unique=True)
+    # ISO 3166 country code of the national calendar, e.g. "US"; empty for the desk's own dates only.
+    country = Column(String(10))
+    subdivision = Column(String(10))
+    description = Column(String(300))
+    dates = relationship("HolidayDate", back_populates="calendar", cascade="all, delete-orphan",
+                         order_by="HolidayDate.day")
+
+    def __str__(self):
+        return self.name
+
+
+class HolidayDate(Model):
+    """One of the desk's own days off (e.g. a company shutdown day) in a holiday calendar."""
+
+    __tablename__ = "holiday_date"
+    id = Column(Integer, primary_key=True)
+    calendar_id = Column(Integer, ForeignKey("holiday_calendar.id"), nullable=False)
+    calendar = relationship("HolidayCalendar", back_populates="dates")
+    day = Column(Date, nullable=False)
+    name = Column(String(100), nullable=False)
+
+    __table_args__ = (UniqueConstraint("calendar_id", "day", name="uq_holiday_date_calendar_day"),)
 
 
 class TaskSla(Model):

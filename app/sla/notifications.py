@@ -21,7 +21,7 @@ from flask_appbuilder.security.sqla.models import User
 from app.core.choices import Choices, NotificationState, Priority
 from app.core.extensions import db
 from app.core.model_base import utcnow
-from app.models import CaseLineTask, CaseTask, Notification, OrderCase, OrderCaseLine
+from app.models import CaseLineTask, CaseTask, CustomerOrder, Notification, OrderCase, OrderCaseLine
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +43,26 @@ class NotificationEvent(Choices):
     TASK_ASSIGNED = "task assigned"
     SLA_AT_RISK = "SLA at risk"
     SLA_BREACHED = "SLA breached"
+    ORDER_SUBMITTED = "order submitted"
+    ORDER_APPROVED = "order approved"
+    ORDER_REJECTED = "order rejected"
+    ORDER_LINE_COMPLETED = "order line completed"
+    ORDER_COMPLETED = "order completed"
+    ORDER_CANCELLED = "order cancelled"
+    ORDER_EVENTS = (ORDER_SUBMITTED, ORDER_APPROVED, ORDER_REJECTED, ORDER_LINE_COMPLETED, ORDER_COMPLETED,
+                    ORDER_CANCELLED)
     ALL = (CASE_ASSIGNED, NEEDS_ATTENTION, INFORMATION_REQUESTED, SOLUTION_PROPOSED, CASE_CLOSED,
-           TASK_ASSIGNED, SLA_AT_RISK, SLA_BREACHED)
+           TASK_ASSIGNED, SLA_AT_RISK, SLA_BREACHED, *ORDER_EVENTS)
 
 
 _FOOTER = (
     "\n\nCase: {case_number} – {short_description}\n"
     "State: {state}\nPriority: {priority}\n"
+    "Open it: {link}\n"
+)
+_ORDER_FOOTER = (
+    "\n\nOrder: {record_number}\n"
+    "State: {state}\nTotal: {order_total}\n"
     "Open it: {link}\n"
 )
 
@@ -94,6 +107,31 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Hello {recipient_name},\n\nThe SLA \"{sla_name}\" on {record_number} was breached at {breached}."
         " It was due {due}.",
     ),
+    NotificationEvent.ORDER_SUBMITTED: (
+        "We received your order {record_number}",
+        "Hello {recipient_name},\n\nThank you: we received your order {record_number}. The order desk reviews it"
+        " and tells you when it is approved.",
+    ),
+    NotificationEvent.ORDER_APPROVED: (
+        "Your order {record_number} is approved",
+        "Hello {recipient_name},\n\nYour order {record_number} is approved and fulfilment has started.",
+    ),
+    NotificationEvent.ORDER_REJECTED: (
+        "Your order {record_number} was rejected",
+        "Hello {recipient_name},\n\nWe could not accept your order {record_number}.\n\nThe reason: {reason}",
+    ),
+    NotificationEvent.ORDER_LINE_COMPLETED: (
+        "{line_number} of your order {record_number} is fulfilled",
+        "Hello {recipient_name},\n\n{line_number} of your order {record_number} ({line_product}) is fulfilled.",
+    ),
+    NotificationEvent.ORDER_COMPLETED: (
+        "Your order {record_number} is complete",
+        "Hello {recipient_name},\n\nEvery line of your order {record_number} is fulfilled; the order is complete.",
+    ),
+    NotificationEvent.ORDER_CANCELLED: (
+        "Your order {record_number} was cancelled",
+        "Hello {recipient_name},\n\nYour order {record_number} was cancelled.{reason_line}",
+    ),
 }
 
 CUSTOMER_EVENTS = (
@@ -123,6 +161,9 @@ def link_path(record) -> str:
         path = f"/caselinetaskview/show/{record.id}"
     elif isinstance(record, OrderCaseLine):
         path = f"/ordercaselineview/show/{record.id}"
+    elif isinstance(record, CustomerOrder):
+        # Order notices go to the customer: the order's page in the portal.
+        path = f"/portal/orders/{record.id}/"
     elif case is not None:
         path = f"/ordercaseview/show/{case.id}"
     else:
@@ -162,6 +203,9 @@ def render(event: str, record, recipient_name: str = "", **context) -> tuple[str
     subject, body = TEMPLATES[event]
     values = _context(record, recipient_name, context)
     subject = " ".join(subject.format_map(values).split())[:300]
+    if isinstance(record, CustomerOrder):
+        values["order_total"] = f"{record.total_amount} {record.currency}"
+        return subject, body.format_map(values) + _ORDER_FOOTER.format_map(values)
     return subject, body.format_map(values) + _FOOTER.format_map(values)
 
 
@@ -211,6 +255,9 @@ def default_recipients(event: str, record) -> list:
     """Who hears about *event*: the customer contact for customer-facing events, the task's
     assignee for a task, otherwise the record's assignee (or its group's manager when unassigned)."""
     case = _case_of(record)
+    if event in NotificationEvent.ORDER_EVENTS:
+        contact = record.contact or (record.account.primary_contact if record.account is not None else None)
+        return [contact] if contact is not None else []
     if event in CUSTOMER_EVENTS:
         return [case.contact] if case is not None and case.contact is not None else []
     assignee = getattr(record, "assigned_to", None)

@@ -8,32 +8,33 @@ from sqlalchemy import func, select
 from app.core.extensions import csrf, db
 from app.core.model_base import utcnow
 from app.models import CustomerOrder, OrderCase, OrderCaseLine, ProductInventory
+from app.models import Quote
 from app.tmf.common import (
     TmfError,
     error_response,
-    filter_parameters,
     json_response,
+    no_content,
     paging,
+    parse_datetime,
     request_json_object,
     select_fields,
     tmf_datetime,
     tmf_endpoint,
 )
-from app.tmf.events import init_event_delivery
+from app.tmf.events import init_event_delivery, queue_event
+from app.tmf.listing import list_documents, list_orders
 from app.tmf.models import TmfCancelRequest, TmfHubSubscription
 from app.tmf.orders import (
-    ORDER_STATE_TO_TMF,
     PRODUCT_ORDERING,
     SERVICE_ORDERING,
     OrderApi,
-    apply_filters,
     cancel_through_workflow,
     create_order,
-    matches_document,
     order_query,
     patch_order,
     render_order,
 )
+from app.tmf.query import parse_query
 
 FINAL_TMF_STATES = {"completed", "cancelled", "rejected", "failed", "partial"}
 
@@ -51,19 +52,13 @@ def make_blueprint(api: OrderApi) -> Blueprint:
 
     @blueprint.get(f"/{api.resource}", strict_slashes=False)
     @tmf_endpoint
-    def list_orders():
+    def list_of_orders():
         offset, limit = paging()
-        query, leftover = apply_filters(api, order_query(api), filter_parameters())
-        query = query.order_by(CustomerOrder.id.desc())
-        if leftover:
-            documents = [render_order(api, o) for o in db.session.scalars(query)]
-            documents = [d for d in documents if matches_document(d, leftover)]
-            total, page = len(documents), documents[offset:offset + limit]
-        else:
-            total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-            page = [render_order(api, o) for o in db.session.scalars(query.offset(offset).limit(limit))]
+        conditions, sort = parse_query()
+        total, page = list_orders(api, order_query(api), conditions, sort, offset, limit,
+                                  lambda order: render_order(api, order))
         fields = request.args.get("fields")
-        body = [select_fields(document, fields) for document in page]
+        body = [select_fields(document, fields, (api.item_key,)) for document in page]
         return json_response(body, 200, {"X-Total-Count": str(total), "X-Result-Count": str(len(body))})
 
     @blueprint.post(f"/{api.resource}", strict_slashes=False)
@@ -79,7 +74,8 @@ def make_blueprint(api: OrderApi) -> Blueprint:
     @blueprint.get(f"/{api.resource}/<tmf_id>")
     @tmf_endpoint
     def retrieve(tmf_id):
-        return json_response(select_fields(render_order(api, _find_order(api, tmf_id)), request.args.get("fields")))
+        return json_response(select_fields(render_order(api, _find_order(api, tmf_id)), request.args.get("fields"),
+                                           (api.item_key,)))
 
     @blueprint.patch(f"/{api.resource}/<tmf_id>")
     @tmf_endpoint
@@ -106,16 +102,18 @@ def make_blueprint(api: OrderApi) -> Blueprint:
             db.session.delete(line)
         db.session.delete(order)
         db.session.commit()
-        return "", 204
+        return no_content()
 
     @blueprint.get(f"/{api.cancel_resource}", strict_slashes=False)
     @tmf_endpoint
     def list_cancellations():
         offset, limit = paging()
-        query = select(TmfCancelRequest).where(TmfCancelRequest.api == api.key)
-        total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = db.session.scalars(query.order_by(TmfCancelRequest.id.desc()).offset(offset).limit(limit)).all()
-        body = [select_fields(_render_cancel(api, row), request.args.get("fields")) for row in rows]
+        conditions, sort = parse_query()
+        rows = db.session.scalars(
+            select(TmfCancelRequest).where(TmfCancelRequest.api == api.key).order_by(TmfCancelRequest.id.desc())
+        )
+        total, page = list_documents([_render_cancel(api, row) for row in rows], conditions, sort, offset, limit)
+        body = [select_fields(document, request.args.get("fields"), (api.resource,)) for document in page]
         return json_response(body, 200, {"X-Total-Count": str(total), "X-Result-Count": str(len(body))})
 
     @blueprint.get(f"/{api.cancel_resource}/<tmf_id>")
@@ -126,7 +124,7 @@ def make_blueprint(api: OrderApi) -> Blueprint:
         ).first()
         if row is None:
             raise TmfError(404, "Not found", f"No {api.cancel_resource} with id {tmf_id}")
-        return json_response(select_fields(_render_cancel(api, row), request.args.get("fields")))
+        return json_response(select_fields(_render_cancel(api, row), request.args.get("fields"), (api.resource,)))
 
     @blueprint.post(f"/{api.cancel_resource}", strict_slashes=False)
     @tmf_endpoint
@@ -136,28 +134,36 @@ def make_blueprint(api: OrderApi) -> Blueprint:
         if owned:
             raise TmfError(400, "Server-owned attribute", f"{', '.join(owned)} may not be set by the client")
         reference = body.get(api.resource)
-        if not isinstance(reference, dict) or not reference.get("id"):
-            raise TmfError(400, "Missing attribute", f"{api.resource}.id is required")
-        order = _find_order(api, str(reference["id"]))
+        if not isinstance(reference, dict) or not isinstance(reference.get("id"), str):
+            raise TmfError(400, "Missing attribute", f"{api.resource}.id is required (a string)")
+        order = _find_order(api, reference["id"])
         reason = body.get("cancellationReason")
+        if reason is not None and not isinstance(reason, str):
+            raise TmfError(400, "Invalid attribute", "cancellationReason must be a string")
         requested = body.get("requestedCancellationDate")
+        if requested is not None:
+            requested = tmf_datetime(parse_datetime(requested, "requestedCancellationDate"))
         cancel_request = TmfCancelRequest(
-            api=api.key, order=order, cancellation_reason=str(reason)[:500] if reason else None,
-            requested_cancellation_date=str(requested)[:40] if requested else None,
-            state=api.cancel_accepted_state,
+            api=api.key, order=order, cancellation_reason=reason[:500] if reason else None,
+            requested_cancellation_date=requested, state=api.cancel_accepted_state,
         )
-        if ORDER_STATE_TO_TMF.get(order.state) in FINAL_TMF_STATES:
+        db.session.add(cancel_request)
+        db.session.flush()
+        # The task is worked at once; its listeners hear of it as created, then of its outcome.
+        queue_event(api, api.cancel_type, "Create", _render_cancel(api, cancel_request))
+        state = api.order_states.get(order.state)
+        if state in FINAL_TMF_STATES:
             cancel_request.state = "terminatedWithError"
-            cancel_request.error_message = f"The order is already {ORDER_STATE_TO_TMF[order.state]}"
+            cancel_request.error_message = f"The order is already {state}"
         else:
             try:
                 cancel_through_workflow(order, g.tmf_user, reason=reason)
                 cancel_request.state, cancel_request.effective_cancellation_date = "done", utcnow()
             except TmfError as refusal:
                 cancel_request.state, cancel_request.error_message = "terminatedWithError", refusal.message
-        db.session.add(cancel_request)
-        db.session.commit()
         document = _render_cancel(api, cancel_request)
+        queue_event(api, api.cancel_type, "StateChange", document)
+        db.session.commit()
         return json_response(document, 201, {"Location": document["href"]})
 
     @blueprint.post("/hub", strict_slashes=False)
@@ -188,7 +194,7 @@ def make_blueprint(api: OrderApi) -> Blueprint:
             raise TmfError(404, "Not found", f"No hub subscription with id {tmf_id}")
         db.session.delete(subscription)
         db.session.commit()
-        return "", 204
+        return no_content()
 
     return blueprint
 
@@ -206,6 +212,10 @@ def _refuse_delete_of_referenced(order: CustomerOrder) -> None:
     if on_case or produced:
         raise TmfError(409, "Order in use", "The order is referenced by order cases or produced inventory; "
                        "cancel it instead")
+    quote = db.session.scalar(select(Quote.number).where(Quote.order_id == order.id))
+    if quote is not None:
+        raise TmfError(409, "Order in use", f"The order was converted from quote {quote}, which keeps it as its "
+                       "outcome; cancel the order instead")
 
 
 def _render_cancel(api: OrderApi, row: TmfCancelRequest) -> dict:
@@ -239,7 +249,12 @@ def register_tmf_apis(app: Flask) -> None:
 
     def tmf_http_error(error):
         if request.path.startswith(TMF_PREFIX):
-            return error_response(error.code, error.name, error.description)
+            response = error_response(error.code, error.name, error.description)
+            # A 405 names the methods the resource has (RFC 9110); Werkzeug puts them on its own response.
+            for name, value in error.get_headers():
+                if name == "Allow":
+                    response.headers["Allow"] = value
+            return response
         return error
 
     for status in (404, 405):

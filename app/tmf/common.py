@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+MAX_OFFSET = 2**63 - 1
 # Roles that may call the TMF ordering APIs: external order systems and administrators.
 TMF_ROLES = {INTEGRATOR, ADMIN}
 
@@ -60,13 +61,22 @@ def json_response(body: Any, status: int = 200, headers: dict | None = None):
     return response
 
 
+def no_content():
+    """204 with no body and no Content-Type (Flask would label the empty body text/html)."""
+    response = current_app.response_class(status=204)
+    response.headers.remove("Content-Type")
+    return response
+
+
 def tmf_datetime(value: dt.datetime | dt.date | None) -> str | None:
     """ISO 8601 with milliseconds and Z, as the TMF examples write them."""
     if value is None:
         return None
     if not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time())
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # Formatted by hand: strftime does not pad years before 1000 to the four digits ISO 8601 needs.
+    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+            f"{value.second:02d}.{value.microsecond // 1000:03d}Z")
 
 
 def parse_datetime(value: Any, field: str) -> dt.datetime:
@@ -78,10 +88,10 @@ def parse_datetime(value: Any, field: str) -> dt.datetime:
         text = text[:-1] + "+00:00"
     try:
         parsed = dt.datetime.fromisoformat(text)
-    except ValueError as exc:
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError) as exc:  # overflow: an offset that moves 0001-01-01 before year 1
         raise TmfError(400, "Invalid value", f"{field} is not an ISO 8601 date-time: {value!r}") from exc
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return parsed
 
 
@@ -121,9 +131,10 @@ def object_list(value: Any, where: str, *, lone_object: bool = False) -> list[di
     return value
 
 
-def select_fields(document: dict, fields: str | None) -> dict:
-    """Apply ``fields=a,b,c.d``: keep the listed first-level attributes (and id, href, @type always);
-    a dotted name keeps only those keys inside the elements of that attribute."""
+def select_fields(document: dict, fields: str | None, mandatory: tuple[str, ...] = ()) -> dict:
+    """Apply ``fields=a,b,c.d``: keep the listed first-level attributes, and id, href, @type and the
+    resource's *mandatory* attributes always (TMF630: a selection still returns what the resource
+    schema requires); a dotted name keeps only those keys inside the elements of that attribute."""
     if not fields:
         return document
     refuse_nul_characters(fields, "fields")
@@ -138,12 +149,12 @@ def select_fields(document: dict, fields: str | None) -> dict:
                 wanted.setdefault(head, set()).add(rest.partition(".")[0])
         else:
             wanted[head] = None
-    result = {key: document[key] for key in ("id", "href", "@type") if key in document}
+    result = {key: document[key] for key in ("id", "href", "@type", *mandatory) if key in document}
     for head, subkeys in wanted.items():
         if head not in document:
             continue
         value = document[head]
-        if subkeys is None:
+        if subkeys is None or head in mandatory:
             result[head] = value
         elif isinstance(value, list):
             result[head] = [
@@ -153,9 +164,6 @@ def select_fields(document: dict, fields: str | None) -> dict:
         elif isinstance(value, dict):
             result[head] = {k: v for k, v in value.items() if k in subkeys}
     return result
-
-
-RESERVED_QUERY_PARAMETERS = {"fields", "offset", "limit", "sort"}
 
 
 def refuse_nul_characters(value: Any, where: str = "the request") -> None:
@@ -172,20 +180,6 @@ def refuse_nul_characters(value: Any, where: str = "the request") -> None:
             refuse_nul_characters(element, where)
 
 
-def filter_parameters() -> dict[str, list[str]]:
-    """Attribute filters of the query string: {attribute: [accepted values]} — parameters combine with
-    AND, comma-separated values with OR; surrounding quotes are tolerated (priority="1")."""
-    filters = {}
-    for name, raw in request.args.items(multi=True):
-        refuse_nul_characters(name, "a query parameter")
-        refuse_nul_characters(raw, "a query parameter")
-        if name in RESERVED_QUERY_PARAMETERS:
-            continue
-        values = [part.strip().strip('"').strip("'") for part in raw.split(",")]
-        filters.setdefault(name, []).extend(v for v in values if v != "")
-    return filters
-
-
 def paging() -> tuple[int, int]:
     try:
         offset = int(request.args.get("offset", 0))
@@ -194,7 +188,8 @@ def paging() -> tuple[int, int]:
         raise TmfError(400, "Invalid paging", "offset and limit must be integers") from exc
     if offset < 0 or limit < 0:
         raise TmfError(400, "Invalid paging", "offset and limit must not be negative")
-    return offset, min(limit, MAX_LIMIT)
+    # Past the largest SQL BIGINT (2^63 - 1) the database refuses the OFFSET; no page is that far anyway.
+    return min(offset, MAX_OFFSET), min(limit, MAX_LIMIT)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -29,7 +29,11 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 DELIVERY_TIMEOUT_SECONDS = 5
+# How long a sender holds a claimed event: well beyond one delivery's timeout. A sender that dies while
+# holding it (process killed, host lost) leaves the event to the next round after the lease runs out.
+LEASE_SECONDS = 60
 PENDING_KEY = "tmf_pending_events"
+QUEUED_KEY = "tmf_queued_events"
 
 
 def api_for_order(order: CustomerOrder):
@@ -40,6 +44,12 @@ def api_for_order(order: CustomerOrder):
 
 def event_name(api, kind: str) -> str:
     return f"{api.resource_type}{kind}Event"
+
+
+def queue_event(api, resource_type: str, kind: str, document: dict) -> None:
+    """Send ``<resource_type><kind>Event`` with *document* to *api*'s listeners when the current
+    transaction commits (for resources other than orders, whose changes are noticed by themselves)."""
+    db.session.info.setdefault(QUEUED_KEY, []).append((api, resource_type, kind, document))
 
 
 # ---------------------------------------------------------------- capture (in the changing transaction)
@@ -69,7 +79,7 @@ def _capture_deleted_orders(session, flush_context, instances):
         from app.tmf.orders import render_order
 
         rendered = session.info.setdefault("tmf_deleted_orders", [])
-        for order in deleted:
+        for order in (order for order in deleted if order.lines):
             rendered.append((api_for_order(order), render_order(api_for_order(order), order)))
 
 
@@ -79,7 +89,8 @@ def _write_outbox(session):
     session.flush()
     pending = session.info.pop(PENDING_KEY, None) or {}
     deleted = session.info.pop("tmf_deleted_orders", None) or []
-    if not pending and not deleted:
+    queued = session.info.pop(QUEUED_KEY, None) or []
+    if not pending and not deleted and not queued:
         return
     subscriptions = session.scalars(select(TmfHubSubscription)).all()
     if not subscriptions:
@@ -89,16 +100,19 @@ def _write_outbox(session):
     rows: list[dict] = []
     for order_id, kinds in pending.items():
         order = session.get(CustomerOrder, order_id)
-        if order is None:
+        # An order without items is not shown by the APIs (see order_query), so nothing is said of it.
+        if order is None or not order.lines:
             continue
         api = api_for_order(order)
         document = render_order(api, order) if has_request_context() else _render_offline(api, order)
         for kind in sorted(kinds, key=("Create", "StateChange", "AttributeValueChange").index):
             if kind == "AttributeValueChange" and "Create" in kinds:
                 continue
-            rows.extend(_event_rows(subscriptions, api, kind, document))
+            rows.extend(_event_rows(subscriptions, api, api.resource_type, kind, document))
     for api, document in deleted:
-        rows.extend(_event_rows(subscriptions, api, "Delete", document))
+        rows.extend(_event_rows(subscriptions, api, api.resource_type, "Delete", document))
+    for api, resource_type, kind, document in queued:
+        rows.extend(_event_rows(subscriptions, api, resource_type, kind, document))
     if rows:
         # One multi-row INSERT, however many orders changed and listeners hear of them.
         session.execute(insert(TmfEvent), rows)
@@ -114,19 +128,15 @@ def _render_offline(api, order):
         return render_order(api, order)
 
 
-def _event_rows(subscriptions, api, kind: str, document: dict) -> list[dict]:
-    """The outbox rows of one event: one per subscription of *api* whose query selects it."""
-    name = event_name(api, kind)
-    payload_key = api.resource[0].lower() + api.resource[1:]
-    body = {
-        "eventId": str(uuid.uuid4()),
-        "eventTime": tmf_datetime(utcnow()),
-        "eventType": name,
-        "timeOcurred": tmf_datetime(utcnow()),
-        "title": name,
-        "event": {payload_key: document},
-    }
-    return [{"subscription_id": subscription.id, "event_type": name, "payload": body}
+def _event_rows(subscriptions, api, resource_type: str, kind: str, document: dict) -> list[dict]:
+    """The outbox rows of one event: one per subscription of *api* whose query selects it. Each carries
+    its own eventId, unchanged by retries, for the listener to recognise a repeated delivery."""
+    name = f"{resource_type}{kind}Event"
+    payload_key = resource_type[0].lower() + resource_type[1:]
+    now = tmf_datetime(utcnow())
+    return [{"subscription_id": subscription.id, "event_type": name,
+             "payload": {"eventId": str(uuid.uuid4()), "eventTime": now, "eventType": name, "timeOcurred": now,
+                         "title": name, "event": {payload_key: document}}}
             for subscription in subscriptions
             if subscription.api == api.key and _query_matches(subscription.query, name)]
 
@@ -183,24 +193,42 @@ class EventDispatcher:
                 log.exception("TMF event delivery round failed")
 
 
+def _due(now: dt.datetime):
+    """Events to send now: queued and due, or claimed by a sender whose lease has run out."""
+    return TmfEvent.state.in_(("queued", "sending")) & (TmfEvent.next_attempt_at <= now)
+
+
 def deliver_due_events(now: dt.datetime | None = None, limit: int = 100) -> int:
-    """Send every queued event that is due; returns how many were delivered."""
+    """Send every event that is due; returns how many were delivered.
+
+    Each event is claimed first (state sending, ``next_attempt_at`` moved to the end of a lease) in a
+    committed UPDATE that only one sender can win; the attempt is counted at the claim, so an event
+    whose delivery kills its sender is not retried for ever. Delivery is at least once: a sender that
+    dies after the listener took the event but before recording it leaves it to be sent again, with
+    the same eventId.
+    """
     now = now or utcnow()
-    due = db.session.scalars(
-        select(TmfEvent.id).where(TmfEvent.state == "queued", TmfEvent.next_attempt_at <= now)
-        .order_by(TmfEvent.id).limit(limit)
-    ).all()
+    due = db.session.scalars(select(TmfEvent.id).where(_due(now)).order_by(TmfEvent.id).limit(limit)).all()
     delivered = 0
     for event_id in due:
         claimed = db.session.execute(
-            update(TmfEvent).where(TmfEvent.id == event_id, TmfEvent.state == "queued").values(state="sending")
+            update(TmfEvent).where(TmfEvent.id == event_id, _due(now), TmfEvent.attempts < MAX_ATTEMPTS)
+            .values(state="sending", attempts=TmfEvent.attempts + 1,
+                    next_attempt_at=utcnow() + dt.timedelta(seconds=LEASE_SECONDS))
+            .execution_options(synchronize_session=False)
         ).rowcount
-        db.session.commit()
         if not claimed:
+            # Lost to another sender, or out of attempts (its sender died on the last one).
+            db.session.execute(
+                update(TmfEvent).where(TmfEvent.id == event_id, _due(now), TmfEvent.attempts >= MAX_ATTEMPTS)
+                .values(state="failed", last_error="The sender stopped during the last attempt")
+                .execution_options(synchronize_session=False)
+            )
+            db.session.commit()
             continue
+        db.session.commit()
         tmf_event = db.session.get(TmfEvent, event_id)
         error = _post(tmf_event.subscription.callback, tmf_event.payload)
-        tmf_event.attempts += 1
         if error is None:
             tmf_event.state, tmf_event.delivered_on, tmf_event.last_error = "delivered", utcnow(), None
             delivered += 1
@@ -213,18 +241,25 @@ def deliver_due_events(now: dt.datetime | None = None, limit: int = 100) -> int:
     return delivered
 
 
-RETRYABLE_STATES = ("queued", "failed")
-
-
-def requeue(tmf_event: TmfEvent, now: dt.datetime | None = None) -> None:
-    """An administrator's retry: deliver again now, with a fresh attempt budget (not committed here)."""
-    tmf_event.state, tmf_event.attempts, tmf_event.next_attempt_at = "queued", 0, now or utcnow()
+def retry_event(event_id: int) -> TmfEvent:
+    """Queue a failed (or still queued) event for delivery now, with a fresh set of attempts, and wake the
+    sender; delivered events and events a sender holds are left as they are. For the operators' "retry"
+    action; commits."""
+    tmf_event = db.session.get(TmfEvent, event_id)
+    if tmf_event is None:
+        raise LookupError(f"No TMF event {event_id}")
+    if tmf_event.state in ("failed", "queued"):
+        tmf_event.state, tmf_event.attempts, tmf_event.next_attempt_at = "queued", 0, utcnow()
+        db.session.info["tmf_events_queued"] = True
+    db.session.commit()
+    return tmf_event
 
 
 def _post(url: str, payload: dict) -> str | None:
     data = json.dumps(payload).encode()
     request = urllib.request.Request(url, data=data, method="POST",
-                                     headers={"Content-Type": "application/json;charset=utf-8"})
+                                     headers={"Content-Type": "application/json;charset=utf-8",
+                                              "X-Event-Id": str(payload.get("eventId", ""))})
     try:
         with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT_SECONDS) as response:
             if 200 <= response.status < 300:

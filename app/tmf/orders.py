@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import request
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -48,6 +48,15 @@ from app.tmf.common import TmfError, fits_numeric, object_list, parse_datetime, 
 from app.core.workflow_base import as_text, audit
 
 
+ORDER_STATE_TO_TMF = {
+    OrderState.DRAFT: "acknowledged",
+    OrderState.NEW: "acknowledged",
+    OrderState.IN_PROGRESS: "inProgress",
+    OrderState.COMPLETED: "completed",
+    OrderState.CANCELLED: "cancelled",
+    OrderState.REJECTED: "rejected",
+}
+
 @dataclass(frozen=True)
 class OrderApi:
     key: str
@@ -64,6 +73,10 @@ class OrderApi:
     cancel_type: str
     cancel_accepted_state: str
     create_only_fields: tuple[str, ...]
+    version: int = 4
+    order_date_key: str = "orderDate"
+    external_id_path: str = "externalId"
+    order_states: dict = field(default_factory=lambda: ORDER_STATE_TO_TMF)
 
     def href(self, tmf_id: str) -> str:
         return f"{request.host_url.rstrip('/')}{self.base_path}/{self.resource}/{tmf_id}"
@@ -86,7 +99,8 @@ PRODUCT_ORDERING = OrderApi(
     cancel_resource="cancelProductOrder",
     cancel_type="CancelProductOrder",
     cancel_accepted_state="acknowledged",
-    create_only_fields=("id", "href", "orderDate", "state", "completionDate", "expectedCompletionDate"),
+    create_only_fields=("id", "href", "orderDate", "state", "completionDate", "expectedCompletionDate",
+                        "cancellationDate", "cancellationReason"),
 )
 
 SERVICE_ORDERING = OrderApi(
@@ -103,17 +117,10 @@ SERVICE_ORDERING = OrderApi(
     cancel_resource="cancelServiceOrder",
     cancel_type="CancelServiceOrder",
     cancel_accepted_state="accepted",
-    create_only_fields=("id", "href", "orderDate", "state", "completionDate", "expectedCompletionDate", "startDate"),
+    create_only_fields=("id", "href", "orderDate", "state", "completionDate", "expectedCompletionDate", "startDate",
+                        "cancellationDate", "cancellationReason"),
 )
 
-ORDER_STATE_TO_TMF = {
-    OrderState.DRAFT: "acknowledged",
-    OrderState.NEW: "acknowledged",
-    OrderState.IN_PROGRESS: "inProgress",
-    OrderState.COMPLETED: "completed",
-    OrderState.CANCELLED: "cancelled",
-    OrderState.REJECTED: "rejected",
-}
 LINE_STATE_TO_TMF = {
     OrderLineState.DRAFT: "acknowledged",
     OrderLineState.NEW: "acknowledged",
@@ -121,7 +128,6 @@ LINE_STATE_TO_TMF = {
     OrderLineState.COMPLETED: "completed",
     OrderLineState.CANCELLED: "cancelled",
 }
-_ONE_MILLISECOND = dt.timedelta(milliseconds=1)
 TMF_ORDER_STATES = (
     "acknowledged", "rejected", "pending", "held", "inProgress", "cancelled", "completed", "failed", "partial",
     "assessingCancellation", "pendingCancellation",
@@ -144,6 +150,7 @@ ORGANISATION_PARTY_TYPES = {"organization", "organisation", "customer", "account
 # Attributes held in columns; everything else the client sent is kept in ``extra`` and echoed back.
 MODELED_ORDER_FIELDS = {
     "externalId", "description", "category", "priority", "requestedStartDate", "requestedCompletionDate",
+    "cancellationDate", "cancellationReason",
 }
 MODELED_ITEM_FIELDS = {"id", "action", "quantity", "state", "@type"}
 # Attributes of TMF622/TMF641 v4 bodies that are arrays of objects, at each level of the order.
@@ -168,9 +175,12 @@ MAX_INTEGER = 2**31 - 1
 # ---------------------------------------------------------------- representation
 
 def order_query(api: OrderApi):
+    """The orders *api* shows. Orders without items are drafts the desk is still building: TMF shows
+    none of them, as its documents need at least one item (minItems 1)."""
     return (
         select(CustomerOrder)
-        .where(CustomerOrder.order_type == api.order_type)
+        .where(CustomerOrder.order_type == api.order_type,
+               exists().where(OrderLineItem.order_id == CustomerOrder.id))
         .options(
             selectinload(CustomerOrder.lines).selectinload(OrderLineItem.offering),
             selectinload(CustomerOrder.lines).selectinload(OrderLineItem.specification),
@@ -216,8 +226,8 @@ def render_order(api: OrderApi, order: CustomerOrder) -> dict:
             "href": api.href(order.tmf_id),
             "@type": api.resource_type,
             "orderDate": tmf_datetime(order.order_date),
-            "state": ORDER_STATE_TO_TMF.get(order.state, "acknowledged"),
-            "priority": document.get("priority") if "priority" in document else str(order.priority),
+            "state": api.order_states.get(order.state, "acknowledged"),
+            "priority": str(order.priority),
         }
     )
     for key, value in (
@@ -228,6 +238,8 @@ def render_order(api: OrderApi, order: CustomerOrder) -> dict:
         ("requestedCompletionDate", tmf_datetime(order.requested_completion_date)),
         ("completionDate", tmf_datetime(order.completed_at)),
         ("expectedCompletionDate", tmf_datetime(order.expected_delivery_date)),
+        ("cancellationDate", tmf_datetime(order.cancelled_at)),
+        ("cancellationReason", order.cancellation_reason),
     ):
         if value is not None:
             document[key] = value
@@ -244,62 +256,6 @@ def render_order(api: OrderApi, order: CustomerOrder) -> dict:
         document["relatedParty"] = parties
     document[api.item_key] = [render_item(api, line) for line in order.lines]
     return document
-
-
-# ---------------------------------------------------------------- filtering
-
-def apply_filters(api: OrderApi, query, filters: dict[str, list[str]]):
-    """SQL conditions for the attributes held in columns; returns (query, filters left for Python)."""
-    leftover = {}
-    for name, values in filters.items():
-        if name == "id":
-            query = query.where(CustomerOrder.tmf_id.in_(values))
-        elif name == "externalId":
-            query = query.where(CustomerOrder.external_id.in_(values))
-        elif name == "category":
-            query = query.where(CustomerOrder.category.in_(values))
-        elif name == "description":
-            query = query.where(CustomerOrder.description.in_(values))
-        elif name == "state":
-            ours = [state for state, tmf in ORDER_STATE_TO_TMF.items() if tmf in values]
-            query = query.where(CustomerOrder.state.in_(ours))
-        elif name == "priority":
-            numbers = [int(v) for v in values if v.isdigit()]
-            query = query.where(CustomerOrder.priority.in_(numbers))
-        elif name == "orderDate":
-            # Dates are shown with milliseconds: match the whole millisecond the client saw.
-            windows = []
-            for value in values:
-                moment = parse_datetime(value, "orderDate")
-                start = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-                windows.append(and_(CustomerOrder.order_date >= start,
-                                    CustomerOrder.order_date < start + _ONE_MILLISECOND))
-            query = query.where(or_(*windows))
-        else:
-            leftover[name] = values
-    return query, leftover
-
-
-def matches_document(document: dict, filters: dict[str, list[str]]) -> bool:
-    """Filters on attributes without a column, including dotted paths into item arrays."""
-    for name, values in filters.items():
-        if not any(str(candidate) in values for candidate in _values_at(document, name.split("."))):
-            return False
-    return True
-
-
-def _values_at(node: Any, path: list[str]):
-    if not path:
-        if isinstance(node, list):
-            yield from node
-        elif node is not None:
-            yield node
-        return
-    if isinstance(node, list):
-        for element in node:
-            yield from _values_at(element, path)
-    elif isinstance(node, dict) and path[0] in node:
-        yield from _values_at(node[path[0]], path[1:])
 
 
 # ---------------------------------------------------------------- create
@@ -403,15 +359,18 @@ def _read_order_columns(body: dict) -> dict:
         if field in body:
             values[column.key] = (None if body[field] is None
                                   else text_for_column(body[field], field, column, numbers=True))
-    if "priority" in body:
-        priority = str(body["priority"]).strip()
-        if priority not in {"0", "1", "2", "3", "4"}:
-            raise TmfError(400, "Invalid attribute", "priority must be \"0\" to \"4\" (0 is the highest)")
-        values["priority"] = max(1, int(priority))
-    for field, column in (("requestedStartDate", "requested_start_date"),
-                          ("requestedCompletionDate", "requested_completion_date")):
-        if field in body:
-            values[column] = parse_datetime(body[field], field).date() if body[field] is not None else None
+    if body.get("priority") is not None:
+        # A string, as the swagger says, on POST and PATCH alike.
+        priority = body["priority"]
+        if not isinstance(priority, str) or priority.strip() not in {"0", "1", "2", "3", "4"}:
+            raise TmfError(400, "Invalid attribute", "priority must be a string \"0\" to \"4\" (0 is the highest)")
+        values["priority"] = int(priority)
+    elif "priority" in body:
+        values["priority"] = CustomerOrder.__table__.c.priority.default.arg
+    for name, column in (("requestedStartDate", "requested_start_date"),
+                         ("requestedCompletionDate", "requested_completion_date")):
+        if name in body:
+            values[column] = parse_datetime(body[name], name) if body[name] is not None else None
     return values
 
 
@@ -431,7 +390,8 @@ def create_order(api: OrderApi, body: dict, user) -> CustomerOrder:
         order_type=api.order_type,
         channel=api.key,
         state=OrderState.NEW,
-        extra={key: value for key, value in body.items() if key not in MODELED_ORDER_FIELDS or key == "priority"},
+        extra={key: value for key, value in body.items() if key not in MODELED_ORDER_FIELDS},
+        extra_version=api.version,
         **columns,
     )
     issues: list[dict] = []
@@ -686,7 +646,7 @@ def _as_value(value: Any) -> str | None:
 
 # ---------------------------------------------------------------- patch
 
-PATCH_FORBIDDEN = ("id", "href", "orderDate", "@type")
+PATCH_FORBIDDEN = ("id", "href", "orderDate", "@type", "cancellationDate")
 
 
 def patch_order(api: OrderApi, order: CustomerOrder, patch: dict, user) -> None:
@@ -699,11 +659,14 @@ def patch_order(api: OrderApi, order: CustomerOrder, patch: dict, user) -> None:
     if api.item_key in patch:
         raise TmfError(400, "Read-only attribute",
                        f"{api.item_key} cannot be patched; cancel the order and submit a new one")
+    if "cancellationReason" in patch and patch.get("state") != "cancelled":
+        raise TmfError(400, "Read-only attribute", "cancellationReason is given when cancelling the order "
+                       "(with state cancelled, or through the cancellation resource)")
     if "state" in patch:
         wanted = patch["state"]
         if wanted not in TMF_ORDER_STATES:
             raise TmfError(400, "Invalid attribute", f"state must be one of {', '.join(TMF_ORDER_STATES)}")
-        current = ORDER_STATE_TO_TMF.get(order.state)
+        current = api.order_states.get(order.state)
         if wanted != current:
             if wanted != "cancelled":
                 raise TmfError(409, "Invalid state transition",
@@ -715,8 +678,6 @@ def patch_order(api: OrderApi, order: CustomerOrder, patch: dict, user) -> None:
             audit(order, column, getattr(order, column), value, action=f"Updated via {api.key}")
             setattr(order, column, value)
     remaining = {key: value for key, value in patch.items() if key not in MODELED_ORDER_FIELDS and key != "state"}
-    if "priority" in patch:
-        remaining["priority"] = patch["priority"]
     if remaining:
         order.extra = merge_patch(order.extra or {}, remaining)
 
@@ -726,6 +687,8 @@ def cancel_through_workflow(order: CustomerOrder, user, reason: str | None) -> N
     from app.core.exceptions import DomainError
     from app.orders.workflows import cancel_order
 
+    if reason is not None and not isinstance(reason, str):
+        raise TmfError(400, "Invalid attribute", "cancellationReason must be a string")
     try:
         cancel_order(user, order.id, None, reason=reason)
     except DomainError as refusal:

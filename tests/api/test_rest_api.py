@@ -241,6 +241,9 @@ def test_resolve_case_gives_every_open_line_the_outcome(rest_as, world):
     }).get_json()
     (line,) = api.get("/case-lines", query_string={"case_id": case["id"]}).get_json()["items"]
     assert line["order_id"] == world["order"].id and line["order_line_id"] is None
+    unclassified = api.post(f"/cases/{case['id']}/actions/submit", {"version": case["version"]})
+    assert unclassified.status_code == 422 and "needs a request type" in unclassified.get_json()["message"]
+    api.patch(f"/case-lines/{line['id']}", {"version": line["version"], "request_type": RequestType.INQUIRY})
     for action in ("submit", "assign-to-me"):
         case = api.post(f"/cases/{case['id']}/actions/{action}", {"version": case["version"]}).get_json()
     missing = api.post(f"/cases/{case['id']}/actions/resolve", {"version": case["version"]})
@@ -257,7 +260,7 @@ def test_resolve_case_gives_every_open_line_the_outcome(rest_as, world):
 
 def test_a_stale_version_is_refused_with_409_and_nothing_is_written(rest_as, world):
     api = rest_as("agent")
-    case = factories.make_case(world["account"], world["order"], world["lines"][:1])
+    case = factories.make_case(world["account"], world["order"], world["lines"][:1], request_type=None)
     first = api.get(f"/cases/{case.id}").get_json()
     changed = api.patch(f"/cases/{case.id}", {"version": first["version"], "priority": 2})
     assert changed.status_code == 200 and changed.get_json()["version"] == first["version"] + 1

@@ -79,7 +79,12 @@ def test_agent_journey_from_order_lines_to_a_closed_case(page_as, live_server, s
     page.wait_for_selector(".order-case")
     assert page.locator("tr.case-line").count() == 3
 
-    # Submit, then Assign to me.
+    # Submit is refused while the lines do not say what the customer wants; classified, it goes through.
+    page.locator(".case-actions").get_by_role("button", name="Submit").click()
+    expect_text(page, ".alert-danger", "needs a request type")
+    expect_text(page, ".case-state", "Draft")
+    factories.classify_lines(the_case().id)
+    page.reload()
     page.locator(".case-actions").get_by_role("button", name="Submit").click()
     expect_text(page, ".case-state", "New")
     page.locator(".case-actions").get_by_role("button", name="Assign to me").click()

@@ -16,10 +16,12 @@ import os
 import re
 import signal
 import subprocess
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-BLOCK_RE = re.compile(r"^```sh[ \t]*\n(.*?)^```", re.M | re.S)
+# Fenced sh blocks, also indented ones (inside a list item).
+BLOCK_RE = re.compile(r"^([ \t]*)```sh[ \t]*\n(.*?)^[ \t]*```", re.M | re.S)
 SERVER_RE = re.compile(r"(^|[\s;&|(])(\./)?scripts/(run|serve-production)(\s|$)")
 BACKGROUND_RE = re.compile(r"(?<![&|])&\s*(#.*)?$")
 MARK = "@@readme-command"
@@ -84,7 +86,7 @@ def parse(readme: str, server_re: re.Pattern = SERVER_RE, default_port: int = 80
     blocks, index = [], 0
     for number, match in enumerate(BLOCK_RE.finditer(readme)):
         block = []
-        for text in join_continuations(match.group(1)):
+        for text in join_continuations(textwrap.dedent(match.group(2))):
             index += 1
             if BACKGROUND_RE.search(text):
                 kind = "background"

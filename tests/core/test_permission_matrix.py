@@ -55,6 +55,7 @@ from app.models import (
     SlaDefinition,
     TaskSla,
 )
+from app.exchange.models import ExchangeConnection
 from tests import factories
 
 ANONYMOUS = None
@@ -149,6 +150,8 @@ def build_records(user_ids: dict[str, int], role: str | None) -> None:
                          text="Hello"),
             AuditEvent(record_type="order_case", record_id=case.id, case_id=case.id, action="Submit"),
             Notification(event="case_assigned", recipient_email="a@example.test", subject="s", body="b"),
+            ExchangeConnection(name="Matrix provider", our_role="consumer", peer_url="http://127.0.0.1:9",
+                               own_url="http://127.0.0.1:8", api_key="sst_matrix", active=False),
         ]
         db.session.add_all(rows)
     db.session.flush()
@@ -173,7 +176,8 @@ def first_visible_pk(app, view, user_id: int):
 # for refusals; a granted role may then get 404.
 PARAM_MODELS = {"line_id": OrderLineItem, "case_id": OrderCase, "order_id": CustomerOrder,
                 "case_line_id": OrderCaseLine, "task_id": CaseTask}
-RULE_PK_MODELS = ((r"^/ordercases/line/", OrderCaseLine), (r"^/ordercases/", OrderCase))
+RULE_PK_MODELS = ((r"^/ordercases/line/", OrderCaseLine), (r"^/ordercases/", OrderCase),
+                  (r"^/exchange/connections/", ExchangeConnection))
 FIXED_PARAMS = {"group_by": "0"}
 # Names of files and actions are not records: a made-up one exercises the permission check only.
 PLACEHOLDER_PARAMS = {"filename": "missing.csv", "name": "missing"}

@@ -16,6 +16,7 @@ from app.core.choices import (
     CaseState, InventoryState, JournalKind, LineAction, LineState, OrderChannel, OrderLineState, OrderState,
     OrderType, PriceType, QuoteState, RequestType, Scope, SpecKind, ValueType,
 )
+from app.cases.requests import REQUESTED_FIELDS, missing_values, refuse_unchanged
 from app.demo.loader import (
     CHANGE_REQUEST, DEMO_USERS, DISPUTE, ENRICHMENT_OFFERING, ENRICHMENT_PARTY, LOGINS_FILE, ORDER_LINE_STATES,
     DemoDataRefused, load_demo_data, load_demo_data_if_empty,
@@ -184,6 +185,10 @@ def test_case_lines_carry_requests_and_accepted_ones_changed_their_order(demo, d
         assert line.reason_code and line.short_description
         if line.request_type in required:
             assert getattr(line, required[line.request_type]) is not None, (line.number, line.request_type)
+        assert missing_values(line.request_type, {f: getattr(line, f) for f in REQUESTED_FIELDS}) == [], line.number
+        if line.state != LineState.ACCEPTED:
+            # Until accepted, every request asks the order for something it does not have yet.
+            refuse_unchanged(line, line.request_type, {}, "Demo data")
         if line.order_line is not None:
             assert {(c.name, c.value) for c in line.characteristics} <= {
                 (c.name, c.value) for c in line.order_line.characteristics}

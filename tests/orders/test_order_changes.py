@@ -396,7 +396,7 @@ def test_new_line_copies_current_values_and_characteristics_and_validates_its_ty
     assert_refused(lambda: wf.edit_case_line(line.id, agent, requested_delivery_date=str(TODAY)), InvalidInput,
                    "Requested delivery date does not apply to a Quantity change")
     assert_refused(lambda: wf.edit_case_line(line.id, agent, requested_quantity="5"), InvalidInput,
-                   "already has quantity 5")
+                   "the requested quantity of line")
     # Another type clears what the previous one asked for.
     wf.edit_case_line(line.id, agent, request_type=RequestType.DELIVERY_DATE, requested_quantity="",
                       requested_delivery_date=str(TODAY))

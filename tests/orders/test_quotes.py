@@ -120,8 +120,8 @@ def test_accepted_quote_converts_once(users, account):
     assert db.session.query(CustomerOrder).count() == 1
 
 
-@pytest.mark.parametrize("state", [s for s in Q.ALL if s != Q.ACCEPTED])
-def test_only_accepted_quotes_convert(users, account, state):
+@pytest.mark.parametrize("state", [s for s in Q.ALL if s not in (Q.ACCEPTED, Q.APPROVED)])
+def test_only_approved_or_accepted_quotes_convert(users, account, state):
     quote = make_quote(account, state=state)
     refused(qwf.create_order_from_quote, StateConflict, as_user(users, "agent"), quote.id, quote.version,
             fragment="Create order is not allowed")
@@ -161,9 +161,9 @@ def test_quote_form_and_lines_over_http(client_for, account):
     quote = db.session.query(Quote).one()
     offering = factories.make_offering("Chair", price="40.00")
     page = press(agent, quote, "line", {"version": quote.version, "offering_id": offering.id, "quantity": "0"})
-    assert "Quantity must be at least 1 (got 0)." in page.get_data(as_text=True)
+    assert page.status_code == 422 and "Quantity must be at least 1 (got 0)." in page.get_data(as_text=True)
     page = press(agent, quote, "line", {"version": quote.version, "offering_id": offering.id, "quantity": "5"})
-    assert "Line added." in page.get_data(as_text=True)
+    assert "Line saved: 5 × Chair." in page.get_data(as_text=True)
     db.session.expire_all()
     assert quote.total_amount == Decimal("200.00")
 
@@ -177,14 +177,15 @@ def test_quote_buttons_over_http(client_for, account):
     assert f"Approve quote: quote {quote.number} is now approved." in page.get_data(as_text=True)
     db.session.expire_all()
     assert quote.state == Q.APPROVED
-    page = press(agent, quote, "create_order", {"version": quote.version})
-    assert "Create order is not allowed" in page.get_data(as_text=True)
-    press(agent, quote, "transition", {"version": quote.version, "action": "Accept"})
-    db.session.expire_all()
+    # The page says what the approved state means and offers the next step: Create order.
+    shown = agent.get(f"/quoteview/show/{quote.id}").get_data(as_text=True)
+    assert "Create order records their acceptance and creates the order" in shown
+    assert ">Create order</button>" in shown and ">Accept</button>" in shown
     page = press(agent, quote, "create_order", {"version": quote.version})
     db.session.expire_all()
     order = db.session.query(CustomerOrder).one()
     assert f"Order {order.number} created from quote {quote.number}." in page.get_data(as_text=True)
+    assert quote.state == Q.ACCEPTED
     # A second press (a stale tab or a double click): the quote page no longer offers the button.
     assert ">Create order</button>" not in agent.get(f"/quoteview/show/{quote.id}").get_data(as_text=True)
     page = press(agent, quote, "create_order", {"version": quote.version}, form_url="/quoteview/add")
@@ -220,3 +221,85 @@ def test_concurrent_conversions_create_one_order(app, users, account):
     assert sorted(outcomes).count("created") == 1 and len(outcomes) == threads_count
     db.session.expire_all()
     assert db.session.query(CustomerOrder).count() == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Configured quote lines: validated like order lines, copied onto the order on conversion
+# ---------------------------------------------------------------------------------------------
+
+def visit_offering():
+    """An installation service whose visit window is required (the example of the issue)."""
+    from app.models import CharacteristicDefinition, ProductOffering, ProductSpecification
+
+    spec = ProductSpecification(name="On-site installation", kind="service")
+    spec.characteristics = [
+        CharacteristicDefinition(name="Visit window", allowed_values="Morning,Afternoon", required=True),
+        CharacteristicDefinition(name="Technicians", value_type="number"),
+    ]
+    offering = ProductOffering(name="Installation visit", specification=spec, unit_price=Decimal("90.00"))
+    db.session.add(offering)
+    db.session.commit()
+    return offering
+
+
+def test_quote_lines_are_validated_like_order_lines_and_keep_their_configuration(users, account):
+    from app.orders import workflows as owf
+
+    agent, manager = as_user(users, "agent"), as_user(users, "manager")
+    offering = visit_offering()
+    quote = qwf.create_quote(agent, {"account_id": account.id})
+    refused(qwf.add_quote_line, InvalidInput, agent, quote.id, quote.version, offering.id, 1, {},
+            fragment="Visit window: a value is required")
+    with pytest.raises(InvalidInput) as missing:
+        qwf.add_quote_line(agent, quote.id, quote.version, offering.id, 1, {"Technicians": "2"})
+    assert missing.value.field_errors == {"char:Visit window": "a value is required"}
+    refused(qwf.add_quote_line, InvalidInput, agent, quote.id, quote.version, offering.id, 1,
+            {"Visit window": "Midnight"}, fragment="not allowed")
+    line = qwf.add_quote_line(agent, quote.id, quote.version, offering.id, 2, {"Visit window": "Morning"})
+    qwf.update_quote_line(agent, line.id, db.session.get(Quote, quote.id).version, 3,
+                          {"Visit window": "Afternoon", "Technicians": "2"})
+    db.session.expire_all()
+    line = db.session.get(QuoteLine, line.id)
+    assert [(c.name, c.value) for c in line.characteristics] == [("Visit window", "Afternoon"), ("Technicians", "2")]
+    assert line.quote.total_amount == Decimal("270.00")
+    for action, user in (("Submit for review", agent), ("Approve quote", manager)):
+        qwf.change_quote_state(user, quote.id, db.session.get(Quote, quote.id).version, action)
+    order = qwf.create_order_from_quote(agent, quote.id, db.session.get(Quote, quote.id).version)
+    db.session.expire_all()
+    order = db.session.get(CustomerOrder, order.id)
+    assert [(c.name, c.value) for c in order.lines[0].characteristics] == [
+        ("Visit window", "Afternoon"), ("Technicians", "2")]
+    assert db.session.get(Quote, quote.id).state == Q.ACCEPTED
+    # The converted order is ready to submit as it is: nothing to re-enter.
+    owf.submit_order(agent, order.id, order.version)
+    assert db.session.get(CustomerOrder, order.id).state == OrderState.NEW
+
+
+def test_an_expired_approved_quote_cannot_be_ordered(users, account):
+    quote = make_quote(account, state=Q.APPROVED, valid_until=dt.date.today() - dt.timedelta(days=1))
+    refused(qwf.create_order_from_quote, StateConflict, as_user(users, "agent"), quote.id, quote.version,
+            fragment="expired on")
+    assert db.session.query(CustomerOrder).count() == 0
+
+
+def test_the_quote_line_form_asks_for_the_characteristics_over_http(client_for, account):
+    agent = client_for("agent")
+    offering = visit_offering()
+    agent.submit("/quoteview/add", {"account_id": account.id, "currency": "USD"})
+    quote = db.session.query(Quote).one()
+    form = agent.get(f"/quoteview/line/{quote.id}?offering_id={offering.id}&quantity=2").get_data(as_text=True)
+    assert 'name="char:Visit window"' in form and "Morning" in form and "Visit window *" in form
+    refused_page = agent.submit(f"/quoteview/line/{quote.id}?offering_id={offering.id}",
+                                {"version": quote.version, "offering_id": offering.id, "quantity": "2"})
+    assert refused_page.status_code == 422
+    assert "Visit window: a value is required" in refused_page.get_data(as_text=True)
+    assert db.session.query(QuoteLine).count() == 0
+    saved = agent.submit(f"/quoteview/line/{quote.id}?offering_id={offering.id}",
+                         {"version": quote.version, "offering_id": offering.id, "quantity": "2",
+                          "char:Visit window": "Morning"}, follow_redirects=True)
+    page = saved.get_data(as_text=True)
+    assert "Line saved: 2 × Installation visit." in page and "Visit window: Morning" in page
+    assert "Being prepared: add and configure its lines" in page
+    line = db.session.query(QuoteLine).one()
+    edit = agent.get(f"/quoteview/line/{quote.id}/edit/{line.id}").get_data(as_text=True)
+    assert 'value="Morning" selected' in edit

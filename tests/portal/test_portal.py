@@ -208,6 +208,7 @@ def test_a_customer_only_changes_their_own_draft_cases(client_for, users, accoun
         wf.edit_case_line(line.id, customer, line.version, disputed_unit_price="1.00")
     with pytest.raises(PermissionDenied):
         wf.edit_case_line(line.id, customer, line.version, priority=1)
+    wf.edit_case_line(line.id, customer, line.version, request_type=RequestType.QUANTITY, requested_quantity=3)
     wf.submit_case(case.id, customer, case.version)
     db.session.expire_all()
     line = db.session.get(OrderCase, case.id).lines[0]

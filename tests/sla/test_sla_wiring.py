@@ -56,6 +56,7 @@ def new_case(users, lines: int = 2, priority: int = 4) -> tuple[int, list[int]]:
                           scope=Scope.SINGLE_ORDER, origin=CaseOrigin.ORDER_LINE_ITEMS, order_id=order.id,
                           short_description="Customer wants changes", order_line_ids=[l.id for l in order.lines],
                           priority=priority)
+    factories.classify_lines(case.id)
     return case.id, [line.id for line in case.lines]
 
 
@@ -184,6 +185,7 @@ def test_lines_added_later_and_a_priority_change_keep_the_clocks_in_step(users, 
                           scope=Scope.MULTIPLE_ORDERS, origin=CaseOrigin.CUSTOMER_ORDER, order_id=orders[0].id,
                           short_description="Two orders")
     case_id = case.id
+    factories.classify_lines(case_id)
     wf.submit_case(case_id, agent)
 
     clock.at(1)
