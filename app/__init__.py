@@ -76,6 +76,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         from app.exchange.setup import register_exchange
 
         register_exchange(app)
+        from app.core.error_pages import register_error_pages
+
+        register_error_pages(app)  # last: the machine interfaces' handlers keep answering for their paths
         app.register_blueprint(health)
         if app.config.get("FAB_UPDATE_PERMS", True):
             sync_roles(appbuilder.sm)

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import zoneinfo
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_login import current_user
 from wtforms import StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from app.attachments import views as attachment_views
+from app.attachments.portal import CustomerPortalAttachmentsView
 from app.cases import views as case_views
+from app.mail import views as mail_views
 from app.home import dashboard
 from app.operations.views import OperationsView
 from app.orders import views as order_views
@@ -417,6 +420,7 @@ def register_views(appbuilder) -> None:
     """Every view and the menu structure, in menu order."""
     com = "Customer Order Management"
     appbuilder.add_view(case_views.OrderCaseView, "Order Cases", category=com, icon="fa-folder-open")
+    appbuilder.add_view_no_menu(mail_views.CaseEmailView)
     appbuilder.add_view(case_views.OrderCaseLineView, "Order Case Lines", category=com, icon="fa-list")
     appbuilder.add_view(order_views.CustomerOrderView, "Customer Orders", category=com, icon="fa-shopping-cart")
     appbuilder.add_view(order_views.ServiceOrderView, "Service Orders", category=com, icon="fa-cogs")
@@ -424,6 +428,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(order_views.QuoteView, "Quotes", category=com, icon="fa-file-text-o")
     appbuilder.add_view(InteractionView, "Interactions", category=com, icon="fa-comments")
     appbuilder.add_view(ProductInventoryView, "Product Inventory", category=com, icon="fa-cubes")
+    appbuilder.add_view(mail_views.InboundEmailView, "Inbound e-mail", category=com, icon="fa-envelope-open")
 
     appbuilder.add_view(AccountView, "Accounts", category="Accounts", icon="fa-building")
     appbuilder.add_view(ContactView, "Contacts", category="Accounts", icon="fa-address-book")
@@ -453,6 +458,8 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(sla_views.NotificationView, "Notification outbox", category="Administration",
                         icon="fa-envelope")
     appbuilder.add_view(OperationsView, "Operations", category="Administration", icon="fa-heartbeat")
+    appbuilder.add_view(mail_views.EmailTemplateView, "E-mail templates", category="Administration",
+                        icon="fa-file-text")
     appbuilder.add_view(ServiceExchangeView, "Service Exchange", category="Administration", icon="fa-exchange")
 
     for view in (
@@ -464,4 +471,7 @@ def register_views(appbuilder) -> None:
         OrderChangeView,
     ):
         appbuilder.add_view_no_menu(view)
+    appbuilder.add_view_no_menu(attachment_views.AttachmentView)
+    appbuilder.add_view_no_menu(CustomerPortalAttachmentsView)
+    attachment_views.install_template_functions(current_app)
     disable_file_downloads(appbuilder)

@@ -25,6 +25,7 @@ from wtforms.validators import DataRequired, Optional
 from app.core.errors import STALE_MESSAGE
 from app.core.roles import CRU, DELETE, READ
 from app.core.web_login import WebLoginView
+from app.core.user_statistics import UserStatisticsView
 
 # Labels FAB would otherwise derive from column names ("Created By Id", "Target Minutes").
 COMMON_LABELS = {
@@ -167,6 +168,7 @@ class RequestCachedSecurityManager(SecurityManager):
     """
 
     authdbview = WebLoginView
+    userstatschartview = UserStatisticsView
 
     def get_user_by_id(self, pk):
         # Every request loads the signed-in user, then its roles and groups: one query instead of three.
@@ -278,6 +280,13 @@ class BackOfficeModelView(ModelView):
     list_widget = FastListWidget
     label_columns = dict(COMMON_LABELS)
     show_template = "views/record_show.html"
+    # The list's labelled primary action ("New case"), where it leads (default: this view's add page) and
+    # whether it opens as a dialog (the page behind it marks its [data-dialog-content]).
+    add_label = "New"
+    add_endpoint: str | None = None
+    add_dialog = False
+    # {"edit" | "delete": may(user, record)}: a row offers the action only where its workflow allows it.
+    row_permissions: dict = {}
 
     @classmethod
     def for_model(cls, model):
@@ -310,6 +319,9 @@ class BackOfficeModelView(ModelView):
             actions=actions,
             filters=filters,
             modelview_name=self.__class__.__name__,
+            add_label=self.add_label, add_endpoint=self.add_endpoint, add_dialog=self.add_dialog,
+            row_allowed={action: [may(current_user, row) for row in rows]
+                         for action, may in self.row_permissions.items()},
             **kwargs,
         )
         return widgets

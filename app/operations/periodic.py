@@ -2,7 +2,7 @@
 
 ``PERIODIC_TASKS`` is the registry: a task is a name and a function of the run's time (naive UTC) that
 does its work, commits it, and returns what it did (an object with ``summary()``, or anything ``str()``
-reads well). A new periodic task is one more entry there.
+reads well; a truthy ``error`` attribute marks the task failed). A new periodic task is one more entry there.
 
 The job runs from ``flask periodic`` (cron, or a systemd timer, in production), on a schedule inside
 ``./scripts/run``, or from the Operations page. It is safe to run as often as wanted and from several
@@ -27,6 +27,7 @@ from sqlalchemy import text
 from app.core.extensions import db
 from app.core.model_base import utcnow
 from app.exchange.outbox import deliver_due_messages
+from app.mail.imap import poll_mailbox
 from app.operations.models import PeriodicRun
 from app.sla.notifications import send_queued
 from app.sla.periodic import auto_close, sla_stages_and_notices
@@ -62,16 +63,22 @@ def deliver_tmf_events(now: dt.datetime) -> Delivered:
     return Delivered(deliver_due_events(now))
 
 
+def read_desk_mailbox(now: dt.datetime):
+    """One batch of the desk mailbox (IMAP): replies become comments, new mail Draft cases."""
+    return poll_mailbox()
+
+
 def deliver_exchange_messages(now: dt.datetime) -> Delivered:
     """Service Exchange messages that are due, also when no web process runs its sender."""
     return Delivered(deliver_due_messages(now))
 
 
-# In the order they run: notices are queued before mail delivery sends them. The inbound mail poll
-# belongs next to mail delivery.
+# In the order they run: notices (and acknowledgements of mail read) are queued before mail delivery
+# sends them.
 PERIODIC_TASKS: list[PeriodicTask] = [
     PeriodicTask("SLA stages and notices", sla_stages_and_notices),
     PeriodicTask("Auto-close", auto_close),
+    PeriodicTask("Desk mailbox", read_desk_mailbox),
     PeriodicTask("Mail delivery", send_queued),
     PeriodicTask("TMF event delivery", deliver_tmf_events),
     PeriodicTask("Service Exchange delivery", deliver_exchange_messages),
@@ -140,7 +147,9 @@ def _run_task(task: PeriodicTask, now: dt.datetime) -> TaskOutcome:
         log.exception("periodic task %r failed", task.name)
         return TaskOutcome(task.name, False, f"failed: {type(error).__name__}: {error}"[:1000],
                            (time.perf_counter() - started) * 1000)
-    return TaskOutcome(task.name, True, _describe(result), (time.perf_counter() - started) * 1000, result)
+    # A task that reports an error of its own (a mailbox out of reach, say) failed too, with its report.
+    ok = not getattr(result, "error", "")
+    return TaskOutcome(task.name, ok, _describe(result), (time.perf_counter() - started) * 1000, result)
 
 
 def run_periodic_work(app, now: dt.datetime | None = None, trigger: str = Trigger.COMMAND) -> RunOutcome:
