@@ -231,6 +231,11 @@ class ProductOfferingView(BackOfficeModelView):
     validators_columns = {"unit_price": PRICE, "currency": CURRENCY}
     base_order = ("name", "asc")
 
+    def check_form(self, form, item=None):
+        if item is not None and item.provider:
+            form.name.errors.append(f"Published by {item.provider} (Service Exchange): its name, price and "
+                                    "characteristics follow the provider and cannot be changed here.")
+
 
 class InteractionView(BackOfficeModelView):
     datamodel = SQLAInterface(Interaction)

@@ -182,8 +182,9 @@ def test_a_closed_case_takes_no_files(client_for, desk):
 
 def test_tasks_orders_and_quotes_take_files_on_their_pages(client_for, desk):
     task = CaseTask(case=desk, subject="Check the stock")
+    db.session.add(task)
     quote = Quote(account=desk.account, contact=desk.contact)
-    db.session.add_all([task, quote])
+    db.session.add(quote)
     db.session.commit()
     agent = client_for("agent")
     for page, action in ((f"/tasks/case/{task.id}/", f"/attachments/case-tasks/{task.id}"),

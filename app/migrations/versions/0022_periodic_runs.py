@@ -1,7 +1,7 @@
 """Record every periodic run (when, where, each task's outcome) for the Operations page.
 
 Revision ID: 0022
-Revises: 0005
+Revises: 0004
 Create Date: 2026-12-04 15:30:00
 
 """
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0022'
-down_revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
