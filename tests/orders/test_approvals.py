@@ -108,8 +108,10 @@ def test_one_refusal_does_not_hold_the_others_back(client_for, awaiting, users):
 
 
 def test_agents_and_customers_have_no_inbox(client_for, awaiting):
-    for role in ("agent", "customer", "integrator"):
+    for role in ("agent", "customer"):
         assert client_for(role).get("/approvals/").status_code == 403
+    # An integrator has no page session at all: sent to the login page.
+    assert client_for("integrator").get("/approvals/").headers["Location"].startswith("/login/")
 
 
 def test_bulk_refuses_clearly_and_writes_nothing(users, awaiting):
