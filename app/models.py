@@ -347,6 +347,7 @@ from app.sla.models import (  # noqa: E402,F401  (re-exported)
 )
 from app.tmf.models import TmfCancelRequest, TmfEvent, TmfHubSubscription  # noqa: E402,F401  (re-exported)
 from app.exchange import models as exchange_models  # noqa: E402,F401  (registers the Service Exchange records)
+from app.core.display import UserPreference  # noqa: E402,F401  (re-exported)
 
 __all__ = [
     "Account", "AssignmentGroup", "AuditEvent", "CaseLineCharacteristic", "CaseLineTask", "CaseTask",

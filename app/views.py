@@ -7,9 +7,13 @@ from flask import url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_login import current_user
+from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
+from app.core.display import capitalised
+from app.core.extensions import db
+from app.core.preferences import PreferencesView
 from app.cases import views as case_views
 from app.home import dashboard
 from app.orders import views as order_views
@@ -40,6 +44,7 @@ from app.models import (
     Contact,
     Interaction,
     Location,
+    OrderCase,
     OrderChange,
     ProductInventory,
     ProductOffering,
@@ -246,6 +251,7 @@ class InteractionView(BackOfficeModelView):
     }
     edit_form_extra_fields = add_form_extra_fields
     base_order = ("number", "desc")
+    formatters_columns = {"state": capitalised, "channel": capitalised}
 
     def check_form(self, form, item=None):
         _belongs(form, "contact", message="The contact belongs to another account.")
@@ -255,9 +261,13 @@ class InteractionView(BackOfficeModelView):
         item.agent_id = item.agent_id or current_user_id()
 
     def record_links(self, pk):
-        if not _has("can_add", "OrderCaseView"):
-            return []
-        return [("Create case", f"/ordercases/create/?origin=interaction&interaction_id={pk}")]
+        """Create case, and a link to each case created from the interaction."""
+        links = [("Create case", f"/ordercases/create/?origin=interaction&interaction_id={pk}")] \
+            if _has("can_add", "OrderCaseView") else []
+        cases = db.session.execute(select(OrderCase.id, OrderCase.number, OrderCase.state)
+                                   .where(OrderCase.interaction_id == pk).order_by(OrderCase.id)).all()
+        return links + [(f"Case {number} · {state}", url_for("OrderCasePageView.record", pk=case_id))
+                        for case_id, number, state in cases]
 
 
 TASK_LIST = ["number", "case", "subject", "state", "priority", "assignment_group", "assigned_to", "changed_on"]
@@ -462,4 +472,5 @@ def register_views(appbuilder) -> None:
         OrderChangeView,
     ):
         appbuilder.add_view_no_menu(view)
+    appbuilder.add_view_no_menu(PreferencesView)
     disable_file_downloads(appbuilder)
