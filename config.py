@@ -98,6 +98,24 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
     MAIL_FROM = os.environ.get("MAIL_FROM", "orderdesk@localhost")
+    # Where replies to the desk's e-mails go (the mailbox polled below); MAIL_FROM when empty.
+    MAIL_REPLY_TO = os.environ.get("MAIL_REPLY_TO", "")
+    # The desk mailbox, read by the periodic job; no server configured means nothing is read.
+    IMAP_SERVER = os.environ.get("IMAP_SERVER", "")
+    IMAP_PORT = int(os.environ.get("IMAP_PORT", "993"))
+    # "tls" (implicit TLS, port 993), "starttls" or "none" (loopback and tests only).
+    IMAP_SECURITY = os.environ.get("IMAP_SECURITY", "tls")
+    IMAP_USERNAME = os.environ.get("IMAP_USERNAME", "")
+    IMAP_PASSWORD = os.environ.get("IMAP_PASSWORD", "")
+    IMAP_FOLDER = os.environ.get("IMAP_FOLDER", "INBOX")
+    # A larger message is quarantined without being downloaded.
+    MAIL_INBOUND_MAX_MB = float(os.environ.get("MAIL_INBOUND_MAX_MB", "40"))
+
+    # Attachments (kept in the database).
+    ATTACHMENT_MAX_FILE_MB = float(os.environ.get("ATTACHMENT_MAX_FILE_MB", "25"))
+    ATTACHMENT_MAX_RECORD_MB = float(os.environ.get("ATTACHMENT_MAX_RECORD_MB", "100"))
+    # Requests larger than this are refused before they are read (413): a record's worth of files and a form.
+    MAX_CONTENT_LENGTH = int((ATTACHMENT_MAX_RECORD_MB + 1) * 1024 * 1024)
     AUTO_CLOSE_RESOLVED_DAYS = int(os.environ.get("AUTO_CLOSE_RESOLVED_DAYS", "10"))
 
     # Service Exchange (app/exchange/): how often the sender looks for due messages, and the longest wait

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import zoneinfo
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_login import current_user
@@ -14,7 +14,10 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from app.core.display import capitalised
 from app.core.extensions import db
 from app.core.preferences import PreferencesView
+from app.attachments import views as attachment_views
+from app.attachments.portal import CustomerPortalAttachmentsView
 from app.cases import views as case_views
+from app.mail import views as mail_views
 from app.home import dashboard
 from app.orders import views as order_views
 from app.sla import views as sla_views
@@ -232,6 +235,11 @@ class ProductOfferingView(BackOfficeModelView):
     validators_columns = {"unit_price": PRICE, "currency": CURRENCY}
     base_order = ("name", "asc")
 
+    def check_form(self, form, item=None):
+        if item is not None and item.provider:
+            form.name.errors.append(f"Published by {item.provider} (Service Exchange): its name, price and "
+                                    "characteristics follow the provider and cannot be changed here.")
+
 
 class InteractionView(BackOfficeModelView):
     datamodel = SQLAInterface(Interaction)
@@ -426,6 +434,7 @@ def register_views(appbuilder) -> None:
     """Every view and the menu structure, in menu order."""
     com = "Customer Order Management"
     appbuilder.add_view(case_views.OrderCaseView, "Order Cases", category=com, icon="fa-folder-open")
+    appbuilder.add_view_no_menu(mail_views.CaseEmailView)
     appbuilder.add_view(case_views.OrderCaseLineView, "Order Case Lines", category=com, icon="fa-list")
     appbuilder.add_view(order_views.CustomerOrderView, "Customer Orders", category=com, icon="fa-shopping-cart")
     appbuilder.add_view(order_views.ServiceOrderView, "Service Orders", category=com, icon="fa-cogs")
@@ -433,6 +442,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(order_views.QuoteView, "Quotes", category=com, icon="fa-file-text-o")
     appbuilder.add_view(InteractionView, "Interactions", category=com, icon="fa-comments")
     appbuilder.add_view(ProductInventoryView, "Product Inventory", category=com, icon="fa-cubes")
+    appbuilder.add_view(mail_views.InboundEmailView, "Inbound e-mail", category=com, icon="fa-envelope-open")
 
     appbuilder.add_view(AccountView, "Accounts", category="Accounts", icon="fa-building")
     appbuilder.add_view(ContactView, "Contacts", category="Accounts", icon="fa-address-book")
@@ -461,6 +471,8 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(SlaDefinitionView, "SLA Definitions", category="Administration", icon="fa-clock-o")
     appbuilder.add_view(sla_views.NotificationView, "Notification outbox", category="Administration",
                         icon="fa-envelope")
+    appbuilder.add_view(mail_views.EmailTemplateView, "E-mail templates", category="Administration",
+                        icon="fa-file-text")
     appbuilder.add_view(ServiceExchangeView, "Service Exchange", category="Administration", icon="fa-exchange")
 
     for view in (
@@ -473,4 +485,7 @@ def register_views(appbuilder) -> None:
     ):
         appbuilder.add_view_no_menu(view)
     appbuilder.add_view_no_menu(PreferencesView)
+    appbuilder.add_view_no_menu(attachment_views.AttachmentView)
+    appbuilder.add_view_no_menu(CustomerPortalAttachmentsView)
+    attachment_views.install_template_functions(current_app)
     disable_file_downloads(appbuilder)

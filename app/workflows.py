@@ -434,11 +434,18 @@ def customer_reply(case_id, user: User, text: str) -> OrderCase:
         case = load_case(case_id)
         _require_case_contact(user, case, CUSTOMER_REPLY)
         require_writable(case, CUSTOMER_REPLY)
-        add_journal_entry(case, JournalKind.COMMENT, text, user, case_id=case.id)
-        if case.state == CaseState.AWAITING_INFO:
-            transition(case, CaseState.WORK_IN_PROGRESS, CUSTOMER_REPLY, case_id=case.id)
-            sync_case_slas(case)
+        record_customer_answer(case, text, user)
     return case
+
+
+def record_customer_answer(case: OrderCase, text: str, user: User | None):
+    """The customer's comment (from the portal, the API or an e-mail reply), in the caller's operation;
+    on an Awaiting Info case it is the answer and the case goes back to Work in Progress."""
+    entry = add_journal_entry(case, JournalKind.COMMENT, text, user, case_id=case.id)
+    if case.state == CaseState.AWAITING_INFO:
+        transition(case, CaseState.WORK_IN_PROGRESS, CUSTOMER_REPLY, case_id=case.id)
+        sync_case_slas(case)
+    return entry
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import re
 from functools import wraps
 from typing import Any, Callable
 
-from flask import Blueprint, Flask, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
@@ -41,6 +41,7 @@ ERROR_STATUSES = {
     403: "The caller's role does not allow this",
     404: "No such record, or the caller may not see it",
     409: "The record is in a state that does not allow this, or its version moved",
+    413: "The request is larger than the upload limit",
     422: "Invalid input; `errors` names the fields",
     429: "Too many login attempts",
 }
@@ -224,6 +225,8 @@ class Api:
                     return error_body(refusal.status_code, refusal.message, refusal.field_errors)
                 if result is None:
                     return "", 204
+                if isinstance(result, Response):
+                    return result
                 response = jsonify(result)
                 response.status_code = status
                 return response

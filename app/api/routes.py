@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from app.api import openapi
 from app.core.extensions import csrf, db
 from app.api.framework import BACK_OFFICE, ERROR_STATUSES, PREFIX, Api, ApiError, Caller, error_body
+from app.api.attachments import register_attachment_routes
 from app.api.cases import register_case_routes
 from app.api.orders import register_order_routes
 from app.api.schemas import component_schemas, text
@@ -75,6 +76,7 @@ def register_rest_api(app: Flask) -> None:
     _register_auth(api)
     register_case_routes(api)
     register_order_routes(api)
+    register_attachment_routes(api)
     blueprint = api.blueprint
 
     @blueprint.get("/openapi.json")

@@ -200,7 +200,17 @@ INTERACTION = Resource("Interaction", "A contact with a customer (call, chat, em
     ("state", enum(InteractionState), False), ("agent_id", ID), ("opened_at", DATETIME, False), *AUDITED,
 ])
 
-RESOURCES = (CASE, CASE_LINE, CASE_TASK, CASE_LINE_TASK, ORDER, ORDER_LINE, INTERACTION)
+ATTACHMENT = Resource("Attachment", "A file attached to a case, case line, task or order; its bytes are at "
+                      "`content_url`.", [
+    ("id", ID, False), ("record_type", STRING, False), ("record_id", ID, False), ("case_id", ID),
+    ("filename", STRING, False), ("content_type", {**STRING, "description": "Read from the file's bytes"}, False),
+    ("size", {**INTEGER, "description": "Bytes"}, False), ("sha256", STRING, False),
+    ("source", {"type": "string", "enum": ["upload", "email"]}, False), ("created_by_id", ID),
+    ("created_on", DATETIME, False),
+    ("content_url", STRING, False, lambda attachment: f"/api/v1/attachments/{attachment.id}/content"),
+])
+
+RESOURCES = (CASE, CASE_LINE, CASE_TASK, CASE_LINE_TASK, ORDER, ORDER_LINE, INTERACTION, ATTACHMENT)
 
 ERROR = {
     "type": "object",

@@ -82,6 +82,7 @@ BACK_OFFICE_MENUS = (
     "My Tasks",
     "Case Tasks",
     "Case Line Tasks",
+    "Inbound e-mail",
 )
 
 # Every signed-in back-office user may see and edit their own profile and password.
@@ -112,6 +113,10 @@ AGENT_PERMISSIONS = [
     # Agents delete Draft cases and Draft lines only; the workflow enforces the state rule.
     *grant(("OrderCaseView", "OrderCaseLineView"), DELETE),
     *grant(ORDER_VIEWS, CRU),
+    # Files on cases, lines, tasks, orders and quotes; deleting is the uploader's or a manager's (app/attachments).
+    *grant(("AttachmentView",), ("can_add", "can_show", "can_delete")),
+    # The desk mailbox's messages no case took (app/mail): read them and dismiss the dealt-with ones.
+    *grant(("InboundEmailView",), (*READ, "can_dismiss")),
     # Order capture and fulfilment; the workflows enforce state and role again.
     *grant(("CustomerOrderView", "ServiceOrderView"), ("can_submit", "can_cancel", "can_fulfil")),
     *grant(("QuoteView",), ("can_transition", "can_create_order")),

@@ -36,7 +36,7 @@ def portal_page(view):
         if contact is None:
             if view.__name__ == "index":
                 return self.render_template("portal/not_linked.html"), 200
-            return redirect(url_for(f"{type(self).__name__}.index"))
+            return redirect(url_for("CustomerPortalView.index"))
         return view(self, contact, AccountScope(contact.account_id), **kwargs)
 
     return has_access(permission_name(PERMISSION)(page))

@@ -5,6 +5,7 @@ that no answer is a 5xx and that every body matches the schema documented for it
 from __future__ import annotations
 
 import copy
+import io
 import json
 import string
 from pathlib import Path
@@ -148,6 +149,7 @@ def _ids(model) -> list[int]:
 def known_ids() -> dict[str, list]:
     from app.models import (
         Account,
+        Attachment,
         AssignmentGroup,
         CustomerOrder,
         Location,
@@ -170,6 +172,7 @@ def known_ids() -> dict[str, list]:
         "shipping_location_id": _ids(Location), "inventory_id": _ids(ProductInventory),
         "assignment_group_id": _ids(AssignmentGroup), "assigned_to_id": _ids(User), "agent_id": _ids(User),
         "version": [1, 2, 3], "case_version": [1, 2], "order_version": [1, 2], "page": [1, 2],
+        "attachment_id": _ids(Attachment) or [1],
     }
     return ids
 
@@ -210,9 +213,15 @@ def test_generated_rest_requests_never_fail_and_match_the_openapi_document(clien
         if data.draw(st.integers(0, 9), label="stray parameter") == 0:
             query["unexpected"] = "1"
         kwargs = {"query_string": query}
-        if "requestBody" in operation:
-            body = data.draw(schemas.value(operation["requestBody"]["content"]["application/json"]["schema"],
-                                           "body"), label="body")
+        content = operation.get("requestBody", {}).get("content", {})
+        if "multipart/form-data" in content:
+            uploads = data.draw(st.lists(st.tuples(st.binary(max_size=300) | st.sampled_from(
+                [b"%PDF-1.4 x", b"plain text", b"MZ\x90", b"<html><script>"]), st.text(max_size=30)), max_size=3),
+                label="files")
+            kwargs["data"] = {"files": [(io.BytesIO(raw), name or "file") for raw, name in uploads]}
+            kwargs["content_type"] = "multipart/form-data"
+        elif "requestBody" in operation:
+            body = data.draw(schemas.value(content["application/json"]["schema"], "body"), label="body")
             kwargs["json"] = body
         elif method in ("post", "patch") or data.draw(st.integers(0, 19), label="stray body") == 0:
             kwargs["data"] = data.draw(st.sampled_from(["", "{", "[]", "null", "{\"version\": 1}"]), label="raw")
