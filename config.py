@@ -41,7 +41,12 @@ def _database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{INSTANCE_DIR / 'orderdesk.db'}"
+        database = INSTANCE_DIR / "orderdesk.db"
+        # Readable by the owner only, like the secret key (SQLite would create it with the umask's 0644,
+        # and a file from an older version may have that mode); its journal files take the same mode.
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(database, 0o600)
+        return f"sqlite:///{database}"
     # Accept the common postgres:// spelling and pick the psycopg 3 driver.
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
@@ -75,6 +80,9 @@ class Config:
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second")
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Failed logins counted over the last 20 seconds at every attempt: a fixed window would let a burst
+    # straddling its reset through twice over.
+    RATELIMIT_STRATEGY = "moving-window"
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
@@ -89,6 +97,9 @@ class Config:
     FAB_API_KEY_ENABLED = True
     FAB_API_KEY_HASH_METHOD = "pbkdf2:sha256:1000"
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8080")
+    # Networks (comma-separated CIDRs) TMF event callbacks may reach besides the public internet, e.g.
+    # "10.20.0.0/16" for listeners on the intranet; none by default (app/core/outbound.py).
+    CALLBACK_ALLOWED_NETWORKS = os.environ.get("CALLBACK_ALLOWED_NETWORKS", "")
     FAB_API_SWAGGER_UI = True
 
     # Mail (notifications); no server configured means messages stay queued in the outbox.

@@ -1,6 +1,7 @@
 """Building blocks shared by the back-office views: base views, select fields and readable labels."""
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 
@@ -13,11 +14,12 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_appbuilder.widgets import ListWidget, SearchWidget
-from flask_babel import get_locale, get_translations
+from flask_babel import get_locale, get_translations, lazy_gettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import event, func
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.local import LocalProxy
 from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import DataRequired, Optional
@@ -292,6 +294,15 @@ class BackOfficeModelView(ModelView):
 
     def check_form(self, form, item=None) -> None:
         """Add field errors for rules spanning several fields; *item* is the record being edited."""
+
+    @property
+    def database_error_message(self) -> str:
+        # FAB flashes this inside its ``except`` around the edit's commit, without keeping the error: a
+        # version conflict (someone saved the record between our check and our commit) is told as one.
+        error = sys.exc_info()[1]
+        if isinstance(error, StaleDataError) or isinstance(getattr(error, "__cause__", None), StaleDataError):
+            return STALE_MESSAGE
+        return lazy_gettext("Database Error")
 
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
                          page_size=None, widgets=None, **kwargs):

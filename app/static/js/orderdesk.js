@@ -3,7 +3,9 @@
    - form[data-confirm]: an irreversible action asks first, in a dialog that says what will happen;
    - a[data-dialog]: a picker or a short form opens in a dialog instead of a page of its own;
    - select[data-typeahead]: a relation field searches the server as the user types;
-   - select[data-depends-on]: a field whose choices depend on another is refreshed in place. */
+   - select[data-depends-on]: a field whose choices depend on another is refreshed in place;
+   - select[data-refresh-on-change]: the form is sent again with refresh=1 when the choice changes
+     (inline handlers are not allowed by the Content-Security-Policy, app/core/security_headers.py). */
 (function ($) {
   "use strict";
 
@@ -152,6 +154,10 @@
     });
   }
   $(document).on("change", "select, input", function () { refreshDependents(this); });
+  $(document).on("change", "select[data-refresh-on-change]", function () {
+    this.form.elements.refresh.value = "1";
+    this.form.submit();
+  });
 
   function enhance(root) {
     $(root).find("select[data-typeahead]").each(function () { typeahead(this); });
