@@ -38,7 +38,7 @@ from app.models import (
     ServiceDefinition,
 )
 from app.sla.views import SLA_COLUMN, SlaColumnMixin
-from app.core.view_support import BackOfficeModelView, DeletableModelView
+from app.core.view_support import BackOfficeModelView, DeletableModelView, return_path
 
 # URL slug → action label, for the case and for a line.
 CASE_ACTION_SLUGS = {
@@ -475,9 +475,11 @@ def _creation_params(source) -> dict:
     """The creation path from the query string (or the intake form's hidden fields)."""
     origin = source.get("origin") if source.get("origin") in ORIGINS else "list"
     params: dict = {"origin": origin}
-    for key in ("order_id", "interaction_id"):
+    for key in ("order_id", "interaction_id", "for_account"):
         if _int(source.get(key)):
             params[key] = _int(source.get(key))
+    if return_path():
+        params["next"] = return_path()
     line_ids = [_int(v) for v in source.getlist("order_line_id")] if hasattr(source, "getlist") else []
     if line_ids:
         params["order_line_id"] = [i for i in line_ids if i]
@@ -506,6 +508,9 @@ def _intake_defaults(params: dict) -> dict:
             values.update(account_id=order.account_id, contact_id=order.contact_id or "",
                           fixed_scope=Scope.SINGLE_ORDER, scope=Scope.SINGLE_ORDER, order_number=order.number,
                           source_label=f"Lines {', '.join(sorted(numbers))} of order {order.number}")
+    elif origin == CaseOrigin.LIST and params.get("for_account"):
+        # Started from the account page: the account is known, the agent picks the scope.
+        values.update(account_id=params["for_account"])
     elif origin == CaseOrigin.INTERACTION and params.get("interaction_id"):
         interaction = get_record(Interaction, params["interaction_id"])
         if interaction is not None:

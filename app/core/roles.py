@@ -60,7 +60,8 @@ LIST_MENUS = ("Lists", "My open cases", "Unassigned cases", "Open cases", "All c
 MANAGER_MENUS = ("At risk", "Breached", "Reports", "Dashboard")
 # Append-only records nobody edits through a form.
 LEDGER_VIEWS = ("OrderChangeView",)
-ADMINISTRATION_VIEWS = ("ServiceDefinitionView", "AssignmentGroupView", "SlaDefinitionView", "NotificationView")
+ADMINISTRATION_VIEWS = ("ServiceDefinitionView", "AssignmentGroupView", "SlaDefinitionView", "NotificationView",
+                        "HolidayCalendarView", "HolidayDateView")
 
 BACK_OFFICE_MENUS = (
     "Customer Order Management",
@@ -133,6 +134,8 @@ MANAGER_PERMISSIONS = [
     *grant(REFERENCE_VIEWS, CREATE + UPDATE),
     # Approve and reject orders.
     *grant(("CustomerOrderView", "ServiceOrderView"), ("can_approve",)),
+    # Invite a customer's contact to the portal, or remove their access (app/portal/onboarding.py).
+    ("can_invite", "ContactView"),
     *grant(SLA_LIST_VIEWS, READ),
     ("can_show", "DashboardView"),
     *menus(MANAGER_MENUS),

@@ -5,8 +5,10 @@ import sys
 import time
 from collections import Counter
 
-from flask import current_app, flash, g, has_request_context
-from flask_appbuilder import ModelView
+from flask import current_app, flash, g, has_request_context, redirect, request, url_for
+from flask_appbuilder import ModelView, expose
+from flask_appbuilder.security.decorators import has_access as fab_has_access
+from flask_appbuilder.security.views import RoleModelView
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import Select2Widget
@@ -25,7 +27,7 @@ from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app.core.errors import STALE_MESSAGE
-from app.core.roles import CRU, DELETE, READ
+from app.core.roles import ALL_ROLES, CRU, DELETE, READ
 from app.core.user_statistics import UserStatisticsView
 
 # Labels FAB would otherwise derive from column names ("Created By Id", "Target Minutes").
@@ -160,6 +162,38 @@ def _remember(key, value):
     return value
 
 
+class CodeDefinedRoleView(RoleModelView):
+    """FAB's role pages, except that the built-in roles are the application's (``roles.py``, restored at
+    every start): their edit and delete explain that instead of accepting a change that would be undone.
+    Roles an administrator creates are theirs to edit, and the start-up sync leaves them alone."""
+
+    class_permission_name = "RoleModelView"
+    list_title = "Roles (admin, manager, agent, customer and integrator are built in; create your own for others)"
+
+    def _built_in(self, pk):
+        role = self.datamodel.get(pk)
+        names = (*ALL_ROLES, current_app.config.get("AUTH_ROLE_PUBLIC", "Public"))
+        return role if role is not None and role.name in names else None
+
+    def _refuse(self, role):
+        flash(f"The role {role.name} is built into the application: its permissions are defined in code "
+              "(app/core/roles.py) and restored at every start, so it cannot be changed here. Copy it (Copy Role) "
+              "or add a new role to grant a different set of permissions.", "warning")
+        return redirect(url_for(f"{type(self).__name__}.show", pk=role.id))
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @fab_has_access
+    def edit(self, pk):
+        role = self._built_in(pk)
+        return self._refuse(role) if role is not None else super().edit(pk)
+
+    @expose("/delete/<pk>", methods=["GET", "POST"])
+    @fab_has_access
+    def delete(self, pk):
+        role = self._built_in(pk)
+        return self._refuse(role) if role is not None else super().delete(pk)
+
+
 class RequestCachedSecurityManager(SecurityManager):
     """FAB's security manager, reading the signed-in user's permissions once per request.
 
@@ -168,6 +202,7 @@ class RequestCachedSecurityManager(SecurityManager):
     query and every check of the request is a set lookup.
     """
 
+    rolemodelview = CodeDefinedRoleView
     userstatschartview = UserStatisticsView
 
     def get_user_by_id(self, pk):
@@ -261,6 +296,18 @@ class FastListWidget(ListWidget):
     """FAB's list table with the same markup, rendered with a fraction of the work per row."""
 
     template = "views/list_widget.html"
+
+
+def as_record_id(value) -> int:
+    """A URL's record id, or -1 (which names no record) for anything that is not one."""
+    text = str(value or "")
+    return int(text) if text.isdigit() and len(text) < 10 else -1
+
+
+def return_path() -> str | None:
+    """Where a form's Back returns: the ``next`` it was opened with, when that is a path of this site."""
+    target = request.values.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else None
 
 
 class BackOfficeModelView(ModelView):

@@ -51,10 +51,11 @@ class NotificationEvent(Choices):
     ORDER_LINE_COMPLETED = "order line completed"
     ORDER_COMPLETED = "order completed"
     ORDER_CANCELLED = "order cancelled"
+    PORTAL_INVITATION = "portal invitation"
     ORDER_EVENTS = (ORDER_SUBMITTED, ORDER_APPROVED, ORDER_REJECTED, ORDER_LINE_COMPLETED, ORDER_COMPLETED,
                     ORDER_CANCELLED)
     ALL = (CASE_ASSIGNED, NEEDS_ATTENTION, INFORMATION_REQUESTED, SOLUTION_PROPOSED, CASE_CLOSED,
-           TASK_ASSIGNED, SLA_AT_RISK, SLA_BREACHED, *ORDER_EVENTS)
+           TASK_ASSIGNED, SLA_AT_RISK, SLA_BREACHED, *ORDER_EVENTS, PORTAL_INVITATION)
 
 
 _FOOTER = (
@@ -108,6 +109,12 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "SLA breached on {record_number}: {sla_name}",
         "Hello {recipient_name},\n\nThe SLA \"{sla_name}\" on {record_number} was breached at {breached}."
         " It was due {due}.",
+    ),
+    NotificationEvent.PORTAL_INVITATION: (
+        "Your access to the {app_name} customer portal",
+        "Hello {recipient_name},\n\n{inviter} invited you to the customer portal of {account_name}: follow your"
+        " orders, order cases and products, and order from the catalog.\n\nSet your password here (the link"
+        " works once, until {expires}):\n{invitation_link}\n\nThen sign in as {username}.\n",
     ),
     NotificationEvent.ORDER_SUBMITTED: (
         "We received your order {record_number}",
@@ -231,6 +238,8 @@ def render(event: str, record, recipient_name: str = "", **context) -> tuple[str
     subject, body = TEMPLATES[event]
     values = _context(record, recipient_name, context)
     subject = with_case_token(subject.format_map(values), record)
+    if event == NotificationEvent.PORTAL_INVITATION:
+        return subject, body.format_map(values)
     if isinstance(record, CustomerOrder):
         values["order_total"] = f"{record.total_amount} {record.currency}"
         return subject, body.format_map(values) + _ORDER_FOOTER.format_map(values)
@@ -295,6 +304,8 @@ def default_recipients(event: str, record) -> list:
     """Who hears about *event*: the customer contact for customer-facing events, the task's
     assignee for a task, otherwise the record's assignee (or its group's manager when unassigned)."""
     case = _case_of(record)
+    if event == NotificationEvent.PORTAL_INVITATION:
+        return [record]
     if event in NotificationEvent.ORDER_EVENTS:
         contact = record.contact or (record.account.primary_contact if record.account is not None else None)
         return [contact] if contact is not None else []
