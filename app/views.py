@@ -11,7 +11,6 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from app.accounts import overview
 from app.core.display import capitalised
-from app.core.extensions import db
 from app.core.preferences import PreferencesView
 from app.attachments import views as attachment_views
 from app.attachments.portal import CustomerPortalAttachmentsView
