@@ -1,7 +1,7 @@
 """Per-user preferences: each user's time zone, in which the pages show times.
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0022
 Create Date: 2026-12-04 16:10:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0008'
-down_revision = '0004'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
