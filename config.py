@@ -41,7 +41,12 @@ def _database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
         INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{INSTANCE_DIR / 'orderdesk.db'}"
+        database = INSTANCE_DIR / "orderdesk.db"
+        # Readable by the owner only, like the secret key (SQLite would create it with the umask's 0644,
+        # and a file from an older version may have that mode); its journal files take the same mode.
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(database, 0o600)
+        return f"sqlite:///{database}"
     # Accept the common postgres:// spelling and pick the psycopg 3 driver.
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
@@ -75,6 +80,9 @@ class Config:
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 20 second")
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Failed logins counted over the last 20 seconds at every attempt: a fixed window would let a burst
+    # straddling its reset through twice over.
+    RATELIMIT_STRATEGY = "moving-window"
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
@@ -89,6 +97,9 @@ class Config:
     FAB_API_KEY_ENABLED = True
     FAB_API_KEY_HASH_METHOD = "pbkdf2:sha256:1000"
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8080")
+    # Networks (comma-separated CIDRs) TMF event callbacks may reach besides the public internet, e.g.
+    # "10.20.0.0/16" for listeners on the intranet; none by default (app/core/outbound.py).
+    CALLBACK_ALLOWED_NETWORKS = os.environ.get("CALLBACK_ALLOWED_NETWORKS", "")
     FAB_API_SWAGGER_UI = True
 
     # Mail (notifications); no server configured means messages stay queued in the outbox.
@@ -98,6 +109,24 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
     MAIL_FROM = os.environ.get("MAIL_FROM", "orderdesk@localhost")
+    # Where replies to the desk's e-mails go (the mailbox polled below); MAIL_FROM when empty.
+    MAIL_REPLY_TO = os.environ.get("MAIL_REPLY_TO", "")
+    # The desk mailbox, read by the periodic job; no server configured means nothing is read.
+    IMAP_SERVER = os.environ.get("IMAP_SERVER", "")
+    IMAP_PORT = int(os.environ.get("IMAP_PORT", "993"))
+    # "tls" (implicit TLS, port 993), "starttls" or "none" (loopback and tests only).
+    IMAP_SECURITY = os.environ.get("IMAP_SECURITY", "tls")
+    IMAP_USERNAME = os.environ.get("IMAP_USERNAME", "")
+    IMAP_PASSWORD = os.environ.get("IMAP_PASSWORD", "")
+    IMAP_FOLDER = os.environ.get("IMAP_FOLDER", "INBOX")
+    # A larger message is quarantined without being downloaded.
+    MAIL_INBOUND_MAX_MB = float(os.environ.get("MAIL_INBOUND_MAX_MB", "40"))
+
+    # Attachments (kept in the database).
+    ATTACHMENT_MAX_FILE_MB = float(os.environ.get("ATTACHMENT_MAX_FILE_MB", "25"))
+    ATTACHMENT_MAX_RECORD_MB = float(os.environ.get("ATTACHMENT_MAX_RECORD_MB", "100"))
+    # Requests larger than this are refused before they are read (413): a record's worth of files and a form.
+    MAX_CONTENT_LENGTH = int((ATTACHMENT_MAX_RECORD_MB + 1) * 1024 * 1024)
     AUTO_CLOSE_RESOLVED_DAYS = int(os.environ.get("AUTO_CLOSE_RESOLVED_DAYS", "10"))
 
     # Service Exchange (app/exchange/): how often the sender looks for due messages, and the longest wait

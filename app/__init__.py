@@ -9,8 +9,11 @@ from flask_appbuilder import AppBuilder
 from flask_login import current_user
 
 from app.core.extensions import csrf, db, migrate
+from app.core.input_guard import init_input_guard
 from app.core.prepared_statements import keep_prepared_statements
 from app.core.request_logging import init_request_logging
+from app.core.security_headers import init_security_headers
+from app.core.sessions import init_sessions
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
@@ -33,6 +36,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     keep_prepared_statements(app)  # after db.init_app: its teardown must run before the session's removal
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     init_request_logging(app)  # before CSRF, so refused requests are logged too
+    init_security_headers(app)
     csrf.init_app(app)
 
     from app import models  # noqa: F401  (register every table on the shared metadata)
@@ -49,6 +53,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         ensure_role_rows(db.session, app.config["AUTH_ROLE_PUBLIC"])
         appbuilder = AppBuilder(update_perms=app.config.get("FAB_UPDATE_PERMS", True))
         appbuilder.init_app(app, db.session)
+        init_sessions(app)
         from app.core.view_support import install_page_rendering
 
         install_page_rendering(app)
@@ -63,6 +68,8 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         from app.portal.routes import register_portal
 
         register_portal(appbuilder)
+        # After CSRF (a forged request is refused as forged) and FAB's own set-up of the signed-in user.
+        init_input_guard(app, appbuilder)
         if appbuilder.sm.is_auth_limited:
             # FAB limits its login form only; its JWT login API is a second door to the same passwords.
             appbuilder.sm.limiter.limit(appbuilder.sm.auth_rate_limit, methods=["POST"])(
@@ -74,6 +81,9 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         from app.exchange.setup import register_exchange
 
         register_exchange(app)
+        from app.core.error_pages import register_error_pages
+
+        register_error_pages(app)  # last: the machine interfaces' handlers keep answering for their paths
         app.register_blueprint(health)
         if app.config.get("FAB_UPDATE_PERMS", True):
             sync_roles(appbuilder.sm)

@@ -345,12 +345,16 @@ from app.sla.models import (  # noqa: E402,F401  (re-exported)
     SlaDefinition,
     TaskSla,
 )
+from app.attachments.models import Attachment, AttachmentContent  # noqa: E402,F401  (re-exported)
+from app.mail.models import EmailTemplate, InboundEmail  # noqa: E402,F401  (re-exported)
 from app.tmf.models import TmfCancelRequest, TmfEvent, TmfHubSubscription  # noqa: E402,F401  (re-exported)
+from app.core.sessions import UserSessionGeneration  # noqa: E402,F401  (registered)
 from app.exchange import models as exchange_models  # noqa: E402,F401  (registers the Service Exchange records)
 
 __all__ = [
-    "Account", "AssignmentGroup", "AuditEvent", "CaseLineCharacteristic", "CaseLineTask", "CaseTask",
-    "CharacteristicDefinition", "Contact", "CustomerOrder", "EnrichmentIssue", "HolidayCalendar", "HolidayDate",
+    "Account", "AssignmentGroup", "Attachment", "AttachmentContent", "AuditEvent", "CaseLineCharacteristic",
+    "CaseLineTask", "CaseTask", "CharacteristicDefinition", "Contact", "CustomerOrder", "EmailTemplate",
+    "EnrichmentIssue", "HolidayCalendar", "HolidayDate", "InboundEmail",
     "Interaction",
     "InventoryCharacteristic", "JournalEntry", "Location", "Notification", "NumberSequence", "OrderCase",
     "OrderCaseLine", "OrderChange", "OrderLineCharacteristic", "OrderLineItem", "ProductInventory",

@@ -1,36 +1,35 @@
 """Back-office views of reference data, tasks and administration, and the whole menu structure."""
 from __future__ import annotations
 
-import zoneinfo
-
-from flask import url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
+from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_login import current_user
-from wtforms import StringField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 
+from app.accounts import overview
+from app.attachments import views as attachment_views
+from app.attachments.portal import CustomerPortalAttachmentsView
 from app.cases import views as case_views
+from app.mail import views as mail_views
 from app.home import dashboard
 from app.orders import views as order_views
 from app.sla import views as sla_views
 from app.cases import task_views
 from app.exchange.views import ServiceExchangeView
 from app.core.choices import (
-    CaseState,
     InteractionChannel,
     InteractionState,
     InventoryState,
-    LineState,
     PriceType,
     Priority,
-    SlaKind,
-    SlaSchedule,
-    SlaTarget,
     SpecKind,
     ValueType,
 )
+from app.core.extensions import db
 from app.home.page import HomeView  # noqa: F401  (configured as the index view in create_app)
+from app.portal import onboarding
 from app.models import (
     Account,
     AssignmentGroup,
@@ -45,11 +44,11 @@ from app.models import (
     ProductOffering,
     ProductSpecification,
     ServiceDefinition,
-    SlaDefinition,
 )
 from app.core.view_support import (
     COMMON_LABELS,
     BackOfficeModelView,
+    as_record_id,
     ReadOnlyModelView,
     choice_field,
     current_user_id,
@@ -91,6 +90,53 @@ class ContactView(BackOfficeModelView):
     validators_columns = {"email": [Optional(), Email()], "first_name": [Length(max=80)],
                           "last_name": [Length(max=80)]}
     base_order = ("last_name", "asc")
+    base_permissions = [*BackOfficeModelView.base_permissions, "can_invite"]
+
+    def record_links(self, pk):
+        """Portal access, for those who may grant it: invite (again), or remove it."""
+        contact = db.session.get(Contact, as_record_id(pk))
+        if contact is None or not _has("can_invite", "ContactView"):
+            return []
+        login = contact.user
+        links = []
+        if login is None or not login.active or login.last_login is None:
+            label = "Invite to the portal" if login is None or not login.active else "Send a new invitation"
+            links.append((label, url_for("ContactView.invite", pk=contact.id)))
+        if login is not None and login.active:
+            links.append(("Remove portal access", url_for("ContactView.remove_access", pk=contact.id)))
+        return links
+
+    @expose("/invite/<pk>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("invite")
+    def invite(self, pk):
+        """Confirm, then invite: the contact gets a customer login and an e-mail to set its password."""
+        contact = db.session.get(Contact, as_record_id(pk)) or abort(404)
+        if request.method == "GET":
+            return self.render_template("accounts/portal_access.html", contact=contact, action="invite",
+                                        title=f"Invite {contact.name} to the portal",
+                                        days=onboarding.invitation_days())
+        login = onboarding.invite_contact(
+            current_user, contact.id, lambda token: url_for("PortalWelcomeView.welcome", token=token, _external=True))
+        flash(f"{contact.name} is invited: {login.username} gets an e-mail with a link to set a password.", "success")
+        return redirect(url_for("ContactView.show", pk=contact.id))
+
+    @expose("/remove-access/<pk>", methods=["GET", "POST"])
+    @has_access
+    @permission_name("invite")
+    def remove_access(self, pk):
+        contact = db.session.get(Contact, as_record_id(pk)) or abort(404)
+        if request.method == "GET":
+            return self.render_template("accounts/portal_access.html", contact=contact, action="remove",
+                                        title=f"Remove the portal access of {contact.name}")
+        onboarding.remove_portal_access(current_user, contact.id)
+        flash(f"{contact.name} can no longer sign in to the portal.", "success")
+        return redirect(url_for("ContactView.show", pk=contact.id))
+
+    def post_update(self, item):
+        # A contact who leaves the customer (deactivated) loses the portal with it.
+        if not item.active and item.user is not None and item.user.active:
+            onboarding.remove_portal_access(current_user, item.id)
 
 
 class LocationView(BackOfficeModelView):
@@ -130,6 +176,20 @@ class ProductInventoryView(BackOfficeModelView):
     def check_form(self, form, item=None):
         _belongs(form, "location", message="The location belongs to another account.")
 
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        page = overview.inventory_page(as_record_id(pk)) or abort(404)
+        self.update_redirect()
+        item = page["item"]
+        actions = []
+        if _has("can_add", "CustomerOrderView") and item.state != InventoryState.INACTIVE:
+            actions.append(("Change or disconnect (new order)", url_for(
+                "ServiceOrderView.add" if item.specification and item.specification.kind == SpecKind.SERVICE
+                else "CustomerOrderView.add", account_id=item.account_id, next=url_for(".show", pk=item.id))))
+        return self.render_template("accounts/inventory.html", title=f"Inventory item {item.number}",
+                                    actions=actions, **page)
+
 
 class AccountView(BackOfficeModelView):
     datamodel = SQLAInterface(Account)
@@ -161,10 +221,30 @@ class AccountView(BackOfficeModelView):
             if location is not None and location.account_id not in (None, item.id):
                 form[name].errors.append(f"{location} belongs to another account.")
 
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        found = overview.account_overview(as_record_id(pk)) or abort(404)
+        # Recorded as the page to come back to: FAB's add forms (interactions) return here after saving.
+        self.update_redirect()
+        return self.render_template("accounts/account.html", title=f"Account {found.account.name}",
+                                    overview=found, actions=self.record_links(found.account.id))
+
     def record_links(self, pk):
-        if not _has("can_add", "CustomerOrderView"):
-            return []
-        return [("New order", url_for("CustomerOrderView.add", account_id=pk))]
+        """The actions that start from the account; each form's Back (and Cancel) returns to it."""
+        here = url_for("AccountView.show", pk=pk)
+        links = []
+        if _has("can_add", "CustomerOrderView"):
+            links.append(("New order", url_for("CustomerOrderView.add", account_id=pk, next=here)))
+        if _has("can_add", "ServiceOrderView"):
+            links.append(("New service order", url_for("ServiceOrderView.add", account_id=pk, next=here)))
+        if _has("can_add", "QuoteView"):
+            links.append(("New quote", url_for("QuoteView.add", account_id=pk, next=here)))
+        if _has("can_add", "OrderCaseView"):
+            links.append(("New case", f"/ordercases/create/?origin=list&for_account={pk}&next={here}"))
+        if _has("can_add", "InteractionView"):
+            links.append(("New interaction", url_for("InteractionView.add", _flt_0_account=pk)))
+        return links
 
 
 class CharacteristicDefinitionView(BackOfficeModelView):
@@ -226,6 +306,11 @@ class ProductOfferingView(BackOfficeModelView):
     edit_form_extra_fields = add_form_extra_fields
     validators_columns = {"unit_price": PRICE, "currency": CURRENCY}
     base_order = ("name", "asc")
+
+    def check_form(self, form, item=None):
+        if item is not None and item.provider:
+            form.name.errors.append(f"Published by {item.provider} (Service Exchange): its name, price and "
+                                    "characteristics follow the provider and cannot be changed here.")
 
 
 class InteractionView(BackOfficeModelView):
@@ -348,74 +433,11 @@ class AssignmentGroupView(BackOfficeModelView):
     base_order = ("name", "asc")
 
 
-def _comma_separated(allowed, label: str):
-    def check(form, field):
-        values = [v.strip() for v in (field.data or "").split(",") if v.strip()]
-        wrong = [v for v in values if v not in allowed]
-        if not values or wrong:
-            raise ValidationError(f"{label}: use a comma-separated list of {', '.join(allowed)}.")
-
-    return check
-
-
-def _time_zone(form, field):
-    try:
-        zoneinfo.ZoneInfo(field.data or "")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{field.data!r} is not a known time zone (e.g. Europe/Berlin, UTC).") from None
-
-
-HOUR = [Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message="Use a 24-hour time such as 09:00.")]
-
-
-class SlaDefinitionView(BackOfficeModelView):
-    datamodel = SQLAInterface(SlaDefinition)
-    list_title = "SLA Definitions"
-    show_title = "SLA definition"
-    add_title = "New SLA definition"
-    edit_title = "Edit SLA definition"
-    list_columns = ["name", "applies_to", "kind", "priorities", "target_minutes", "schedule", "active"]
-    search_columns = ["name", "applies_to", "kind", "schedule", "active"]
-    add_columns = ["name", "applies_to", "kind", "priorities", "target_minutes", "schedule", "timezone",
-                   "business_day_start", "business_day_end", "business_days", "pause_states", "at_risk_percent",
-                   "active"]
-    edit_columns = add_columns
-    show_columns = [*add_columns, "created_on", "changed_on"]
-    description_columns = {
-        "priorities": "Comma-separated priorities this SLA covers, e.g. 1,2.",
-        "business_days": "ISO weekdays, Monday = 1, e.g. 1,2,3,4,5.",
-        "pause_states": "Comma-separated states in which the clock stops.",
-        "target_minutes": "How long the response or resolution may take, in minutes.",
-    }
-    add_form_extra_fields = {
-        "applies_to": choice_field("Applies to", SlaTarget),
-        "kind": choice_field("Kind", SlaKind),
-        "schedule": choice_field("Schedule", SlaSchedule),
-        "timezone": StringField("Time zone", validators=[DataRequired(), _time_zone], default="UTC"),
-    }
-    edit_form_extra_fields = add_form_extra_fields
-    validators_columns = {
-        "name": [DataRequired(), Length(max=100)],
-        "target_minutes": [InputRequired(), NumberRange(min=1, message="The target must be at least one minute.")],
-        "priorities": [_comma_separated([str(p) for p in Priority.ALL], "Priorities")],
-        "business_days": [_comma_separated([str(d) for d in range(1, 8)], "Business days")],
-        "pause_states": [_comma_separated(list(dict.fromkeys(CaseState.ALL + LineState.ALL)), "Pause states")],
-        "business_day_start": HOUR,
-        "business_day_end": HOUR,
-        "at_risk_percent": [NumberRange(min=1, max=100)],
-    }
-    base_order = ("name", "asc")
-
-    def check_form(self, form, item=None):
-        start, end = form.business_day_start.data, form.business_day_end.data
-        if form.schedule.data == SlaSchedule.BUSINESS_HOURS and start and end and start >= end:
-            form.business_day_end.errors.append("The business day must end after it starts.")
-
-
 def register_views(appbuilder) -> None:
     """Every view and the menu structure, in menu order."""
     com = "Customer Order Management"
     appbuilder.add_view(case_views.OrderCaseView, "Order Cases", category=com, icon="fa-folder-open")
+    appbuilder.add_view_no_menu(mail_views.CaseEmailView)
     appbuilder.add_view(case_views.OrderCaseLineView, "Order Case Lines", category=com, icon="fa-list")
     appbuilder.add_view(order_views.CustomerOrderView, "Customer Orders", category=com, icon="fa-shopping-cart")
     appbuilder.add_view(order_views.ServiceOrderView, "Service Orders", category=com, icon="fa-cogs")
@@ -423,6 +445,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(order_views.QuoteView, "Quotes", category=com, icon="fa-file-text-o")
     appbuilder.add_view(InteractionView, "Interactions", category=com, icon="fa-comments")
     appbuilder.add_view(ProductInventoryView, "Product Inventory", category=com, icon="fa-cubes")
+    appbuilder.add_view(mail_views.InboundEmailView, "Inbound e-mail", category=com, icon="fa-envelope-open")
 
     appbuilder.add_view(AccountView, "Accounts", category="Accounts", icon="fa-building")
     appbuilder.add_view(ContactView, "Contacts", category="Accounts", icon="fa-address-book")
@@ -448,9 +471,14 @@ def register_views(appbuilder) -> None:
 
     appbuilder.add_view(ServiceDefinitionView, "Service Definitions", category="Administration", icon="fa-sitemap")
     appbuilder.add_view(AssignmentGroupView, "Assignment Groups", category="Administration", icon="fa-users")
-    appbuilder.add_view(SlaDefinitionView, "SLA Definitions", category="Administration", icon="fa-clock-o")
+    appbuilder.add_view(sla_views.SlaDefinitionView, "SLA Definitions", category="Administration", icon="fa-clock-o")
+    appbuilder.add_view(sla_views.HolidayCalendarView, "Holiday Calendars", category="Administration",
+                        icon="fa-calendar")
+    appbuilder.add_view_no_menu(sla_views.HolidayDateView)
     appbuilder.add_view(sla_views.NotificationView, "Notification outbox", category="Administration",
                         icon="fa-envelope")
+    appbuilder.add_view(mail_views.EmailTemplateView, "E-mail templates", category="Administration",
+                        icon="fa-file-text")
     appbuilder.add_view(ServiceExchangeView, "Service Exchange", category="Administration", icon="fa-exchange")
 
     for view in (
@@ -462,4 +490,7 @@ def register_views(appbuilder) -> None:
         OrderChangeView,
     ):
         appbuilder.add_view_no_menu(view)
+    appbuilder.add_view_no_menu(attachment_views.AttachmentView)
+    appbuilder.add_view_no_menu(CustomerPortalAttachmentsView)
+    attachment_views.install_template_functions(current_app)
     disable_file_downloads(appbuilder)

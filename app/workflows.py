@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.cases.guards import (
+    allowed,
     bulk_line_transition,
     bulk_line_values,
     clean_text,
@@ -52,6 +53,12 @@ from app.cases.lines import (  # noqa: F401  (re-exported: the views and the API
     delete_case_lines,
     edit_case,
     edit_case_line,
+    may_add_lines,
+    may_assign_line,
+    may_delete_case,
+    may_delete_line,
+    may_edit_case,
+    may_edit_line,
 )
 from app.cases.requests import refuse_incomplete_lines
 from app.core.choices import CaseState, JournalKind, LineState, RequestType, ResolutionCode, TaskState
@@ -427,11 +434,18 @@ def customer_reply(case_id, user: User, text: str) -> OrderCase:
         case = load_case(case_id)
         _require_case_contact(user, case, CUSTOMER_REPLY)
         require_writable(case, CUSTOMER_REPLY)
-        add_journal_entry(case, JournalKind.COMMENT, text, user, case_id=case.id)
-        if case.state == CaseState.AWAITING_INFO:
-            transition(case, CaseState.WORK_IN_PROGRESS, CUSTOMER_REPLY, case_id=case.id)
-            sync_case_slas(case)
+        record_customer_answer(case, text, user)
     return case
+
+
+def record_customer_answer(case: OrderCase, text: str, user: User | None):
+    """The customer's comment (from the portal, the API or an e-mail reply), in the caller's operation;
+    on an Awaiting Info case it is the answer and the case goes back to Work in Progress."""
+    entry = add_journal_entry(case, JournalKind.COMMENT, text, user, case_id=case.id)
+    if case.state == CaseState.AWAITING_INFO:
+        transition(case, CaseState.WORK_IN_PROGRESS, CUSTOMER_REPLY, case_id=case.id)
+        sync_case_slas(case)
+    return entry
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -442,9 +456,24 @@ def _begin_line_action(line_id, user: User, version, action: str) -> tuple[Order
     require_back_office(user, LINE_ACTION_ROLES.get(action, AGENT), action)
     case, line = load_line(line_id)
     check_version(line, version)
+    require_line_action(user, case, line, action)
+    return case, line
+
+
+def require_line_action(user: User, case: OrderCase, line: OrderCaseLine, action: str) -> None:
+    require_back_office(user, LINE_ACTION_ROLES.get(action, AGENT), action)
     require_submitted(case, action)
     require_state(line, LINE_ACTION_SOURCES[action], action, label=f"line {line.number}")
-    return case, line
+
+
+def may_line_action(user: User, case: OrderCase, line: OrderCaseLine, action: str) -> bool:
+    return allowed(lambda: require_line_action(user, case, line, action))
+
+
+def may_case_action(user: User, case: OrderCase, action: str) -> bool:
+    """A back-office case action's role and starting state (the operations check the rest on the locked case)."""
+    return allowed(lambda: (require_back_office(user, AGENT, action),
+                            require_state(case, CASE_ACTION_SOURCES[action], action)))
 
 
 def _refuse_open_tasks(case: OrderCase, line_ids: list[int], action: str) -> None:
@@ -562,6 +591,12 @@ LINE_ACTIONS = {
 
 
 BULK_LINE_ACTIONS = (LINE_ASSIGN_TO_ME, ACCEPT, DENY)
+
+
+def may_bulk_line_action(user: User, case: OrderCase, line: OrderCaseLine, action: str) -> bool:
+    if action == LINE_ASSIGN_TO_ME:
+        return may_assign_line(user, case, line)
+    return may_line_action(user, case, line, action)
 
 
 def bulk_line_action(case_id, user: User, action: str, line_ids, versions: dict | None = None,

@@ -2,6 +2,7 @@
 real users per role, CSRF on, and a table wipe after every test."""
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -64,6 +65,8 @@ def app(database_url, tmp_path_factory):
             "RATELIMIT_ENABLED": False,
             "WTF_CSRF_ENABLED": True,
             "MAIL_SERVER": "",
+            # The TMF hub tests' listeners run on loopback, an internal address refused by default.
+            "CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8, ::1/128",
         }
     )
     return application
@@ -162,6 +165,31 @@ def demo_data_loaded(app, db):
                                   f"(SELECT id FROM ab_user WHERE username IN ({names}))"), params)
                 conn.execute(text(f"DELETE FROM ab_user WHERE username IN ({names})"), params)
         result.logins_path.unlink(missing_ok=True)
+
+
+def database_fingerprint(db, skip: frozenset = frozenset()) -> dict[str, str]:
+    """A digest of every table's rows (but *skip*): equal fingerprints mean nothing was written."""
+    db.session.rollback()
+    tables = [t for t in metadata_tables() if t.name != "alembic_version" and t.name not in skip]
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # One round trip: each table's rows as text, digested by the server.
+            digests = " UNION ALL ".join(
+                f"SELECT '{table.name}', md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "
+                f'FROM "{table.name}" t' for table in tables)
+            return dict(connection.execute(text(digests)).all())
+        return {table.name: hashlib.sha256(repr(connection.execute(
+            table.select().order_by(*table.primary_key.columns)).all()).encode()).hexdigest() for table in tables}
+
+
+def metadata_tables():
+    from app.core.extensions import metadata
+
+    return metadata.sorted_tables
+
+
+def changed_tables(before: dict, after: dict) -> list[str]:
+    return sorted(name for name in before if before[name] != after.get(name))
 
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')

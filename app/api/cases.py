@@ -32,6 +32,7 @@ from app.api.schemas import (
     DATE_INPUT,
     ID_INPUT,
     ID_LIST,
+    LONG_TEXT,
     MONEY_INPUT,
     POSITIVE_INT,
     PRIORITY,
@@ -78,7 +79,7 @@ CASE_CREATE = {
         "order_line_ids": {**ID_LIST, "description": "Order lines to open the case for (single-order scope)"},
         "interaction_id": nullable(ID_INPUT),
         "contact_id": nullable(ID_INPUT),
-        "description": nullable(text(10000)),
+        "description": nullable(text(LONG_TEXT)),
         "priority": nullable(PRIORITY),
     },
     "required": ["service_id", "account_id", "scope", "short_description"],
@@ -135,11 +136,11 @@ CASE_ACTIONS = [
     ("submit", workflows.submit_case, workflows.SUBMIT, {}, ()),
     ("assign-to-me", workflows.assign_case_to_me, workflows.ASSIGN_TO_ME, {}, ()),
     ("request-information", workflows.request_case_information, workflows.REQUEST_INFORMATION,
-     {"question": text(10000)}, ("question",)),
+     {"question": text(LONG_TEXT)}, ("question",)),
     ("information-received", workflows.case_information_received, workflows.INFORMATION_RECEIVED, {}, ()),
     ("resolve", workflows.resolve_case, workflows.RESOLVE_CASE, {
         "resolution_code": {"type": "string", "enum": list(ResolutionCode.ALL)},
-        "resolution_notes": text(10000),
+        "resolution_notes": text(LONG_TEXT),
         "outcome": {"type": "string", "enum": list(workflows.OUTCOMES),
                     "description": "What every open line gets: accept all or deny all"},
     }, ("resolution_code", "resolution_notes")),
@@ -150,12 +151,12 @@ CASE_ACTIONS = [
 LINE_ACTIONS = [
     ("start-work", workflows.start_line_work, workflows.START_WORK, {}, ()),
     ("request-information", workflows.request_line_information, workflows.REQUEST_INFORMATION,
-     {"question": text(10000)}, ("question",)),
+     {"question": text(LONG_TEXT)}, ("question",)),
     ("information-received", workflows.line_information_received, workflows.INFORMATION_RECEIVED, {}, ()),
     ("accept", workflows.accept_line, workflows.ACCEPT,
-     {"resolution_notes": nullable(text(10000)), **APPROVED_VALUES}, ()),
-    ("deny", workflows.deny_line, workflows.DENY, {"resolution_notes": text(10000)}, ("resolution_notes",)),
-    ("cancel", workflows.cancel_line, workflows.CANCEL_LINE, {"reason": text(10000)}, ("reason",)),
+     {"resolution_notes": nullable(text(LONG_TEXT)), **APPROVED_VALUES}, ()),
+    ("deny", workflows.deny_line, workflows.DENY, {"resolution_notes": text(LONG_TEXT)}, ("resolution_notes",)),
+    ("cancel", workflows.cancel_line, workflows.CANCEL_LINE, {"reason": text(LONG_TEXT)}, ("reason",)),
     ("reopen", workflows.reopen_line, workflows.REOPEN, {}, ()),
 ]
 
@@ -199,6 +200,7 @@ def _register_cases(api) -> None:
                description="The intake form: creates the case in Draft, with one line per order line given.")
     def create_case(caller, params, body):
         values = dict(body)
+        caller.refuse_foreign_references(values)
         values.setdefault("origin", CaseOrigin.API)
         case = workflows.create_case(caller.user, **values)
         return CASE.render(case)
@@ -210,7 +212,7 @@ def _register_cases(api) -> None:
     @api.route("PATCH", "/cases/{case_id}", summary="Edit an order case's header", tag="Cases", response="Case",
                roles=CASE_READERS, body=version_schema({
                    "short_description": text(200, required=True),
-                   "description": nullable(text(10000)),
+                   "description": nullable(text(LONG_TEXT)),
                    "priority": PRIORITY,
                    "contact_id": nullable(ID_INPUT),
                    "assignment_group_id": nullable(ID_INPUT),
@@ -219,6 +221,7 @@ def _register_cases(api) -> None:
                }), errors=(404, 409, 422))
     def patch_case(caller, params, body, case_id):
         find_case(caller, case_id)
+        caller.refuse_foreign_references(body)
         version = body.pop("version")
         return CASE.render(workflows.edit_case(case_id, caller.user, version, **body))
 
@@ -250,7 +253,7 @@ def _register_cases(api) -> None:
                tag="Cases", response="JournalEntry", status=201, body={
                    "type": "object",
                    "properties": {"kind": {"type": "string", "enum": list(JournalKind.ALL)},
-                                  "text": text(10000, required=True), "line_id": nullable(ID_INPUT)},
+                                  "text": text(LONG_TEXT, required=True), "line_id": nullable(ID_INPUT)},
                    "required": ["kind", "text"], "additionalProperties": False,
                }, errors=(404, 409, 422))
     def add_journal(caller, params, body, case_id):
@@ -270,7 +273,7 @@ def _register_cases(api) -> None:
         return CASE.render(workflows.accept_solution(case_id, caller.user, body["version"]))
 
     @api.route("POST", "/cases/{case_id}/actions/reject-solution", summary="Reject solution (customer)",
-               tag="Cases", response="Case", body=version_schema({"reason": text(10000, required=True)}, ("reason",)),
+               tag="Cases", response="Case", body=version_schema({"reason": text(LONG_TEXT, required=True)}, ("reason",)),
                errors=(403, 404, 409, 422),
                description="The customer's **Reject solution**: the Resolved case goes back to Work in Progress "
                            "and the reason becomes a comment.")

@@ -13,14 +13,15 @@ import re
 from functools import wraps
 from typing import Any, Callable
 
-from flask import Blueprint, Flask, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from jsonschema import Draft202012Validator
 from sqlalchemy import func, select
 
 from app.core.exceptions import DomainError
 from app.core.extensions import db
 from app.portal.scope import AccountScope, customer_account_id, foreign_references
-from app.api.schemas import ID
+from app.api.schemas import CONTROL, ID
+from app.core.input_guard import CONTROL_CHARACTER
 from app.core.roles import ADMIN, AGENT, CUSTOMER, INTEGRATOR, MANAGER, role_names
 from app.tmf.common import authenticated_caller
 
@@ -41,6 +42,7 @@ ERROR_STATUSES = {
     403: "The caller's role does not allow this",
     404: "No such record, or the caller may not see it",
     409: "The record is in a state that does not allow this, or its version moved",
+    413: "The request is larger than the upload limit",
     422: "Invalid input; `errors` names the fields",
     429: "Too many login attempts",
 }
@@ -129,7 +131,10 @@ def _message_of(error) -> str:
     if error.validator in ("minimum", "maximum"):
         return f"Must be {'at least' if error.validator == 'minimum' else 'at most'} {error.validator_value}"
     if error.validator == "pattern":
-        return "Wrong format"
+        if CONTROL not in error.validator_value:
+            return "Wrong format"
+        return "Must not contain NUL or control characters" if CONTROL_CHARACTER.search(str(error.instance)) \
+            else "Must not be blank"
     if error.validator in ("minLength", "maxLength"):
         return "Too short" if error.validator == "minLength" else f"At most {error.validator_value} characters"
     return error.message[:200]
@@ -224,6 +229,8 @@ class Api:
                     return error_body(refusal.status_code, refusal.message, refusal.field_errors)
                 if result is None:
                     return "", 204
+                if isinstance(result, Response):
+                    return result
                 response = jsonify(result)
                 response.status_code = status
                 return response
@@ -260,8 +267,9 @@ def _operation(endpoint, method, path, summary, tag, roles, response, status, bo
     if response:
         success["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{response}"}}}
     operation["responses"][str(status)] = success
-    # Every endpoint refuses unknown query parameters with 422, so that status is always possible.
-    codes = set(errors) | {422} | ({401, 403} if auth else set())
+    # Every endpoint refuses unknown query parameters with 422 and malformed input (a JSON body nested too
+    # deep, app/core/input_guard.py) with 400, so those statuses are always possible.
+    codes = set(errors) | {400, 422} | ({401, 403} if auth else set())
     for code in sorted(codes):
         operation["responses"][str(code)] = {"$ref": f"#/components/responses/{code}"}
     if auth:

@@ -26,6 +26,7 @@ from app.api.framework import (
 from app.api.schemas import (
     DATE_INPUT,
     ID_INPUT,
+    LONG_TEXT,
     ORDER,
     ORDER_LINE,
     POSITIVE_INT,
@@ -131,16 +132,16 @@ ORDER_ACTIONS = [
     ("submit", flows.submit_order, "Submit", {}, (), "Draft → New; needs at least one line."),
     ("approve", flows.approve_order, "Approve", {}, (),
      "New → In progress (managers); refused while enrichment issues remain."),
-    ("reject", flows.reject_order, "Reject", {"reason": text(10000, required=True)}, ("reason",),
+    ("reject", flows.reject_order, "Reject", {"reason": text(LONG_TEXT, required=True)}, ("reason",),
      "New → Rejected (managers), with a reason; open lines are cancelled."),
-    ("cancel", flows.cancel_order, "Cancel order", {"reason": nullable(text(10000))}, (),
+    ("cancel", flows.cancel_order, "Cancel order", {"reason": nullable(text(LONG_TEXT))}, (),
      "Draft, New or In progress → Cancelled while no line is completed."),
 ]
 LINE_ACTIONS = [
     ("start", flows.start_line, "Start", {}, (), "New → In progress on an approved order."),
     ("complete", flows.complete_line, "Complete", {}, (),
      "In progress → Completed, applying the line to the account's inventory."),
-    ("cancel", flows.cancel_line, "Cancel line", {"reason": nullable(text(10000))}, (),
+    ("cancel", flows.cancel_line, "Cancel line", {"reason": nullable(text(LONG_TEXT))}, (),
      "New or In progress → Cancelled on a submitted order."),
 ]
 

@@ -41,7 +41,7 @@ from app.api.framework import (
     paged,
     version_schema,
 )
-from app.api.schemas import CASE_LINE_TASK, CASE_TASK, ID_INPUT, INTERACTION, PRIORITY, nullable, text
+from app.api.schemas import CASE_LINE_TASK, CASE_TASK, ID_INPUT, INTERACTION, LONG_TEXT, PRIORITY, nullable, text
 from app.core.roles import AGENT
 from app.core.workflow_base import (
     audit, check_version, existing_record, lock_for_update, operation, require_back_office, set_fields,
@@ -151,7 +151,7 @@ def visible_tasks(caller: Caller, model):
 
 TASK_FIELDS = {
     "subject": text(200, required=True),
-    "description": nullable(text(10000)),
+    "description": nullable(text(LONG_TEXT)),
     "state": {"type": "string", "enum": list(TaskState.ALL)},
     "priority": PRIORITY,
     "visible_to_customer": {"type": "boolean"},

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from app.api import openapi
 from app.core.extensions import csrf, db
 from app.api.framework import BACK_OFFICE, ERROR_STATUSES, PREFIX, Api, ApiError, Caller, error_body
+from app.api.attachments import register_attachment_routes
 from app.api.cases import register_case_routes
 from app.api.orders import register_order_routes
 from app.api.schemas import component_schemas, text
@@ -61,12 +62,10 @@ def openapi_document(api: Api) -> dict:
 DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Order Operations REST API</title>
 <link rel="stylesheet" href="{css}"></head>
-<body><div id="swagger-ui"></div>
+<body><div id="swagger-ui" data-spec-url="{spec}"></div>
 <script src="{js}"></script>
-<script>
-window.ui = SwaggerUIBundle({{url: "{spec}", dom_id: "#swagger-ui", presets: [SwaggerUIBundle.presets.apis],
-  layout: "BaseLayout", validatorUrl: null}});
-</script></body></html>"""
+<script src="{init}"></script>
+</body></html>"""
 
 
 def register_rest_api(app: Flask) -> None:
@@ -75,6 +74,7 @@ def register_rest_api(app: Flask) -> None:
     _register_auth(api)
     register_case_routes(api)
     register_order_routes(api)
+    register_attachment_routes(api)
     blueprint = api.blueprint
 
     @blueprint.get("/openapi.json")
@@ -88,6 +88,7 @@ def register_rest_api(app: Flask) -> None:
             css=url_for("appbuilder.static", filename="css/swagger/swagger-ui.css"),
             js=url_for("appbuilder.static", filename="js/swagger-ui-bundle.js"),
             spec=url_for("rest_api.openapi_json"),
+            init=url_for("static", filename="js/swagger-init.js"),
         )
 
     @blueprint.errorhandler(HTTPException)

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Callable
 
+from app.core.input_guard import MAX_TEXT
 from app.core.choices import (
     CaseOrigin,
     CaseState,
@@ -200,7 +201,17 @@ INTERACTION = Resource("Interaction", "A contact with a customer (call, chat, em
     ("state", enum(InteractionState), False), ("agent_id", ID), ("opened_at", DATETIME, False), *AUDITED,
 ])
 
-RESOURCES = (CASE, CASE_LINE, CASE_TASK, CASE_LINE_TASK, ORDER, ORDER_LINE, INTERACTION)
+ATTACHMENT = Resource("Attachment", "A file attached to a case, case line, task or order; its bytes are at "
+                      "`content_url`.", [
+    ("id", ID, False), ("record_type", STRING, False), ("record_id", ID, False), ("case_id", ID),
+    ("filename", STRING, False), ("content_type", {**STRING, "description": "Read from the file's bytes"}, False),
+    ("size", {**INTEGER, "description": "Bytes"}, False), ("sha256", STRING, False),
+    ("source", {"type": "string", "enum": ["upload", "email"]}, False), ("created_by_id", ID),
+    ("created_on", DATETIME, False),
+    ("content_url", STRING, False, lambda attachment: f"/api/v1/attachments/{attachment.id}/content"),
+])
+
+RESOURCES = (CASE, CASE_LINE, CASE_TASK, CASE_LINE_TASK, ORDER, ORDER_LINE, INTERACTION, ATTACHMENT)
 
 ERROR = {
     "type": "object",
@@ -290,14 +301,17 @@ MONEY_INPUT = {
     "maximum": 999_999_999_999,
     "description": "An amount of at most 12 digits before the point and 2 after",
 }
-# PostgreSQL text cannot hold NUL characters.
-NO_NUL = "^[^\u0000]*$"
+# Text: no NUL (PostgreSQL cannot store it) or other control character, at most LONG_TEXT characters for
+# free text; the web forms are held to the same rule and limit (app/core/input_guard.py).
+LONG_TEXT = MAX_TEXT
+CONTROL = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f"
+NO_CONTROL = rf"^[^{CONTROL}]*$"
 
 
 def text(max_length: int, required: bool = False) -> dict:
-    schema = {"type": "string", "maxLength": max_length, "pattern": NO_NUL}
+    schema = {"type": "string", "maxLength": max_length, "pattern": NO_CONTROL}
     if required:
-        # NUL is not whitespace, so the one visible character must exclude it too.
-        schema["pattern"] = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+        # A control character is not whitespace, so the one visible character must exclude them too.
+        schema["pattern"] = rf"^[^{CONTROL}]*[^\s{CONTROL}][^{CONTROL}]*$"
         schema["description"] = "Must not be blank"
     return schema

@@ -12,6 +12,7 @@ from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from app.cases.guards import (
+    allowed,
     as_id,
     audit_row,
     chunks,
@@ -216,6 +217,15 @@ CASE_EDIT_FIELDS = ("short_description", "description", "priority", "contact_id"
                     "assigned_to_id", "needs_attention")
 
 
+def require_case_editable(user: User, case: OrderCase) -> None:
+    require_back_office(user, AGENT, EDIT_CASE)
+    require_writable(case, EDIT_CASE)
+
+
+def may_edit_case(user: User, case: OrderCase) -> bool:
+    return allowed(lambda: require_case_editable(user, case))
+
+
 def edit_case(case_id, user: User, version=None, **fields) -> OrderCase:
     """Edit case: description, priority, contact, routing and the needs-attention flag of an open case.
 
@@ -226,7 +236,7 @@ def edit_case(case_id, user: User, version=None, **fields) -> OrderCase:
         require_back_office(user, AGENT, EDIT_CASE)
         case = load_case(case_id)
         check_version(case, version)
-        require_writable(case, EDIT_CASE)
+        require_case_editable(user, case)
         unknown = set(fields) - set(CASE_EDIT_FIELDS)
         if unknown:
             raise InvalidInput(f"{EDIT_CASE}: unknown field(s) {', '.join(sorted(unknown))}.")
@@ -310,6 +320,11 @@ def create_case_line(case_id, user: User, version=None, order_id=None, order_lin
         _apply_line_fields(case, line, fields, NEW_LINE)
         sync_case_slas(case)
     return line
+
+
+def may_add_lines(user: User, case: OrderCase) -> bool:
+    """Add and New on a back-office case page."""
+    return allowed(lambda: (require_back_office(user, AGENT, ADD_LINES), _require_open_for_new_lines(case, ADD_LINES)))
 
 
 def _require_open_for_new_lines(case: OrderCase, action: str) -> None:
@@ -426,6 +441,17 @@ def _order_number(order_id: int) -> str:
     return db.session.execute(select(CustomerOrder.number).where(CustomerOrder.id == order_id)).scalar() or "?"
 
 
+def require_line_editable(case: OrderCase, line: OrderCaseLine) -> None:
+    require_writable(case, EDIT_LINE)
+    if line.is_terminal:
+        raise StateConflict(f"{EDIT_LINE} is not allowed: line {line.number} is {line.state}.")
+
+
+def may_edit_line(user: User, case: OrderCase, line: OrderCaseLine) -> bool:
+    """Edit on a line of a back-office case page."""
+    return allowed(lambda: (require_back_office(user, AGENT, EDIT_LINE), require_line_editable(case, line)))
+
+
 def edit_case_line(line_id, user: User, version=None, **fields) -> OrderCaseLine:
     """Edit: the requested change of one line (header-level changes only on a Multiple-orders case)."""
     with operation(user):
@@ -434,9 +460,7 @@ def edit_case_line(line_id, user: User, version=None, **fields) -> OrderCaseLine
         require_own_draft(customer, case, EDIT_LINE)
         check_customer_line_fields(customer, case, fields, EDIT_LINE)
         check_version(line, version)
-        require_writable(case, EDIT_LINE)
-        if line.is_terminal:
-            raise StateConflict(f"{EDIT_LINE} is not allowed: line {line.number} is {line.state}.")
+        require_line_editable(case, line)
         _apply_line_fields(case, line, fields, EDIT_LINE)
         sync_case_slas(case)
     return line
@@ -544,6 +568,21 @@ def _clean_line_fields(fields: dict, action: str) -> dict:
     return values
 
 
+def require_line_deletable(user: User, case: OrderCase, line: OrderCaseLine) -> None:
+    """Agents delete only Draft lines of open cases; an admin any line."""
+    if has_back_office_role(user, ADMIN):
+        return
+    require_writable(case, DELETE)
+    if line.state != LineState.DRAFT:
+        raise PermissionDenied(
+            f"{DELETE} is not allowed: line {line.number} is {line.state}; only an admin deletes a submitted line."
+        )
+
+
+def may_delete_line(user: User, case: OrderCase, line: OrderCaseLine) -> bool:
+    return allowed(lambda: (require_case_writer(user, DELETE), require_line_deletable(user, case, line)))
+
+
 def delete_case_lines(case_id, user: User, line_ids: Iterable, versions: dict | None = None) -> int:
     """Delete the selected lines: agents only Draft lines; an admin any line of any case."""
     with operation(user):
@@ -554,15 +593,8 @@ def delete_case_lines(case_id, user: User, line_ids: Iterable, versions: dict | 
         if not ids:
             raise InvalidInput(f"{DELETE} needs at least one selected line.", {"line_id": "Select a line"})
         lines = _locked_lines(case, ids, versions or {})
-        is_admin = has_back_office_role(user, ADMIN)
-        if not is_admin:
-            require_writable(case, DELETE)
-            for line in lines:
-                if line.state != LineState.DRAFT:
-                    raise PermissionDenied(
-                        f"{DELETE} is not allowed: line {line.number} is {line.state}; only an admin deletes a "
-                        "submitted line."
-                    )
+        for line in lines:
+            require_line_deletable(user, case, line)
         _refuse_if_order_changed(ids, DELETE)
         for line in lines:
             audit(line, None, line.state, None, action=DELETE, case_id=case.id)
@@ -603,16 +635,26 @@ def _delete_lines(ids: list[int]) -> None:
             db.session.expunge(obj)
 
 
+def require_case_deletable(user: User, case: OrderCase) -> None:
+    """Agents delete only Draft cases; an admin any case."""
+    require_back_office(user, AGENT, DELETE)
+    if not has_back_office_role(user, ADMIN) and case.state != CaseState.DRAFT:
+        raise PermissionDenied(
+            f"{DELETE} is not allowed: {case.number} is {case.state}; only an admin deletes a submitted case."
+        )
+
+
+def may_delete_case(user: User, case: OrderCase) -> bool:
+    return allowed(lambda: require_case_deletable(user, case))
+
+
 def delete_case(case_id, user: User, version=None) -> str:
     """Delete a case with its lines and tasks: agents only Draft cases; an admin any case."""
     with operation(user):
         require_back_office(user, AGENT, DELETE)
         case = load_case(case_id)
         check_version(case, version)
-        if not has_back_office_role(user, ADMIN) and case.state != CaseState.DRAFT:
-            raise PermissionDenied(
-                f"{DELETE} is not allowed: {case.number} is {case.state}; only an admin deletes a submitted case."
-            )
+        require_case_deletable(user, case)
         line_ids = list(db.session.execute(select(OrderCaseLine.id).where(OrderCaseLine.case_id == case.id)).scalars())
         _refuse_if_order_changed(line_ids, DELETE)
         number = case.number
@@ -628,6 +670,16 @@ def delete_case(case_id, user: User, version=None) -> str:
     return number
 
 
+def require_line_assignable(case: OrderCase, line: OrderCaseLine) -> None:
+    require_writable(case, LINE_ASSIGN_TO_ME)
+    if line.is_terminal:
+        raise StateConflict(f"{LINE_ASSIGN_TO_ME} is not allowed: line {line.number} is {line.state}.")
+
+
+def may_assign_line(user: User, case: OrderCase, line: OrderCaseLine) -> bool:
+    return allowed(lambda: (require_back_office(user, AGENT, LINE_ASSIGN_TO_ME), require_line_assignable(case, line)))
+
+
 def assign_lines_to_me(case_id, user: User, line_ids: Iterable, versions: dict | None = None) -> int:
     """Assign to me on the Order Case Line list: the selected open lines get the current user."""
     with operation(user):
@@ -639,8 +691,7 @@ def assign_lines_to_me(case_id, user: User, line_ids: Iterable, versions: dict |
             raise InvalidInput(f"{LINE_ASSIGN_TO_ME} needs at least one selected line.", {"line_id": "Select a line"})
         lines = _locked_lines(case, ids, versions or {})
         for line in lines:
-            if line.is_terminal:
-                raise StateConflict(f"{LINE_ASSIGN_TO_ME} is not allowed: line {line.number} is {line.state}.")
+            require_line_assignable(case, line)
         for line in lines:
             set_fields(line, {"assigned_to_id": user.id}, action=LINE_ASSIGN_TO_ME, case_id=case.id)
     return len(ids)

@@ -37,9 +37,8 @@ from app.models import (
     ProductOffering,
     ServiceDefinition,
 )
-from app.core.roles import ADMIN, AGENT, has_back_office_role
 from app.sla.views import SLA_COLUMN, SlaColumnMixin
-from app.core.view_support import BackOfficeModelView, DeletableModelView
+from app.core.view_support import BackOfficeModelView, DeletableModelView, return_path
 
 # URL slug → action label, for the case and for a line.
 CASE_ACTION_SLUGS = {
@@ -60,6 +59,10 @@ LINE_ACTION_SLUGS = {
     "cancel": wf.CANCEL_LINE,
     "reopen": wf.REOPEN,
 }
+# Irreversible case actions: a confirmation saying what will happen comes first (a dialog, or a page
+# without script). Their buttons say what they do: "Cancel" alone reads like a go-back link.
+CASE_ACTION_CONFIRMATIONS = {wf.CANCEL}
+CASE_ACTION_BUTTONS = {wf.CANCEL: "Cancel case"}
 # The Order Case Line list's buttons that act on each ticked line separately.
 BULK_LINE_OPERATIONS = {"assign-to-me": wf.LINE_ASSIGN_TO_ME, "accept": wf.ACCEPT, "deny": wf.DENY}
 # Actions that ask for input first (a form page); the others are one button.
@@ -88,10 +91,6 @@ ORIGINS = {
 
 def _slug(label: str, slugs: dict[str, str]) -> str:
     return next(slug for slug, name in slugs.items() if name == label)
-
-
-def _can(minimum: str) -> bool:
-    return has_back_office_role(current_user, minimum)
 
 
 def case_url(case_id: int, anchor: str = "", lines_page: int = 1) -> str:
@@ -181,39 +180,39 @@ class OrderCasePageView(BaseView):
             abort(404)
         page = case_queries.case_line_page(case.id, request.args.get("lines_page"))
         tasks = case_queries.case_tasks(case.id)
+        lines = page.lines
         return self.render_template(
-            "cases/record.html", case=case, line_page=page, lines=page.lines,
+            "cases/record.html", case=case, line_page=page, lines=lines,
             activity=case_queries.activity_stream(case.id), tasks=tasks,
             line_tasks=case_queries.tasks_by_line(tasks),
-            slas=case_queries.case_slas(case.id, page.lines),
-            case_actions=self._case_actions(case), line_actions=self._line_actions(case, page.lines),
-            can_delete_case=_can(ADMIN) or case.state == CaseState.DRAFT,
-            writable=case.state not in CaseState.READ_ONLY,
-            can_add_lines=case.state not in CaseState.READ_ONLY + (CaseState.RESOLVED,),
+            slas=case_queries.case_slas(case.id, lines),
+            case_actions=self._case_actions(case), line_actions=self._line_actions(case, lines),
+            can_delete_case=wf.may_delete_case(current_user, case),
+            writable=wf.may_edit_case(current_user, case),
+            can_add_lines=wf.may_add_lines(current_user, case),
+            editable_lines={line.id for line in lines if wf.may_edit_line(current_user, case, line)},
+            bulk_operations=[slug for slug, action in BULK_LINE_OPERATIONS.items()
+                             if any(wf.may_bulk_line_action(current_user, case, line, action) for line in lines)],
+            can_delete_lines=any(wf.may_delete_line(current_user, case, line) for line in lines),
             priority_labels=Priority.LABELS,
-            line_changes=order_changes.changes_by_case_line([line.id for line in page.lines]),
+            line_changes=order_changes.changes_by_case_line([line.id for line in lines]),
         )
 
     def _case_actions(self, case):
-        if not _can(AGENT):
-            return []
+        """(button label, slug, opens a form first, irreversible) for each action the workflows allow."""
         return [
-            (label, _slug(label, CASE_ACTION_SLUGS), label in CASE_ACTION_INPUTS)
-            for label, sources in wf.CASE_ACTION_SOURCES.items() if case.state in sources
+            (CASE_ACTION_BUTTONS.get(label, label), _slug(label, CASE_ACTION_SLUGS),
+             label in CASE_ACTION_INPUTS or label in CASE_ACTION_CONFIRMATIONS, label in CASE_ACTION_CONFIRMATIONS)
+            for label in wf.CASE_ACTION_SOURCES if wf.may_case_action(current_user, case, label)
         ]
 
     def _line_actions(self, case, lines) -> dict[int, list]:
-        """For each of *lines*: the actions its state, the case state and the user's role allow."""
-        if case.state in CaseState.READ_ONLY or case.state == CaseState.DRAFT or not _can(AGENT):
-            return {}
-        allowed = {}
-        for line in lines:
-            allowed[line.id] = [
-                (label, _slug(label, LINE_ACTION_SLUGS), label in LINE_ACTION_INPUTS)
-                for label, sources in wf.LINE_ACTION_SOURCES.items()
-                if line.state in sources and _can(wf.LINE_ACTION_ROLES.get(label, AGENT))
-            ]
-        return allowed
+        """For each of *lines*: the actions the workflows allow this user on it."""
+        return {
+            line.id: [(label, _slug(label, LINE_ACTION_SLUGS), label in LINE_ACTION_INPUTS)
+                      for label in wf.LINE_ACTION_SOURCES if wf.may_line_action(current_user, case, line, label)]
+            for line in lines
+        }
 
     @expose("/<int:pk>/edit", methods=["GET", "POST"])
     @has_access
@@ -253,7 +252,7 @@ class OrderCasePageView(BaseView):
             abort(404)
         inputs = CASE_ACTION_INPUTS.get(label, ())
         if request.method == "GET":
-            if not inputs:
+            if not inputs and label not in CASE_ACTION_CONFIRMATIONS:
                 return redirect(case_url(pk))
             return self._render_action_form(case, None, label, inputs, dict(request.args), {})
         values = {field: request.form.get(field) for field in inputs}
@@ -298,6 +297,8 @@ class OrderCasePageView(BaseView):
     def _render_action_form(self, case, line, label, inputs, values, errors):
         return self.render_template(
             "cases/action_form.html", case=case, line=line, action=label, inputs=inputs, values=values,
+            button=CASE_ACTION_BUTTONS.get(label, label) if line is None else label,
+            confirmation=_confirmation(case, label) if line is None and label in CASE_ACTION_CONFIRMATIONS else None,
             errors=errors, resolution_codes=ResolutionCode.ALL, locations=_locations(case),
             offerings=_offerings() if "replacement_offering_id" in inputs else [],
             open_lines=case_queries.open_line_count(case.id) if "outcome" in inputs else 0,
@@ -474,9 +475,11 @@ def _creation_params(source) -> dict:
     """The creation path from the query string (or the intake form's hidden fields)."""
     origin = source.get("origin") if source.get("origin") in ORIGINS else "list"
     params: dict = {"origin": origin}
-    for key in ("order_id", "interaction_id"):
+    for key in ("order_id", "interaction_id", "for_account"):
         if _int(source.get(key)):
             params[key] = _int(source.get(key))
+    if return_path():
+        params["next"] = return_path()
     line_ids = [_int(v) for v in source.getlist("order_line_id")] if hasattr(source, "getlist") else []
     if line_ids:
         params["order_line_id"] = [i for i in line_ids if i]
@@ -505,6 +508,9 @@ def _intake_defaults(params: dict) -> dict:
             values.update(account_id=order.account_id, contact_id=order.contact_id or "",
                           fixed_scope=Scope.SINGLE_ORDER, scope=Scope.SINGLE_ORDER, order_number=order.number,
                           source_label=f"Lines {', '.join(sorted(numbers))} of order {order.number}")
+    elif origin == CaseOrigin.LIST and params.get("for_account"):
+        # Started from the account page: the account is known, the agent picks the scope.
+        values.update(account_id=params["for_account"])
     elif origin == CaseOrigin.INTERACTION and params.get("interaction_id"):
         interaction = get_record(Interaction, params["interaction_id"])
         if interaction is not None:
@@ -512,6 +518,14 @@ def _intake_defaults(params: dict) -> dict:
                           short_description=interaction.short_description or "",
                           source_label=f"Interaction {interaction.number}")
     return values
+
+
+def _confirmation(case: OrderCase, label: str) -> str:
+    """What an irreversible case action will do, in the words of its confirmation."""
+    open_lines = case_queries.open_line_count(case.id)
+    lines = f" and its {open_lines} open line{'s' if open_lines != 1 else ''}" if open_lines else ""
+    return (f"{case.number}{lines} will be cancelled. A cancelled case is read-only: it cannot be edited, "
+            "submitted or reopened, and this cannot be undone.")
 
 
 def _accept_defaults(line: OrderCaseLine, label: str) -> dict:
@@ -561,6 +575,8 @@ class OrderCaseLineView(DeletableModelView):
     list_columns = ["number", "case", "order", "order_line", "request_type", "state", "assigned_to"]
     search_columns = ["number", "state", "request_type"]
     base_order = ("number", "desc")
+    row_permissions = {"edit": lambda user, line: wf.may_edit_line(user, line.case, line),
+                       "delete": lambda user, line: wf.may_delete_line(user, line.case, line)}
 
     @expose("/add", methods=["GET", "POST"])
     @has_access
@@ -610,6 +626,10 @@ class OrderCaseView(SlaColumnMixin, DeletableModelView):
     search_columns = ["number", "short_description", "account", "state", "priority", "assigned_to"]
     base_order = ("number", "desc")
     companion_views = (OrderCasePageView,)
+    add_label = "New case"
+    add_endpoint = "OrderCasePageView.select_type"
+    add_dialog = True
+    row_permissions = {"edit": wf.may_edit_case, "delete": wf.may_delete_case}
 
     def create_blueprint(self, appbuilder, *args, **kwargs):
         blueprint = super().create_blueprint(appbuilder, *args, **kwargs)

@@ -61,7 +61,8 @@ class CaseOrigin(Choices):
     LIST = "List"
     PORTAL = "Portal"
     API = "API"
-    ALL = (CUSTOMER_ORDER, ORDER_LINE_ITEMS, INTERACTION, LIST, PORTAL, API)
+    EMAIL = "Email"
+    ALL = (CUSTOMER_ORDER, ORDER_LINE_ITEMS, INTERACTION, LIST, PORTAL, API, EMAIL)
 
 
 class Priority(Choices):
@@ -119,6 +120,8 @@ class JournalKind(Choices):
     COMMENT = "comment"
     WORK_NOTE = "work note"
     ALL = (COMMENT, WORK_NOTE)
+    # An e-mail sent from the case page; written by app/mail only, never chosen on a journal form.
+    EMAIL = "email"
 
 
 class OrderState(Choices):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import flash, jsonify, redirect, request
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.core.exceptions import DomainError, VersionConflict
 from app.core.extensions import db
@@ -31,6 +32,17 @@ def domain_error_response(error: DomainError):
     return redirect(request.referrer or request.path)
 
 
+def too_large_response(_error):
+    """A request past MAX_CONTENT_LENGTH (an upload of too many or too big files) is refused unread."""
+    limit = (request.max_content_length or 0) // (1024 * 1024)
+    message = f"The upload is larger than {limit} MB in total; nothing was stored. Send fewer or smaller files."
+    if wants_json():
+        return jsonify({"message": message}), 413
+    flash(message, "danger")
+    return redirect(request.referrer or "/")
+
+
 def register_error_handlers(app) -> None:
+    app.register_error_handler(RequestEntityTooLarge, too_large_response)
     app.register_error_handler(DomainError, domain_error_response)
     app.register_error_handler(StaleDataError, lambda _exc: domain_error_response(VersionConflict(STALE_MESSAGE)))

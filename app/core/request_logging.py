@@ -37,7 +37,8 @@ def _begin() -> None:
 
 def _user_label() -> str:
     # Only users already loaded by this request: logging must not cost a query of its own.
-    user = g.get("tmf_user") or g.get("_login_user")
+    caller = g.get("api_caller")  # a REST caller (JWT or API key), app/api/framework.py
+    user = caller.user if caller is not None else g.get("tmf_user") or g.get("_login_user")
     if user is None or not getattr(user, "is_authenticated", False):
         return "-"
     return getattr(user, "username", None) or str(getattr(user, "id", "-"))

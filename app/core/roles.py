@@ -60,7 +60,8 @@ LIST_MENUS = ("Lists", "My open cases", "Unassigned cases", "Open cases", "All c
 MANAGER_MENUS = ("At risk", "Breached", "Reports", "Dashboard")
 # Append-only records nobody edits through a form.
 LEDGER_VIEWS = ("OrderChangeView",)
-ADMINISTRATION_VIEWS = ("ServiceDefinitionView", "AssignmentGroupView", "SlaDefinitionView", "NotificationView")
+ADMINISTRATION_VIEWS = ("ServiceDefinitionView", "AssignmentGroupView", "SlaDefinitionView", "NotificationView",
+                        "HolidayCalendarView", "HolidayDateView")
 
 BACK_OFFICE_MENUS = (
     "Customer Order Management",
@@ -82,6 +83,7 @@ BACK_OFFICE_MENUS = (
     "My Tasks",
     "Case Tasks",
     "Case Line Tasks",
+    "Inbound e-mail",
 )
 
 # Every signed-in back-office user may see and edit their own profile and password.
@@ -111,6 +113,10 @@ AGENT_PERMISSIONS = [
     # Agents delete Draft cases and Draft lines only; the workflow enforces the state rule.
     *grant(("OrderCaseView", "OrderCaseLineView"), DELETE),
     *grant(ORDER_VIEWS, CRU),
+    # Files on cases, lines, tasks, orders and quotes; deleting is the uploader's or a manager's (app/attachments).
+    *grant(("AttachmentView",), ("can_add", "can_show", "can_delete")),
+    # The desk mailbox's messages no case took (app/mail): read them and dismiss the dealt-with ones.
+    *grant(("InboundEmailView",), (*READ, "can_dismiss")),
     # Order capture and fulfilment; the workflows enforce state and role again.
     *grant(("CustomerOrderView", "ServiceOrderView"), ("can_submit", "can_cancel", "can_fulfil")),
     *grant(("QuoteView",), ("can_transition", "can_create_order")),
@@ -127,6 +133,8 @@ MANAGER_PERMISSIONS = [
     *grant(REFERENCE_VIEWS, CREATE + UPDATE),
     # Approve and reject orders.
     *grant(("CustomerOrderView", "ServiceOrderView"), ("can_approve",)),
+    # Invite a customer's contact to the portal, or remove their access (app/portal/onboarding.py).
+    ("can_invite", "ContactView"),
     *grant(SLA_LIST_VIEWS, READ),
     ("can_show", "DashboardView"),
     *menus(MANAGER_MENUS),

@@ -1,11 +1,14 @@
 """Building blocks shared by the back-office views: base views, select fields and readable labels."""
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 
-from flask import current_app, flash, g, has_request_context
-from flask_appbuilder import ModelView
+from flask import current_app, flash, g, has_request_context, redirect, request, url_for
+from flask_appbuilder import ModelView, expose
+from flask_appbuilder.security.decorators import has_access as fab_has_access
+from flask_appbuilder.security.views import RoleModelView
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import Select2Widget
@@ -13,17 +16,19 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_appbuilder.widgets import ListWidget, SearchWidget
-from flask_babel import get_locale, get_translations
+from flask_babel import get_locale, get_translations, lazy_gettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import event, func
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.local import LocalProxy
 from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app.core.errors import STALE_MESSAGE
-from app.core.roles import CRU, DELETE, READ
+from app.core.roles import ALL_ROLES, CRU, DELETE, READ
+from app.core.user_statistics import UserStatisticsView
 
 # Labels FAB would otherwise derive from column names ("Created By Id", "Target Minutes").
 COMMON_LABELS = {
@@ -157,6 +162,38 @@ def _remember(key, value):
     return value
 
 
+class CodeDefinedRoleView(RoleModelView):
+    """FAB's role pages, except that the built-in roles are the application's (``roles.py``, restored at
+    every start): their edit and delete explain that instead of accepting a change that would be undone.
+    Roles an administrator creates are theirs to edit, and the start-up sync leaves them alone."""
+
+    class_permission_name = "RoleModelView"
+    list_title = "Roles (admin, manager, agent, customer and integrator are built in; create your own for others)"
+
+    def _built_in(self, pk):
+        role = self.datamodel.get(pk)
+        names = (*ALL_ROLES, current_app.config.get("AUTH_ROLE_PUBLIC", "Public"))
+        return role if role is not None and role.name in names else None
+
+    def _refuse(self, role):
+        flash(f"The role {role.name} is built into the application: its permissions are defined in code "
+              "(app/core/roles.py) and restored at every start, so it cannot be changed here. Copy it (Copy Role) "
+              "or add a new role to grant a different set of permissions.", "warning")
+        return redirect(url_for(f"{type(self).__name__}.show", pk=role.id))
+
+    @expose("/edit/<pk>", methods=["GET", "POST"])
+    @fab_has_access
+    def edit(self, pk):
+        role = self._built_in(pk)
+        return self._refuse(role) if role is not None else super().edit(pk)
+
+    @expose("/delete/<pk>", methods=["GET", "POST"])
+    @fab_has_access
+    def delete(self, pk):
+        role = self._built_in(pk)
+        return self._refuse(role) if role is not None else super().delete(pk)
+
+
 class RequestCachedSecurityManager(SecurityManager):
     """FAB's security manager, reading the signed-in user's permissions once per request.
 
@@ -164,6 +201,9 @@ class RequestCachedSecurityManager(SecurityManager):
     (about 30 queries, half of a list page's time); here the roles' permission pairs are loaded in one
     query and every check of the request is a set lookup.
     """
+
+    rolemodelview = CodeDefinedRoleView
+    userstatschartview = UserStatisticsView
 
     def get_user_by_id(self, pk):
         # Every request loads the signed-in user, then its roles and groups: one query instead of three.
@@ -258,6 +298,18 @@ class FastListWidget(ListWidget):
     template = "views/list_widget.html"
 
 
+def as_record_id(value) -> int:
+    """A URL's record id, or -1 (which names no record) for anything that is not one."""
+    text = str(value or "")
+    return int(text) if text.isdigit() and len(text) < 10 else -1
+
+
+def return_path() -> str | None:
+    """Where a form's Back returns: the ``next`` it was opened with, when that is a path of this site."""
+    target = request.values.get("next") or ""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else None
+
+
 class BackOfficeModelView(ModelView):
     """A FAB model view with explicit permissions (no implicit can_download) and 20-row pages.
 
@@ -275,6 +327,13 @@ class BackOfficeModelView(ModelView):
     list_widget = FastListWidget
     label_columns = dict(COMMON_LABELS)
     show_template = "views/record_show.html"
+    # The list's labelled primary action ("New case"), where it leads (default: this view's add page) and
+    # whether it opens as a dialog (the page behind it marks its [data-dialog-content]).
+    add_label = "New"
+    add_endpoint: str | None = None
+    add_dialog = False
+    # {"edit" | "delete": may(user, record)}: a row offers the action only where its workflow allows it.
+    row_permissions: dict = {}
 
     @classmethod
     def for_model(cls, model):
@@ -282,6 +341,15 @@ class BackOfficeModelView(ModelView):
 
     def check_form(self, form, item=None) -> None:
         """Add field errors for rules spanning several fields; *item* is the record being edited."""
+
+    @property
+    def database_error_message(self) -> str:
+        # FAB flashes this inside its ``except`` around the edit's commit, without keeping the error: a
+        # version conflict (someone saved the record between our check and our commit) is told as one.
+        error = sys.exc_info()[1]
+        if isinstance(error, StaleDataError) or isinstance(getattr(error, "__cause__", None), StaleDataError):
+            return STALE_MESSAGE
+        return lazy_gettext("Database Error")
 
     def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", page=None,
                          page_size=None, widgets=None, **kwargs):
@@ -307,6 +375,9 @@ class BackOfficeModelView(ModelView):
             actions=actions,
             filters=filters,
             modelview_name=self.__class__.__name__,
+            add_label=self.add_label, add_endpoint=self.add_endpoint, add_dialog=self.add_dialog,
+            row_allowed={action: [may(current_user, row) for row in rows]
+                         for action, may in self.row_permissions.items()},
             **kwargs,
         )
         return widgets

@@ -8,10 +8,9 @@ links to the filtered list it counts.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from flask import url_for
+from flask import request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.filters import (
     FilterEqual,
@@ -27,6 +26,8 @@ from sqlalchemy import case, distinct, func, select
 from app.core.choices import CaseState, LineState, RequestType, SlaStage
 from app.core.extensions import db
 from app.core.model_base import utcnow
+from app.home.charts import Bar, Chart, Segment, seconds_between
+from app.home.order_dashboard import date_range, order_panels
 from app.models import OrderCase, OrderCaseLine, ServiceDefinition, TaskSla
 
 # Outcome of a case line, in the order the stacked bars show them.
@@ -41,38 +42,6 @@ AGE_BUCKETS = (("< 1 day", 0, 1), ("1–3 days", 1, 3), ("3–7 days", 3, 7), ("
 RESOLVED_STATES = (CaseState.RESOLVED, CaseState.CLOSED)
 ASSIGNEE_LIMIT = 15
 NOT_SET = "(not set)"
-
-
-@dataclass
-class Segment:
-    label: str
-    value: int
-    url: str | None
-    css: str = "bar"
-
-
-@dataclass
-class Bar:
-    label: str
-    segments: list[Segment]
-    note: str = ""
-
-    @property
-    def total(self) -> int:
-        return sum(segment.value for segment in self.segments)
-
-
-@dataclass
-class Chart:
-    key: str
-    title: str
-    bars: list[Bar]
-    legend: list[tuple[str, str]] = field(default_factory=list)
-    unit: str = ""
-
-    @property
-    def maximum(self) -> float:
-        return max([bar.total for bar in self.bars] + [1])
 
 
 def _view_url(view_name: str, filters: list[tuple[str, type, list]]) -> str | None:
@@ -202,15 +171,9 @@ def ageing(now: dt.datetime) -> Chart:
     return Chart("ageing", "Open cases by age", bars)
 
 
-def _seconds_between(start, end):
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", end - start)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
-
-
 def time_to_resolve() -> tuple[Chart, float | None, int]:
     """Average opened → resolved time of resolved and closed cases, by service and overall (in hours)."""
-    seconds = _seconds_between(OrderCase.opened_at, OrderCase.resolved_at)
+    seconds = seconds_between(OrderCase.opened_at, OrderCase.resolved_at)
     rows = db.session.execute(
         select(OrderCase.service_id, ServiceDefinition.name, func.count(OrderCase.id), func.sum(seconds))
         .outerjoin(ServiceDefinition, ServiceDefinition.id == OrderCase.service_id)
@@ -253,4 +216,7 @@ class DashboardView(BaseView):
     @expose("/")
     @has_access
     def index(self):
-        return self.render_template("dashboard/index.html", **dashboard_figures())
+        figures = dashboard_figures()
+        period, correction = date_range(request.args.get("from"), request.args.get("to"), figures["now"].date())
+        return self.render_template("dashboard/index.html", order_charts=order_panels(period), period=period,
+                                    range_message=correction, **figures)

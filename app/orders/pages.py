@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.core.choices import CaseState, InventoryState, LineAction, OrderLineState, OrderState
+from app.core.choices import CaseState, InventoryState, LineAction, OrderLineState, OrderState, SpecKind
 from app.core.extensions import db
 from app.models import (
     AuditEvent,
@@ -196,19 +196,24 @@ def issue_choices(order: CustomerOrder) -> dict[str, list]:
     if not any(not issue.resolved for issue in order.enrichment_issues):
         return {}
     return {
-        "offering": active_offerings(),
+        "offering": active_offerings(order_type=order.order_type),
         "specification": db.session.query(ProductSpecification).filter(ProductSpecification.active.is_(True))
         .order_by(ProductSpecification.name).all(),
         "location": account_locations(order.account_id),
     }
 
 
-def active_offerings(currency: str | None = None) -> list[ProductOffering]:
+def active_offerings(currency: str | None = None, order_type: str | None = None) -> list[ProductOffering]:
+    """The offerings on sale, in *currency*; for an order of *order_type*, only the offerings of that kind."""
     query = db.session.query(ProductOffering).options(joinedload(ProductOffering.specification)).filter(
         ProductOffering.active.is_(True)
     )
     if currency:
         query = query.filter(ProductOffering.currency == currency)
+    if order_type:
+        kind = db.session.query(ProductSpecification.kind).filter(
+            ProductSpecification.id == ProductOffering.specification_id).scalar_subquery()
+        query = query.filter(func.coalesce(kind, SpecKind.PRODUCT) == order_type)
     return query.order_by(ProductOffering.name).all()
 
 

@@ -11,11 +11,19 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any, Mapping
 
-from app.core.choices import OrderLineState, OrderState, PriceType, ValueType
+from app.core.choices import OrderLineState, OrderState, PriceType, SpecKind, ValueType
 from app.core.exceptions import InvalidInput, RecordNotFound
 from app.core.extensions import db
 from app.core.model_base import utcnow
-from app.models import Account, CustomerOrder, EnrichmentIssue, Location, OrderLineItem, ProductSpecification
+from app.models import (
+    Account,
+    CustomerOrder,
+    EnrichmentIssue,
+    Location,
+    OrderLineItem,
+    ProductOffering,
+    ProductSpecification,
+)
 from app.core.workflow_base import existing_record, lock_for_update, set_fields, transition
 
 ZERO = Decimal("0")
@@ -146,6 +154,21 @@ def validate_characteristics(
             f"The characteristics are not valid: {detail}.", {f"char:{name}": m for name, m in errors.items()}
         )
     return [(name, chosen[name]) for name in definitions if name in chosen]
+
+
+def offering_kind(offering: ProductOffering) -> str:
+    """Product or service: the kind of the offering's specification (an offering without one is a product)."""
+    return offering.specification.kind if offering.specification is not None else SpecKind.PRODUCT
+
+
+def require_offering_fits(offering: ProductOffering, order_type: str, field: str = "offering_id") -> None:
+    """A product order takes product offerings, a service order service offerings."""
+    kind = offering_kind(offering)
+    if kind != order_type:
+        raise InvalidInput(
+            f"Offering {offering.name} is a {kind} offering; a {order_type} order takes {order_type} offerings.",
+            {field: f"Not a {order_type} offering"},
+        )
 
 
 def order_totals(lines) -> tuple[Decimal, Decimal]:

@@ -32,7 +32,7 @@ from app.models import (
     QuoteLine,
 )
 from app.core.roles import CRU
-from app.core.view_support import COMMON_LABELS, BackOfficeModelView
+from app.core.view_support import COMMON_LABELS, BackOfficeModelView, return_path
 
 # Order actions beyond create/read/update, granted in roles.py (approve = approve and reject, manager only).
 ORDER_ACTION_PERMISSIONS = ("can_submit", "can_approve", "can_cancel", "can_fulfil")
@@ -207,6 +207,7 @@ class CustomerOrderView(BackOfficeModelView):
         title = f"Edit order {order.number}" if order else self.add_title
         return self.render_template(
             "orders/order_form.html", title=title, order=order, values=values, errors=errors or {},
+            back_to=return_path(),
             message=message, accounts=accounts, contacts=contacts, locations=pages.account_locations(account_id),
             view_name=self.__class__.__name__, order_type=self.order_type,
         ), status
@@ -345,7 +346,8 @@ class CustomerOrderView(BackOfficeModelView):
             title=f"{'Edit line ' + line.number if line else 'New line'} on order {order.number}",
             order=order, line=line, values=values, characteristics=characteristics, spec=spec,
             errors=errors or {}, message=message, actions=LineAction.ALL,
-            offerings=pages.active_offerings(order.currency), inventory=pages.account_inventory(order.account_id),
+            offerings=pages.active_offerings(order.currency, order.order_type),
+            inventory=pages.account_inventory(order.account_id),
             locations=pages.account_locations(order.account_id), view_name=self.__class__.__name__,
         ), status
 
@@ -480,6 +482,7 @@ class QuoteView(BackOfficeModelView):
         accounts = db.session.query(Account).filter(Account.active.is_(True)).order_by(Account.name).all()
         return self.render_template(
             "orders/quote_form.html", title=f"Edit quote {quote.number}" if quote else self.add_title, quote=quote,
+            back_to=return_path(),
             values=values, errors=errors or {}, message=message, accounts=accounts, contacts=contacts,
         ), status
 

@@ -68,6 +68,7 @@ from app.orders.rules import (
     _settle_order,
     open_enrichment_issues,
     recompute_totals,
+    require_offering_fits,
     validate_characteristics,
 )
 from app.sla.notifications import NotificationEvent, notify
@@ -255,6 +256,8 @@ def _line_values(order: CustomerOrder, data: Mapping[str, Any], line: OrderLineI
         if inventory is not None:
             raise InvalidInput("An add line creates a new item; it cannot reference inventory.",
                                {"inventory_id": "Only for change, disconnect, suspend or resume"})
+    if offering is not None and data.get("offering_id") not in (None, ""):
+        require_offering_fits(offering, order.order_type)
     if offering is not None and line is None and not offering.active:
         raise InvalidInput(f"Offering {offering.name} is no longer sold.", {"offering_id": "Inactive offering"})
     if offering is not None and offering.currency != order.currency:
@@ -648,6 +651,7 @@ def resolve_enrichment_issue(user, issue_id: int, order_version, value_id) -> En
         elif issue.kind == EnrichmentKind.OFFERING:
             _require_issue_line(issue)
             offering = _get(ProductOffering, value_id, "Offering", "value_id")
+            require_offering_fits(offering, order.order_type, "value_id")
             set_fields(line, {
                 "offering_id": offering.id,
                 "specification_id": offering.specification_id or line.specification_id,

@@ -14,9 +14,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.orders import workflows as order_workflows
+from app.orders.rules import offering_kind
 from app import workflows
 from app.cases.guards import optional_id, parse_positive_int
-from app.core.choices import CaseState, LineState, OrderChannel, OrderState, OrderType, RequestType, Scope
+from app.core.choices import CaseState, LineState, OrderChannel, OrderState, OrderType, RequestType, Scope, SpecKind
 from app.core.exceptions import DomainError, InvalidInput
 from app.core.extensions import db
 from app.models import (
@@ -327,8 +328,13 @@ def place_catalog_order(user, contact: Contact, scope: AccountScope, items: list
         messages = [m for k, m in errors.items() if k.startswith("qty-")] or ["Check the highlighted fields."]
         raise InvalidInput(" ".join(messages), errors)
 
+    kinds = {offering_kind(item.offering) for item in items}
+    if len(kinds) > 1:
+        raise InvalidInput("Products and services are ordered separately: place one order for the products and "
+                           "one for the services.", {"items": "Products and services mixed"})
     header = {"account_id": contact.account_id, "contact_id": contact.id, "channel": OrderChannel.PORTAL,
-              "order_type": OrderType.PRODUCT, "currency": currencies.pop()}
+              "order_type": OrderType.SERVICE if kinds == {SpecKind.SERVICE} else OrderType.PRODUCT,
+              "currency": currencies.pop()}
     if location_id:
         header["shipping_location_id"] = location_id
     order = order_workflows.create_order(user, header)

@@ -14,7 +14,7 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.security.decorators import permission_name
 from flask_login import current_user
 
-from app.portal import pages
+from app.portal import onboarding, pages
 from app import workflows
 from app.cases.queries import active_services, picker_rows
 from app.core.choices import CaseOrigin, CaseState, Priority, Scope
@@ -36,7 +36,7 @@ def portal_page(view):
         if contact is None:
             if view.__name__ == "index":
                 return self.render_template("portal/not_linked.html"), 200
-            return redirect(url_for(f"{type(self).__name__}.index"))
+            return redirect(url_for("CustomerPortalView.index"))
         return view(self, contact, AccountScope(contact.account_id), **kwargs)
 
     return has_access(permission_name(PERMISSION)(page))
@@ -269,5 +269,29 @@ class CustomerPortalView(BaseView):
                            form=request.form, locations=pages.account_locations(scope))
 
 
+class PortalWelcomeView(BaseView):
+    """The set-password page an invited contact opens from the e-mail; the signed link is the only key."""
+
+    # Outside /portal: a public page that reads no account (the signed link names the user).
+    route_base = "/welcome"
+
+    @expose("/<token>", methods=["GET", "POST"])
+    def welcome(self, token):
+        errors, status = {}, 200
+        try:
+            login = onboarding.invited_user(token)
+            if request.method == "POST":
+                onboarding.set_first_password(token, request.form.get("password", ""),
+                                              request.form.get("confirmation", ""))
+                flash("Your password is set: sign in with it.", "info")
+                return redirect(self.appbuilder.get_url_for_login)
+        except DomainError as refused:
+            errors, status = refused.field_errors, _refusal(refused)
+            login = None if not refused.field_errors else onboarding.invited_user(token)
+        return self.render_template("portal/welcome.html", login=login, errors=errors,
+                                    min_length=onboarding.MIN_PASSWORD_LENGTH), status
+
+
 def register_portal(appbuilder) -> None:
     appbuilder.add_view_no_menu(CustomerPortalView)
+    appbuilder.add_view_no_menu(PortalWelcomeView)

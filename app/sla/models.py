@@ -1,11 +1,13 @@
 """Service levels and the notification outbox."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint,
+)
 from sqlalchemy.orm import relationship
 
 from app.core.choices import NotificationState, SlaSchedule, SlaStage
-from app.core.extensions import Model
+from app.core.extensions import Model, metadata
 from app.core.model_base import Audited, utcnow
 
 
@@ -97,6 +99,14 @@ class TaskSla(Model):
     __table_args__ = (Index("ix_task_sla_stage_due", "stage", "planned_due_at"),)
 
 
+notification_attachment = Table(
+    "notification_attachment",
+    metadata,
+    Column("notification_id", Integer, ForeignKey("notification.id", ondelete="CASCADE"), primary_key=True),
+    Column("attachment_id", Integer, ForeignKey("attachment.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class Notification(Model):
     """A message in the outbox; sent by SMTP when a server is configured, retried with back-off on failure."""
 
@@ -115,5 +125,11 @@ class Notification(Model):
     last_error = Column(Text)
     created_on = Column(DateTime, nullable=False, default=utcnow)
     sent_on = Column(DateTime)
+    # Comma-separated copies (an agent's e-mail from the case page).
+    cc = Column(Text)
+    # Set when queued, so a reply's In-Reply-To / References lead back to the record.
+    message_id = Column(String(255), index=True)
+    references = Column(Text)
+    attachments = relationship("Attachment", secondary=notification_attachment, order_by="Attachment.id")
 
     __table_args__ = (Index("ix_notification_state_next", "state", "next_attempt_at"),)

@@ -14,6 +14,7 @@ import socket
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+import secrets
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
@@ -21,6 +22,7 @@ from flask_appbuilder.security.sqla.models import User
 from app.core.choices import Choices, NotificationState, Priority
 from app.core.extensions import db
 from app.core.model_base import utcnow
+from app.attachments.store import content_chunks
 from app.models import CaseLineTask, CaseTask, CustomerOrder, Notification, OrderCase, OrderCaseLine
 
 log = logging.getLogger(__name__)
@@ -49,10 +51,11 @@ class NotificationEvent(Choices):
     ORDER_LINE_COMPLETED = "order line completed"
     ORDER_COMPLETED = "order completed"
     ORDER_CANCELLED = "order cancelled"
+    PORTAL_INVITATION = "portal invitation"
     ORDER_EVENTS = (ORDER_SUBMITTED, ORDER_APPROVED, ORDER_REJECTED, ORDER_LINE_COMPLETED, ORDER_COMPLETED,
                     ORDER_CANCELLED)
     ALL = (CASE_ASSIGNED, NEEDS_ATTENTION, INFORMATION_REQUESTED, SOLUTION_PROPOSED, CASE_CLOSED,
-           TASK_ASSIGNED, SLA_AT_RISK, SLA_BREACHED, *ORDER_EVENTS)
+           TASK_ASSIGNED, SLA_AT_RISK, SLA_BREACHED, *ORDER_EVENTS, PORTAL_INVITATION)
 
 
 _FOOTER = (
@@ -107,6 +110,12 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Hello {recipient_name},\n\nThe SLA \"{sla_name}\" on {record_number} was breached at {breached}."
         " It was due {due}.",
     ),
+    NotificationEvent.PORTAL_INVITATION: (
+        "Your access to the {app_name} customer portal",
+        "Hello {recipient_name},\n\n{inviter} invited you to the customer portal of {account_name}: follow your"
+        " orders, order cases and products, and order from the catalog.\n\nSet your password here (the link"
+        " works once, until {expires}):\n{invitation_link}\n\nThen sign in as {username}.\n",
+    ),
     NotificationEvent.ORDER_SUBMITTED: (
         "We received your order {record_number}",
         "Hello {recipient_name},\n\nThank you: we received your order {record_number}. The order desk reviews it"
@@ -134,6 +143,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
 }
 
+# An agent's own e-mail from the case page (app/mail/compose.py): written by a person, not from a template here.
+CASE_EMAIL = "case email"
 CUSTOMER_EVENTS = (
     NotificationEvent.INFORMATION_REQUESTED, NotificationEvent.SOLUTION_PROPOSED, NotificationEvent.CASE_CLOSED,
 )
@@ -197,12 +208,38 @@ def _context(record, recipient_name: str, extra: dict) -> _Blank:
     return values
 
 
+def case_token(case_number: str) -> str:
+    """How a subject names its case, in a form replies keep ("Re: … [ORDCS0000012]")."""
+    return f"[{case_number}]"
+
+
+def with_case_token(subject: str, record) -> str:
+    """*subject* ending with its case's token (unless it already carries it), at most 300 characters."""
+    case = _case_of(record)
+    subject = " ".join(subject.split())
+    if case is None or not case.number or case_token(case.number) in subject:
+        return subject[:300]
+    token = case_token(case.number)
+    return f"{subject[:299 - len(token)]} {token}"
+
+
+def new_message_id(record) -> str:
+    """A Message-ID that names the case, so a reply's References lead back to it even from another desk."""
+    case = _case_of(record)
+    sender = current_app.config.get("MAIL_FROM") or "orderdesk@localhost"
+    domain = sender.rpartition("@")[2].strip(" >") or "localhost"
+    label = f"orderdesk.{case.number}" if case is not None and case.number else "orderdesk"
+    return f"<{label}.{secrets.token_hex(8)}@{domain}>"
+
+
 def render(event: str, record, recipient_name: str = "", **context) -> tuple[str, str]:
     """The subject and body of *event* about *record*."""
     NotificationEvent.validate(event)
     subject, body = TEMPLATES[event]
     values = _context(record, recipient_name, context)
-    subject = " ".join(subject.format_map(values).split())[:300]
+    subject = with_case_token(subject.format_map(values), record)
+    if event == NotificationEvent.PORTAL_INVITATION:
+        return subject, body.format_map(values)
     if isinstance(record, CustomerOrder):
         values["order_total"] = f"{record.total_amount} {record.currency}"
         return subject, body.format_map(values) + _ORDER_FOOTER.format_map(values)
@@ -233,12 +270,20 @@ def queue(event: str, recipient, record, now: dt.datetime | None = None, **conte
         log.info("No e-mail address for the %s notification on %s; nothing queued", event, record)
         return None
     subject, body = render(event, record, name, **context)
+    return queue_message(event, email, subject, body, record, user_id=user_id, now=now)
+
+
+def queue_message(event: str, email: str, subject: str, body: str, record, *, user_id: int | None = None,
+                  cc: str | None = None, attachments=(), references: str | None = None,
+                  now: dt.datetime | None = None) -> Notification:
+    """Put one composed message about *record* in the outbox (in the caller's transaction), with its own
+    Message-ID and the case token in its subject so a reply finds the case again."""
     now = now or utcnow()
     notification = Notification(
         event=event,
         recipient_email=email,
         recipient_user_id=user_id,
-        subject=subject,
+        subject=with_case_token(subject, record),
         body=body,
         record_type=getattr(record, "__tablename__", None),
         record_id=getattr(record, "id", None),
@@ -246,6 +291,10 @@ def queue(event: str, recipient, record, now: dt.datetime | None = None, **conte
         attempts=0,
         next_attempt_at=now,
         created_on=now,
+        message_id=new_message_id(record),
+        cc=cc or None,
+        references=references or None,
+        attachments=list(attachments),
     )
     db.session.add(notification)
     return notification
@@ -255,6 +304,8 @@ def default_recipients(event: str, record) -> list:
     """Who hears about *event*: the customer contact for customer-facing events, the task's
     assignee for a task, otherwise the record's assignee (or its group's manager when unassigned)."""
     case = _case_of(record)
+    if event == NotificationEvent.PORTAL_INVITATION:
+        return [record]
     if event in NotificationEvent.ORDER_EVENTS:
         contact = record.contact or (record.account.primary_contact if record.account is not None else None)
         return [contact] if contact is not None else []
@@ -311,18 +362,31 @@ class SendReport:
     waiting: bool = False  # no mail server configured
 
 
-def _email(notification: Notification, sender: str) -> EmailMessage:
+def _email(notification: Notification, sender: str, reply_to: str = "") -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = notification.recipient_email
+    if notification.cc:
+        message["Cc"] = notification.cc
+    if reply_to:
+        message["Reply-To"] = reply_to
     message["Subject"] = notification.subject
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    message["Auto-Submitted"] = "auto-generated"
+    message["Message-ID"] = notification.message_id or make_msgid(domain=sender.rpartition("@")[2] or None)
+    if notification.references:
+        message["In-Reply-To"] = notification.references.split()[-1]
+        message["References"] = notification.references
+    # An agent's own e-mail is a personal message; the rest are automatic and must not draw auto-replies.
+    if notification.event != CASE_EMAIL:
+        message["Auto-Submitted"] = "auto-generated"
     message["X-Orderdesk-Event"] = notification.event
     if notification.record_type and notification.record_id:
         message["X-Orderdesk-Record"] = f"{notification.record_type}/{notification.record_id}"
     message.set_content(notification.body)
+    for attachment in notification.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(b"".join(content_chunks(attachment.id, attachment.size)), maintype=maintype,
+                               subtype=subtype or "octet-stream", filename=attachment.filename)
     return message
 
 
@@ -367,6 +431,7 @@ def send_queued(now: dt.datetime | None = None) -> SendReport:
         report.waiting = True
         return report
     sender = config.get("MAIL_FROM") or "orderdesk@localhost"
+    reply_to = config.get("MAIL_REPLY_TO") or ""
     while True:
         ids = _claim(now)
         if not ids:
@@ -386,7 +451,7 @@ def send_queued(now: dt.datetime | None = None) -> SendReport:
         try:
             for notification in db.session.query(Notification).filter(Notification.id.in_(ids)).order_by(Notification.id):
                 try:
-                    smtp.send_message(_email(notification, sender))
+                    smtp.send_message(_email(notification, sender, reply_to))
                 except (OSError, smtplib.SMTPException) as exc:
                     record_failure(notification, f"{type(exc).__name__}: {exc}", now)
                     report.failed_attempts += 1

@@ -1,5 +1,5 @@
 """The periodic job (run from cron every few minutes): SLA stages and their notices, auto-close of
-resolved cases the customer did not answer, and delivery of the outbox.
+resolved cases the customer did not answer, reading the desk mailbox, and delivery of the outbox.
 
 Safe to run as often as wanted and from several hosts: every step is recomputed from stored state,
 each notice is sent once (a flag on the task SLA, set in the same commit that queues the message),
@@ -20,6 +20,7 @@ from app.core.choices import CaseState, JournalKind, LineState, SlaStage
 from app.core.extensions import db
 from app.core.model_base import utcnow
 from app.models import JournalEntry, OrderCase, OrderCaseLine, TaskSla
+from app.mail.imap import PollReport, poll_mailbox
 from app.sla.notifications import NotificationEvent, SendReport, notify, send_queued
 from app.sla.clocks import pending_sla_notifications, refresh_task_slas, sync_slas
 
@@ -38,6 +39,7 @@ class PeriodicReport:
     breach_notices: int = 0
     auto_closed: list[str] = field(default_factory=list)
     mail: SendReport = field(default_factory=SendReport)
+    inbound: PollReport = field(default_factory=PollReport)
 
     def summary(self) -> str:
         if self.skipped:
@@ -48,7 +50,8 @@ class PeriodicReport:
         return (
             f"SLA: {self.sla_changes} stage changes, {self.at_risk_notices} at-risk and "
             f"{self.breach_notices} breach notices. Auto-closed: {len(self.auto_closed)}"
-            f"{' (' + ', '.join(self.auto_closed) + ')' if self.auto_closed else ''}. Mail: {mail}."
+            f"{' (' + ', '.join(self.auto_closed) + ')' if self.auto_closed else ''}. Mail: {mail}. "
+            f"Desk mailbox: {self.inbound.summary()}."
         )
 
 
@@ -159,6 +162,7 @@ def run_periodic_work(app, now: dt.datetime | None = None) -> PeriodicReport:
             report.sla_changes = len(refresh_task_slas(now))
             queue_sla_notifications(now, report)
             report.auto_closed = auto_close_resolved_cases(now, int(app.config.get("AUTO_CLOSE_RESOLVED_DAYS", 10)))
+            report.inbound = poll_mailbox()
             report.mail = send_queued(now)
         log.info(report.summary())
         return report

@@ -1,4 +1,6 @@
-"""Working-time schedules of SLA clocks: 24×7, or business hours on some weekdays in one IANA time zone.
+"""Working-time schedules of SLA clocks: 24×7, or business hours on some weekdays in one IANA time zone,
+minus the days off of the definition's holiday calendar (a country's public holidays from the ``holidays``
+package, plus the desk's own dates): a holiday pauses the clock like a night.
 
 A schedule answers two questions for the clock: how many working seconds lie between two instants, and
 which instant is a given number of working seconds after another.
@@ -10,8 +12,10 @@ from functools import lru_cache
 from typing import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays as public_holidays
+
 from app.core.choices import SlaSchedule
-from app.sla.models import SlaDefinition
+from app.sla.models import HolidayCalendar, SlaDefinition
 
 UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
@@ -48,7 +52,7 @@ class BusinessHoursSchedule:
     """
 
     def __init__(self, day_start: str = "09:00", day_end: str = "17:00",
-                 weekdays: Iterable[int] = (1, 2, 3, 4, 5), timezone: str = "UTC"):
+                 weekdays: Iterable[int] = (1, 2, 3, 4, 5), timezone: str = "UTC", days_off=None):
         self.day_start = _parse_clock(day_start)
         self.day_end = _parse_clock(day_end)
         if self.day_end <= self.day_start:
@@ -60,6 +64,8 @@ class BusinessHoursSchedule:
             self.zone = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"{timezone!r} is not a known time zone") from exc
+        # Local dates without working hours (``date in days_off``): the holiday calendar.
+        self.days_off = days_off if days_off is not None else frozenset()
         self._windows: dict[dt.date, tuple[dt.datetime, dt.datetime] | None] = {}
 
     def _local_date(self, instant: dt.datetime) -> dt.date:
@@ -75,7 +81,7 @@ class BusinessHoursSchedule:
             return window
 
     def _compute_window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
-        if day.isoweekday() not in self.weekdays:
+        if day.isoweekday() not in self.weekdays or day in self.days_off:
             return None
         midnight = dt.datetime.combine(day, dt.time.min, tzinfo=self.zone)
 
@@ -120,15 +126,50 @@ class BusinessHoursSchedule:
 ALWAYS = AlwaysSchedule()
 
 
+class DaysOff:
+    """A holiday calendar's days: the country's (and subdivision's) public holidays, any year, plus own dates."""
+
+    def __init__(self, country: str | None = None, subdivision: str | None = None, own: Iterable[dt.date] = ()):
+        self.national = public_holidays.country_holidays(country, subdiv=subdivision or None) if country else None
+        self.own = frozenset(own)
+
+    def __contains__(self, day: dt.date) -> bool:
+        return day in self.own or (self.national is not None and day in self.national)
+
+
+def validate_calendar(country: str | None, subdivision: str | None) -> None:
+    """Refuse a country or subdivision the ``holidays`` package does not know (ValueError with the reason)."""
+    if not country:
+        if subdivision:
+            raise ValueError("a subdivision needs its country")
+        return
+    supported = public_holidays.list_supported_countries()
+    if country not in supported:
+        raise ValueError(f"{country!r} is not a country code with a public holiday calendar (e.g. US, GB, DE)")
+    if subdivision and subdivision not in supported[country]:
+        raise ValueError(f"{subdivision!r} is not a subdivision of {country} "
+                         f"(known: {', '.join(supported[country][:12])}{'…' if len(supported[country]) > 12 else ''})")
+
+
+def calendar_key(calendar: HolidayCalendar | None) -> tuple:
+    if calendar is None:
+        return ()
+    return (calendar.country or "", calendar.subdivision or "", tuple(sorted(day.day for day in calendar.dates)))
+
+
 def schedule_for(definition: SlaDefinition):
     if definition.schedule == SlaSchedule.BUSINESS_HOURS:
         return _business_hours(definition.business_day_start or "09:00", definition.business_day_end or "17:00",
-                               definition.business_days or "", definition.timezone or "UTC")
+                               definition.business_days or "", definition.timezone or "UTC",
+                               calendar_key(definition.holiday_calendar))
     return ALWAYS
 
 
 @lru_cache(maxsize=64)
-def _business_hours(day_start: str, day_end: str, days: str, timezone: str) -> BusinessHoursSchedule:
+def _business_hours(day_start: str, day_end: str, days: str, timezone: str,
+                    calendar: tuple = ()) -> BusinessHoursSchedule:
     """One schedule per distinct configuration, so its remembered day windows serve every later clock;
-    keyed by the definition's values, so an edited definition gets a schedule of its own."""
-    return BusinessHoursSchedule(day_start, day_end, [int(day) for day in days.split(",") if day.strip()], timezone)
+    keyed by the definition's values (and its calendar's days), so an edit gets a schedule of its own."""
+    days_off = DaysOff(calendar[0], calendar[1], calendar[2]) if calendar else None
+    return BusinessHoursSchedule(day_start, day_end, [int(day) for day in days.split(",") if day.strip()], timezone,
+                                 days_off)

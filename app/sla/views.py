@@ -6,6 +6,9 @@ Every list is a FAB list over the indexed order case table with base filters, th
 """
 from __future__ import annotations
 
+import zoneinfo
+
+import holidays as public_holidays
 from flask import abort, flash, redirect, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
@@ -13,16 +16,29 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction, FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from markupsafe import Markup
+from wtforms import SelectField, SelectMultipleField, StringField, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 from sqlalchemy import exists
 
 from app.sla import notifications
 from app.cases.guards import get_record
-from app.core.choices import CaseState, NotificationState, Priority, SlaStage
+from app.core.choices import (
+    CaseState,
+    LineState,
+    NotificationState,
+    Priority,
+    SlaKind,
+    SlaSchedule,
+    SlaStage,
+    SlaTarget,
+)
 from app.core.extensions import db
-from app.models import Notification, OrderCase, TaskSla
+from app.models import HolidayCalendar, HolidayDate, Notification, OrderCase, SlaDefinition, TaskSla
 from app.core.roles import READ
 from app.sla.clocks import SlaStatus, worst_slas
-from app.core.view_support import COMMON_LABELS, BackOfficeModelView, current_user_id
+from app.core.view_support import COMMON_LABELS, BackOfficeModelView, choice_field, current_user_id
+from app.sla.schedules import validate_calendar
 
 SLA_COLUMN = "sla"
 
@@ -175,3 +191,148 @@ class NotificationView(BackOfficeModelView):
             flash(f"{len(sent)} message(s) were already sent and are left alone.", "warning")
         return redirect(url_for("NotificationView.list"))
 
+
+
+# ----------------------------------------------------------------------------------------------------
+# SLA definitions and their holiday calendars (administration)
+
+
+def _time_zone(form, field):
+    try:
+        zoneinfo.ZoneInfo(field.data or "")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"{field.data!r} is not a known time zone (e.g. Europe/Berlin, UTC).") from None
+
+
+HOUR = [Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message="Use a 24-hour time such as 09:00.")]
+WEEKDAYS = [(str(day), name) for day, name in enumerate(
+    ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), start=1)]
+# Lists stored as comma-separated text, picked as check boxes.
+PICKED_LISTS = ("priorities", "business_days", "pause_states")
+
+
+class CheckboxList(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _at_least_one(label: str):
+    def check(form, field):
+        if not field.data:
+            raise ValidationError(f"Pick at least one {label}.")
+
+    return check
+
+
+class SlaDefinitionView(BackOfficeModelView):
+    datamodel = SQLAInterface(SlaDefinition)
+    list_title = "SLA Definitions"
+    show_title = "SLA definition"
+    add_title = "New SLA definition"
+    edit_title = "Edit SLA definition"
+    list_columns = ["name", "applies_to", "kind", "priorities", "target_minutes", "schedule", "holiday_calendar",
+                    "active"]
+    search_columns = ["name", "applies_to", "kind", "schedule", "active"]
+    add_columns = ["name", "applies_to", "kind", "priorities", "target_minutes", "schedule", "timezone",
+                   "business_day_start", "business_day_end", "business_days", "holiday_calendar", "pause_states",
+                   "at_risk_percent", "active"]
+    edit_columns = add_columns
+    show_columns = [*add_columns, "created_on", "changed_on"]
+    label_columns = {**COMMON_LABELS, "holiday_calendar": "Holiday calendar"}
+    description_columns = {
+        "target_minutes": "How long the response or resolution may take, in minutes.",
+        "holiday_calendar": "Days off of a business-hours schedule (public holidays and the desk's own dates): "
+                            "the clock pauses on them like at night.",
+        "timezone": "The working hours are local time of this zone; daylight-saving changes are followed.",
+    }
+    add_form_extra_fields = {
+        "applies_to": choice_field("Applies to", SlaTarget),
+        "kind": choice_field("Kind", SlaKind),
+        "schedule": choice_field("Schedule", SlaSchedule),
+        "priorities": CheckboxList("Priorities", choices=[(str(p), label) for p, label in Priority.LABELS.items()],
+                                   validators=[_at_least_one("priority")]),
+        "business_days": CheckboxList("Working days", choices=WEEKDAYS, validators=[_at_least_one("working day")]),
+        "pause_states": CheckboxList("Pause the clock in", choices=[
+            (state, state) for state in dict.fromkeys(CaseState.ALL + LineState.ALL)]),
+        "timezone": SelectField("Time zone", choices=sorted(zoneinfo.available_timezones()),
+                                validators=[DataRequired(), _time_zone], default="UTC"),
+        "business_day_start": StringField("Working day starts", validators=[DataRequired(), *HOUR],
+                                          default="09:00", render_kw={"type": "time"}),
+        "business_day_end": StringField("Working day ends", validators=[DataRequired(), *HOUR], default="17:00",
+                                        render_kw={"type": "time"}),
+    }
+    edit_form_extra_fields = add_form_extra_fields
+    validators_columns = {
+        "name": [DataRequired(), Length(max=100)],
+        "target_minutes": [InputRequired(), NumberRange(min=1, message="The target must be at least one minute.")],
+        "at_risk_percent": [NumberRange(min=1, max=100)],
+    }
+    base_order = ("name", "asc")
+
+    def check_form(self, form, item=None):
+        start, end = form.business_day_start.data, form.business_day_end.data
+        if form.schedule.data == SlaSchedule.BUSINESS_HOURS and start and end and start >= end:
+            form.business_day_end.errors.append("The business day must end after it starts.")
+
+    def prefill_form(self, form, pk):
+        # The stored comma-separated text becomes the ticked boxes.
+        item = self.datamodel.get(pk)
+        for name in PICKED_LISTS:
+            form[name].data = [value.strip() for value in (getattr(item, name) or "").split(",") if value.strip()]
+
+    def process_form(self, form, is_created):
+        for name in PICKED_LISTS:
+            if isinstance(form[name].data, (list, tuple)):
+                form[name].data = ",".join(form[name].data)
+
+
+class HolidayDateView(BackOfficeModelView):
+    datamodel = SQLAInterface(HolidayDate)
+    list_title = "Own days off"
+    show_title = "Day off"
+    add_title = "New day off"
+    edit_title = "Edit day off"
+    list_columns = ["day", "name", "calendar"]
+    add_columns = ["calendar", "day", "name"]
+    edit_columns = add_columns
+    show_columns = add_columns
+    base_permissions = ["can_list", "can_show", "can_add", "can_edit", "can_delete"]
+    base_order = ("day", "asc")
+    validators_columns = {"name": [DataRequired(), Length(max=100)], "day": [DataRequired()]}
+
+
+class HolidayCalendarView(BackOfficeModelView):
+    datamodel = SQLAInterface(HolidayCalendar)
+    list_title = "Holiday Calendars"
+    show_title = "Holiday calendar"
+    add_title = "New holiday calendar"
+    edit_title = "Edit holiday calendar"
+    list_columns = ["name", "country", "subdivision", "description"]
+    add_columns = ["name", "country", "subdivision", "description"]
+    edit_columns = add_columns
+    show_columns = [*add_columns, "created_on", "changed_on"]
+    label_columns = {**COMMON_LABELS, "country": "Country (public holidays)"}
+    description_columns = {
+        "country": "Whose public holidays are days off (from the holidays package); leave empty for own dates only.",
+        "subdivision": "A state or region with holidays of its own, e.g. BY for Bavaria, CA for California.",
+    }
+    add_form_extra_fields = {
+        "country": SelectField("Country (public holidays)", choices=[("", "(none: own dates only)")] + sorted(
+            (code, code) for code in public_holidays.list_supported_countries()), default=""),
+        "subdivision": StringField("Subdivision", validators=[Optional(), Length(max=10)]),
+    }
+    edit_form_extra_fields = add_form_extra_fields
+    validators_columns = {"name": [DataRequired(), Length(max=100)]}
+    related_views = [HolidayDateView]
+    base_order = ("name", "asc")
+
+    def check_form(self, form, item=None):
+        try:
+            validate_calendar(form.country.data or None, (form.subdivision.data or "").strip().upper() or None)
+        except ValueError as error:
+            message = str(error)
+            form.subdivision.errors.append(message[0].upper() + message[1:] + ".")
+
+    def process_form(self, form, is_created):
+        form.country.data = form.country.data or None
+        form.subdivision.data = (form.subdivision.data or "").strip().upper() or None

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from app.core.extensions import csrf, db
 from app.core.model_base import utcnow
+from app.core.outbound import RefusedDestination, check_destination
 from app.models import CustomerOrder, OrderCase, OrderCaseLine, ProductInventory
 from app.models import Quote
 from app.tmf.common import (
@@ -174,12 +175,16 @@ def make_blueprint(api: OrderApi) -> Blueprint:
         body = request_json_object()
         check_body(api.spec, api.hub_definition, body)
         callback = body.get("callback")
-        if not isinstance(callback, str) or not callback.startswith(("http://", "https://")):
-            raise TmfError(400, "Missing attribute", "callback must be an http(s) URL")
+        if not isinstance(callback, str) or not callback.startswith(("http://", "https://")) or len(callback) > 1000:
+            raise TmfError(400, "Missing attribute", "callback must be an http(s) URL of at most 1000 characters")
+        try:
+            check_destination(callback)
+        except RefusedDestination as refused:
+            raise TmfError(400, "Invalid callback", f"callback is refused: {refused}") from refused
         query = body.get("query")
         if query is not None and not isinstance(query, str):
             raise TmfError(400, "Invalid attribute", "query must be a string")
-        subscription = TmfHubSubscription(api=api.key, callback=callback[:1000], query=query)
+        subscription = TmfHubSubscription(api=api.key, callback=callback, query=query)
         db.session.add(subscription)
         db.session.commit()
         document = {"id": subscription.tmf_id, "callback": subscription.callback}
@@ -262,6 +267,8 @@ def register_tmf_apis(app: Flask) -> None:
 
     for status in (404, 405):
         app.register_error_handler(status, tmf_http_error)
+    # The input gate (app/core/input_guard.py) refuses over-nested bodies before any view runs.
+    app.extensions["api_refusals"][TMF_PREFIX] = lambda status, message: error_response(status, "Bad request", message)
 
     @app.cli.command("create-api-key")
     @click.argument("username")

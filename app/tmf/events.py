@@ -8,11 +8,8 @@ callback URL exactly as registered (the spec's ``/listener/...`` paths describe 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import threading
-import urllib.error
-import urllib.request
 import uuid
 
 from flask import Flask, current_app, has_request_context
@@ -21,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.core.extensions import db
 from app.core.model_base import utcnow
+from app.core.outbound import post_json
 from app.models import CustomerOrder, OrderLineItem
 from app.tmf.common import tmf_datetime
 from app.tmf.models import TmfEvent, TmfHubSubscription
@@ -256,17 +254,8 @@ def retry_event(event_id: int) -> TmfEvent:
 
 
 def _post(url: str, payload: dict) -> str | None:
-    data = json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=data, method="POST",
-                                     headers={"Content-Type": "application/json;charset=utf-8",
-                                              "X-Event-Id": str(payload.get("eventId", ""))})
-    try:
-        with urllib.request.urlopen(request, timeout=DELIVERY_TIMEOUT_SECONDS) as response:
-            if 200 <= response.status < 300:
-                return None
-            return f"HTTP {response.status}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return str(exc)[:500]
+    # Checked again on every delivery (app/core/outbound.py): the name may resolve elsewhere by now.
+    return post_json(url, payload, DELIVERY_TIMEOUT_SECONDS, {"X-Event-Id": str(payload.get("eventId", ""))})
 
 
 def init_event_delivery(app: Flask) -> None:

@@ -43,7 +43,7 @@ from app.models import (
     ProductSpecification,
 )
 from app.orders.enrichment import find_by_reference
-from app.orders.rules import ZERO, order_totals
+from app.orders.rules import ZERO, offering_kind, order_totals
 from app.tmf.common import TmfError, fits_numeric, object_list, parse_datetime, text_for_column, tmf_datetime
 from app.tmf.schemas import check_body
 from app.core.workflow_base import as_text, audit
@@ -511,6 +511,12 @@ def _line_from_item(api: OrderApi, order: CustomerOrder, item: dict, references:
         if offering is None:
             issues.append(_issue(EnrichmentKind.OFFERING, offering_ref,
                                  f"Unknown product offering {offering_ref} ({label})", position))
+        elif offering_kind(offering) != api.order_type:
+            # Kept as an issue for the desk to fix, so no line of the wrong kind is ever fulfilled.
+            issues.append(_issue(EnrichmentKind.OFFERING, offering_ref,
+                                 f"Product offering {offering.name} is a {offering_kind(offering)} offering; a "
+                                 f"{api.order_type} order takes {api.order_type} offerings ({label})", position))
+            offering = None
     elif api.key == OrderChannel.TMF622 and action == LineAction.ADD:
         issues.append(_issue(EnrichmentKind.OFFERING, "", f"No product offering given ({label})", position))
 

@@ -54,10 +54,9 @@ def test_agent_journey_from_order_lines_to_a_closed_case(page_as, live_server, s
 
     # The case type selector lists the active services in their order.
     page.wait_for_selector(".case-type-selector")
-    types = page.locator(".case-type strong").all_inner_texts()
+    types = page.locator(".case-type-name").all_inner_texts()
     assert types == ["Sales Order Change Request", "Sales Order Dispute"]
-    page.get_by_label("Sales Order Change Request").check()
-    page.get_by_role("button", name="Create case").click()
+    page.get_by_role("button", name="Sales Order Change Request").click()
 
     # The intake form, pre-filled for the Order Line Items path.
     page.wait_for_selector(".case-intake")
@@ -72,7 +71,7 @@ def test_agent_journey_from_order_lines_to_a_closed_case(page_as, live_server, s
     expect_text(page, ".case-state", "Draft")
     assert page.locator("tr.case-line").count() == 2
     page.locator(".line-toolbar").get_by_role("link", name="Add").click()
-    expect_text(page, ".case-picker .panel-title", "Add order lines to case")
+    expect_text(page, ".od-dialog .modal-title", "Add order lines to case")
     assert page.locator(".picker-number").all_inner_texts() == [third]
     page.get_by_label(f"Select {third}").check()
     page.get_by_role("button", name="Add").click()
@@ -94,20 +93,21 @@ def test_agent_journey_from_order_lines_to_a_closed_case(page_as, live_server, s
     numbers = [line.number for line in case.lines]
     assert [line.state for line in case.lines] == [LineState.WORK_IN_PROGRESS] * 3
 
-    # Accept one line, Deny one, Cancel one.
+    # Accept one line, Deny one, Cancel one: each action's form opens in a dialog over the case page.
     line_row(page, numbers[0]).get_by_role("link", name="Accept").click()
-    page.wait_for_selector(".case-action-form")
-    page.get_by_role("button", name="Accept").click()
+    dialog = page.get_by_role("dialog")
+    dialog.locator(".case-action-form").wait_for()
+    dialog.get_by_role("button", name="Accept").click()
     expect_text(page, f"tr[data-line-number='{numbers[0]}'] .line-state", "Resolved - Accepted")
 
     line_row(page, numbers[1]).get_by_role("link", name="Deny").click()
     page.fill("#resolution_notes", "Not possible at this price")
-    page.get_by_role("button", name="Deny").click()
+    dialog.get_by_role("button", name="Deny").click()
     expect_text(page, f"tr[data-line-number='{numbers[1]}'] .line-state", "Resolved - Denied")
 
     line_row(page, numbers[2]).get_by_role("link", name="Cancel line").click()
     page.fill("#reason", "Customer withdrew the request")
-    page.get_by_role("button", name="Cancel line").click()
+    dialog.get_by_role("button", name="Cancel line").click()
     expect_text(page, f"tr[data-line-number='{numbers[2]}'] .line-state", "Cancelled")
 
     # Every line is terminal: the case resolved itself.
@@ -136,8 +136,7 @@ def test_agent_cancels_a_draft_case_created_from_an_interaction(page_as, live_se
 
     page.goto(f"{live_server}/interactionview/show/{interaction.id}")
     page.get_by_role("link", name="Create case").click()
-    page.get_by_label("Sales Order Dispute").check()
-    page.get_by_role("button", name="Create case").click()
+    page.get_by_role("button", name="Sales Order Dispute").click()
     page.wait_for_selector(".case-intake")
     assert page.locator("#short_description").input_value() == "Asked about a late delivery"
     assert page.locator("#account_id option:checked").inner_text().startswith("Caller Co")
@@ -146,7 +145,14 @@ def test_agent_cancels_a_draft_case_created_from_an_interaction(page_as, live_se
 
     page.wait_for_selector(".order-case")
     expect_text(page, ".case-state", "Draft")
-    page.locator(".case-actions").get_by_role("button", name="Cancel").click()
+    # Cancel case is irreversible: a dialog says what will happen, and going back changes nothing.
+    page.locator(".case-actions").get_by_role("link", name="Cancel case…").click()
+    expect_text(page, ".od-dialog .action-confirmation", "will be cancelled")
+    page.locator(".od-dialog").get_by_role("link", name="Keep the case").click()
+    page.wait_for_selector(".od-dialog", state="detached")
+    assert the_case().state == CaseState.DRAFT
+    page.locator(".case-actions").get_by_role("link", name="Cancel case…").click()
+    page.locator(".od-dialog").get_by_role("button", name="Cancel case").click()
     expect_text(page, ".case-state", "Cancelled")
     case = the_case()
     assert (case.state, case.origin, case.interaction_id) == (CaseState.CANCELLED, CaseOrigin.INTERACTION,

@@ -30,7 +30,7 @@ def test_accepted_lines_change_the_order_and_link_back(page_as, live_server):
     page.goto(f"{live_server}/ordercases/{case.id}")
     page.locator(f"tr[data-line-number='{quantity_line.number}'] .line-action", has_text="Accept").click()
     assert page.locator("#approved_quantity").input_value() == "8"
-    page.get_by_role("button", name="Accept").click()
+    page.get_by_role("dialog").get_by_role("button", name="Accept").click()
     page.wait_for_selector(f"tr[data-line-number='{quantity_line.number}'] .line-order-changes")
     row = page.locator(f"tr[data-line-number='{quantity_line.number}']")
     assert "Resolved - Accepted" in row.inner_text() and "5 → 8" in row.inner_text()
@@ -54,7 +54,7 @@ def test_accepted_lines_change_the_order_and_link_back(page_as, live_server):
     page.goto(f"{live_server}/ordercases/{case.id}")
     page.locator(f"tr[data-line-number='{wrong_line.number}'] .line-action", has_text="Accept").click()
     page.select_option("#replacement_offering_id", label="Gadget")
-    page.get_by_role("button", name="Accept").click()
+    page.get_by_role("dialog").get_by_role("button", name="Accept").click()
     page.wait_for_selector(f"tr[data-line-number='{wrong_line.number}'] .line-order-changes")
     page.goto(f"{live_server}/customerorderview/show/{order.id}")
     db.session.expire_all()

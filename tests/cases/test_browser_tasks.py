@@ -56,7 +56,7 @@ def test_a_line_task_routed_to_a_colleague_holds_the_line_until_closed(page_as, 
 
     # Accept is refused while the task is open; the message names it.
     agent.locator(f"tr[data-line-number='{line.number}'] .line-action", has_text="Accept").click()
-    agent.get_by_role("button", name="Accept").click()
+    agent.get_by_role("dialog").get_by_role("button", name="Accept").click()
     agent.wait_for_selector(".alert-danger")
     assert f"has open tasks ({task.number})" in agent.locator(".alert-danger").inner_text()
 
@@ -83,7 +83,7 @@ def test_a_line_task_routed_to_a_colleague_holds_the_line_until_closed(page_as, 
     agent.goto(f"{live_server}/ordercases/{case.id}")
     assert "Closed Complete" in agent.locator(f"tr[data-task-number='{task.number}']").inner_text()
     agent.locator(f"tr[data-line-number='{line.number}'] .line-action", has_text="Accept").click()
-    agent.get_by_role("button", name="Accept").click()
+    agent.get_by_role("dialog").get_by_role("button", name="Accept").click()
     agent.wait_for_selector(f"tr[data-line-number='{line.number}'][data-state='Resolved - Accepted']")
     db.session.expire_all()
     assert db.session.get(OrderCaseLine, line.id).state == LineState.ACCEPTED

@@ -185,7 +185,10 @@ def test_record_page_shows_header_banner_lines_and_the_actions_the_state_allows(
                  case.lines[0].number, case.lines[1].number, "Order Case Line"):
         assert text in page
     buttons = re.findall(r'class="btn btn-primary btn-sm case-action">([^<]+)<', page)
-    assert buttons == ["Submit", "Cancel"]
+    assert buttons == ["Submit"]
+    # Cancel is irreversible: set apart, named for what it does, and it asks first (a dialog or a page).
+    assert re.findall(r'case-action-irreversible" data-dialog\s+href="([^"]+)">Cancel case…<', page) == [
+        f"/ordercases/{case.id}/action/cancel"]
     assert ">Add</a>" in page and ">New</a>" in page and ">Assign to me</button>" in page
 
 

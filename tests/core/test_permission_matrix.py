@@ -84,7 +84,8 @@ class Endpoint:
 
     @property
     def is_security(self) -> bool:
-        return type(self.view).__module__.startswith(FAB_SECURITY_MODULE)
+        # FAB's security views, or the application's subclass of one (the role pages).
+        return any(cls.__module__.startswith(FAB_SECURITY_MODULE) for cls in type(self.view).__mro__[:2])
 
 
 def page_endpoints(app) -> list[Endpoint]:

@@ -176,27 +176,32 @@ def test_required_fields_and_garbage_numbers_give_errors_not_500(client_for):
 
 def test_sla_definition_checks_time_zone_priorities_and_hours(client_for):
     response = client_for("admin").submit("/sladefinitionview/add", {
-        "name": "Bad SLA", "applies_to": "case", "kind": "response", "priorities": "1,7", "target_minutes": "0",
+        "name": "Bad SLA", "applies_to": "case", "kind": "response", "priorities": ["1", "7"], "target_minutes": "0",
         "schedule": "business hours", "timezone": "Mars/Olympus", "business_day_start": "17:00",
-        "business_day_end": "25:00", "business_days": "1,2", "pause_states": "Sleeping", "at_risk_percent": "75",
+        "business_day_end": "25:00", "business_days": ["1", "2"], "pause_states": ["Sleeping"],
+        "at_risk_percent": "75",
     })
     assert response.status_code == 200
     errors = field_errors(body(response))
-    for expected in ("not a known time zone", "Priorities", "at least one minute", "24-hour time", "Pause states"):
+    # The form offers check boxes and a zone list: anything else is not one of its choices.
+    for expected in ("Not a valid choice", "'7' is not a valid choice", "at least one minute", "24-hour time",
+                     "'Sleeping' is not a valid choice"):
         assert expected in errors, expected
     assert count(SlaDefinition) == 0
 
 
 def test_admin_creates_a_valid_sla_definition(client_for):
     response = client_for("admin").submit("/sladefinitionview/add", {
-        "name": "P1 response", "applies_to": "case", "kind": "response", "priorities": "1,2", "target_minutes": "60",
-        "schedule": "business hours", "timezone": "Europe/Berlin", "business_day_start": "08:00",
-        "business_day_end": "18:00", "business_days": "1,2,3,4,5", "pause_states": "Awaiting Info",
+        "name": "P1 response", "applies_to": "case", "kind": "response", "priorities": ["1", "2"],
+        "target_minutes": "60", "schedule": "business hours", "timezone": "Europe/Berlin",
+        "business_day_start": "08:00", "business_day_end": "18:00", "business_days": ["1", "2", "3", "4", "5"],
+        "pause_states": ["Awaiting Info"],
         "at_risk_percent": "80", "active": "y",
     })
     assert response.status_code == 302
     sla = db.session.query(SlaDefinition).one()
     assert (sla.timezone, sla.target_minutes, sla.schedule) == ("Europe/Berlin", 60, "business hours")
+    assert (sla.priorities, sla.business_days, sla.pause_states) == ("1,2", "1,2,3,4,5", "Awaiting Info")
 
 
 def test_duplicate_assignment_group_name_is_a_form_error(client_for, users):
@@ -260,7 +265,7 @@ def test_account_page_shows_its_contacts_locations_inventory_and_a_new_order_but
     assert "Pat Buyer" in html or "Pat" in html
     assert "1 Main St" in html
     assert "Gadget 1" in html and "Gadget 2" in html
-    assert f'href="/customerorderview/add?account_id={account.id}"' in html
+    assert f'href="/customerorderview/add?account_id={account.id}&amp;next=/accountview/show/{account.id}"' in html
     assert ">New order<" in html
 
 

@@ -210,8 +210,13 @@ def applied_change_shown(consumer: Desk, customer, order_id: int, case_id: int, 
     assert line["approved_quantity"] == quantity and line["resolution_notes"] == "Third access added to the order."
     assert consumer.get_json(f"/api/v1/order-lines?order_id={order_id}")["items"][0]["quantity"] == quantity
     assert consumer.get_json(f"/api/v1/cases/{case_id}")["state"] == "Resolved"
-    page = customer.get(f"/portal/orders/{order_id}/").body
-    assert re.search(r"quantity.*2.*3", page, re.S), "the order page shows the applied change"
+    case_page = customer.get(f"/portal/cases/{case_id}/").body
+    outcome = re.search(r'class="line-outcome">(.*?)</td>', case_page, re.S).group(1)
+    assert "Accepted" in outcome and f"Quantity {quantity}" in outcome and "Third access added" in outcome
+    change = consumer.sql("SELECT old_value, new_value FROM order_change WHERE field = 'quantity'")
+    assert change == [("2", str(quantity))]
+    order_page = customer.get(f"/portal/orders/{order_id}/").body
+    assert re.search(r"quantity.*?2.*?%d" % quantity, order_page, re.S), "the order page shows the applied change"
 
 
 def accept_solution(consumer: Desk, case_id: int) -> None:

@@ -96,7 +96,7 @@ def test_service_order_for_two_sites_to_inventory(page_as, live_server, catalog)
     assert [{c.name: c.value for c in item.characteristics} for item in items] == [{"Ports": "24"}, {"Ports": "48"}]
     # The account's page lists its product inventory.
     agent.goto(f"{live_server}/accountview/show/{account.id}")
-    inventory_section = agent.locator("#ProductInventoryView")
+    inventory_section = agent.locator("#account-inventory")
     for item in items:
         assert inventory_section.get_by_text(item.number).count() == 1
     # So does the order page.
@@ -113,9 +113,10 @@ def test_accepted_quote_becomes_an_order(page_as, live_server, catalog):
     agent.fill("#description", "Office refit")
     click_and_wait(agent, agent.locator("#save-quote"))
     quote_url = agent.url
-    agent.select_option("#quote-line-form [name=offering_id]", str(catalog["desk"].id))
-    agent.fill("#quote-line-form [name=quantity]", "3")
-    click_and_wait(agent, agent.locator("#quote-line-form button"))
+    agent.select_option("#quote-line-start [name=offering_id]", str(catalog["desk"].id))
+    agent.fill("#quote-line-start [name=quantity]", "3")
+    click_and_wait(agent, agent.locator("#quote-line-start button"))
+    click_and_wait(agent, agent.locator("#save-quote-line"))
     assert "900.00 USD" in agent.locator("#quote-total").inner_text()
     assert agent.get_by_role("button", name="Create order").count() == 0
     click_and_wait(agent, agent.get_by_role("button", name="Submit for review"))

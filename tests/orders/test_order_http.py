@@ -36,7 +36,17 @@ def account():
 
 @pytest.fixture
 def internet():
-    spec = ProductSpecification(name="Internet access", kind=SpecKind.SERVICE)
+    return _internet(SpecKind.SERVICE)
+
+
+@pytest.fixture
+def fibre():
+    """The same offering sold as a product (product orders take product offerings only)."""
+    return _internet(SpecKind.PRODUCT)
+
+
+def _internet(kind: str) -> ProductOffering:
+    spec = ProductSpecification(name="Internet access", kind=kind)
     spec.characteristics = [CharacteristicDefinition(name="Bandwidth", value_type="number",
                                                      allowed_values="100,500", required=True)]
     offering = ProductOffering(name="Fibre Internet", specification=spec, unit_price=Decimal("80.00"),
@@ -109,11 +119,11 @@ def test_agent_creates_order_with_lines_and_submits(client_for, account, interne
     assert reload(order).state == S.NEW
 
 
-def test_offering_choice_shows_its_characteristics(client_for, account, internet):
+def test_offering_choice_shows_its_characteristics(client_for, account, fibre):
     agent = client_for("agent")
     order = factories.make_order(account, lines=0, state=S.DRAFT)
     response = agent.submit(f"/customerorderview/line/{order.id}/add", {
-        "version": order.version, "action": "add", "offering_id": internet.id, "refresh": "1",
+        "version": order.version, "action": "add", "offering_id": fibre.id, "refresh": "1",
     })
     assert response.status_code == 200
     assert 'name="char:Bandwidth"' in text(response) and '<option value="500"' in text(response)
@@ -128,12 +138,12 @@ def test_offering_choice_shows_its_characteristics(client_for, account, internet
     ({"char:Bandwidth": "100", "expected_delivery_date": "tomorrow"}, "must be a date"),
     ({"char:Bandwidth": "100", "offering_id": "999999"}, "Offering 999999 does not exist."),
 ])
-def test_bad_line_input_gets_a_clear_error_and_writes_nothing(client_for, account, internet, data, message):
+def test_bad_line_input_gets_a_clear_error_and_writes_nothing(client_for, account, fibre, data, message):
     agent = client_for("agent")
     order = factories.make_order(account, lines=0, state=S.DRAFT)
     before = dump()
     response = agent.submit(f"/customerorderview/line/{order.id}/add", {
-        "version": order.version, "action": "add", "offering_id": internet.id, "quantity": "1", **data,
+        "version": order.version, "action": "add", "offering_id": fibre.id, "quantity": "1", **data,
     })
     assert response.status_code == 422
     assert message in text(response)
@@ -152,8 +162,8 @@ def test_bad_header_input_gets_a_clear_error(client_for, account):
     assert dump() == before
 
 
-def test_change_line_against_inventory(client_for, account, internet):
-    item = ProductInventory(name="Fibre", account=account, offering=internet, specification=internet.specification,
+def test_change_line_against_inventory(client_for, account, fibre):
+    item = ProductInventory(name="Fibre", account=account, offering=fibre, specification=fibre.specification,
                             location=account.shipping_location, quantity=1, state=InventoryState.ACTIVE)
     item.characteristics = [InventoryCharacteristic(name="Bandwidth", value="100")]
     db.session.add(item)
@@ -337,7 +347,7 @@ def test_order_page_query_count_does_not_grow_with_lines(client_for, account):
     assert queries(large) == queries(small)
 
 
-def test_enrichment_issue_fixed_on_the_order_page(client_for, account, internet):
+def test_enrichment_issue_fixed_on_the_order_page(client_for, account, fibre):
     order = factories.make_order(account, lines=1, state=S.NEW, line_state=L.NEW)
     issue = EnrichmentIssue(order=order, order_line=order.lines[0], kind="offering", reference="SKU-1",
                             description="Offering SKU-1 could not be matched")
@@ -347,10 +357,10 @@ def test_enrichment_issue_fixed_on_the_order_page(client_for, account, internet)
     page = press(manager, order, f"approve/{order.id}", {"version": order.version})
     assert "1 unresolved enrichment issue: Offering SKU-1 could not be matched" in text(page)
     page = press(client_for("agent"), order, f"issue/{order.id}/{issue.id}",
-                 {"version": order.version, "value_id": internet.id})
+                 {"version": order.version, "value_id": fibre.id})
     assert "Enrichment issue resolved" in text(page)
     order = reload(order)
-    assert order.lines[0].offering_id == internet.id
+    assert order.lines[0].offering_id == fibre.id
     page = press(manager, order, f"approve/{order.id}", {"version": order.version})
     assert reload(order).state == S.IN_PROGRESS
 

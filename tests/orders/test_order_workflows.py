@@ -307,8 +307,13 @@ def test_capture_service_order_with_sites_and_totals(users, account, catalog):
         "characteristics": {"Bandwidth": "500", "Static IP": "TRUE"},
     })
     db.session.expire_all()
+    # A service order takes service offerings: the router comes as a managed (service) router.
+    router = ProductOffering(name="Managed router", unit_price=Decimal("250.00"), price_type=PriceType.ONE_TIME,
+                             specification=ProductSpecification(name="Managed router", kind=SpecKind.SERVICE))
+    db.session.add(router)
+    db.session.commit()
     wf.add_line(agent, order.id, order.version, {
-        "offering_id": catalog["router"].id, "quantity": 2, "location_id": site_b.id,
+        "offering_id": router.id, "quantity": 2, "location_id": site_b.id,
     })
     db.session.expire_all()
     assert [(c.name, c.value) for c in first.characteristics] == [("Bandwidth", "500"), ("Static IP", "true")]

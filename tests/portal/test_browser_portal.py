@@ -99,7 +99,7 @@ def test_customer_and_agent_work_a_case_to_closed(page_as, live_server, account)
     agent.goto(f"{live_server}/ordercases/{case.id}")
     click_and_wait(agent, agent.locator(".case-actions").get_by_role("button", name="Assign to me"))
     expect_text(agent, ".case-state", "Work in Progress")
-    click_and_wait(agent, agent.locator(".case-actions").get_by_role("link", name="Request Information"))
+    agent.locator(".case-actions").get_by_role("link", name="Request Information").click()  # opens a dialog
     agent.fill("#question", "Should the extra units ship with the first delivery?")
     click_and_wait(agent, agent.get_by_role("button", name="Request Information"))
     expect_text(agent, ".case-state", "Awaiting Info")
@@ -117,7 +117,7 @@ def test_customer_and_agent_work_a_case_to_closed(page_as, live_server, account)
     # The agent resolves the case, accepting both lines.
     agent.reload()
     expect_text(agent, ".case-state", "Work in Progress")
-    click_and_wait(agent, agent.locator(".case-actions").get_by_role("link", name="Resolve Case"))
+    agent.locator(".case-actions").get_by_role("link", name="Resolve Case").click()  # opens a dialog
     agent.select_option("#resolution_code", "Change approved")
     agent.fill("#resolution_notes", "Both changes approved")
     click_and_wait(agent, agent.get_by_role("button", name="Resolve Case"))

@@ -25,6 +25,8 @@ from app.core.choices import (
 )
 from app.core.extensions import db
 from app.models import (
+    Attachment,
+    AttachmentContent,
     AuditEvent,
     CaseLineTask,
     CaseTask,
@@ -43,7 +45,8 @@ from tests import factories
 from tests.conftest import csrf_from
 
 B_NAMES = ("Beta Secret Industries", "Bea Hiddenfield", "Beta Depot Zulu", "Beta comment xyzzy",
-           "Beta work note plugh", "Beta visible task frob", "Beta inventory quux")
+           "Beta work note plugh", "Beta visible task frob", "Beta inventory quux", "Beta-contract-wibble.pdf",
+           "Beta-order-wobble.pdf")
 
 
 class World:
@@ -93,6 +96,10 @@ class World:
                         new_value="6"),
         ])
         db.session.commit()
+        self.a_attachment = attach(self.a_case, "Alpha-invoice.pdf")
+        self.b_attachment = attach(self.b_draft, "Beta-contract-wibble.pdf")
+        self.b_order_attachment = attach(self.b_order, "Beta-order-wobble.pdf")
+        db.session.commit()
         self.b_secrets = (*B_NAMES, self.b.number, self.b_order.number, *(l.number for l in self.b_order.lines),
                           self.b_draft.number, self.b_resolved.number, self.b_line.number,
                           self.b_resolved.lines[0].number, self.b_inventory.number, self.b_location.number,
@@ -105,6 +112,14 @@ class World:
         assert not leaked, f"{where} shows account B's {leaked}"
 
 
+def attach(owner, filename: str) -> Attachment:
+    from app.attachments import store
+
+    upload = store.Upload(filename, b"%PDF-1.4 " + filename.encode())
+    (attachment,) = store.store(owner, [upload], store.check_uploads(owner, [upload]), None)
+    return attachment
+
+
 @pytest.fixture
 def world(users):
     return World(users)
@@ -115,7 +130,7 @@ def snapshot() -> dict:
     db.session.expire_all()
     counts = {model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
               for model in (OrderCase, OrderCaseLine, CustomerOrder, OrderLineItem, JournalEntry, AuditEvent,
-                            CaseTask, CaseLineTask, OrderChange, Location, Contact)}
+                            CaseTask, CaseLineTask, OrderChange, Location, Contact, Attachment, AttachmentContent)}
     versions = {(model.__tablename__, row_id): version for model in (OrderCase, OrderCaseLine, CustomerOrder,
                                                                      OrderLineItem, CaseTask, CaseLineTask)
                 for row_id, version in db.session.execute(select(model.id, model.version))}
@@ -130,6 +145,10 @@ PORTAL_PARAMS = {
     "case_pk": (lambda w: w.b_draft.id, lambda w: w.a_case.id),
     "line_pk": (lambda w: w.b_line.id, lambda w: w.a_line.id),
     "order_pk": (lambda w: w.b_order.id, lambda w: w.a_order.id),
+    "attachment_pk": (lambda w: w.b_attachment.id, lambda w: w.a_attachment.id),
+    # Attach to: B's case as a case, or A's case's id read as a record a customer never attaches to.
+    "record_pk": (lambda w: w.b_draft.id, lambda w: w.a_case.id),
+    "kind": (lambda w: "quotes", lambda w: "cases"),
 }
 PARAM_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
@@ -229,7 +248,7 @@ def path_ids(world, path: str) -> dict:
     line = world.b_line.id if path.startswith("/case-lines") else world.b_order_line.id
     task = world.b_task.id if path.startswith("/case-tasks") else world.b_line_task.id
     return {"case_id": world.b_draft.id, "line_id": line, "order_id": world.b_order.id, "task_id": task,
-            "interaction_id": world.b_interaction.id}
+            "interaction_id": world.b_interaction.id, "attachment_id": world.b_attachment.id}
 
 
 def b_references(world) -> dict:
@@ -348,3 +367,34 @@ def test_the_api_shows_a_customer_their_own_account(client_for, users, world):
     assert world.a_order.number in {item["number"] for item in orders["items"]}
     assert client.get(f"/api/v1/cases/{world.a_case.id}", headers=headers).status_code == 200
     assert client.get("/api/v1/auth/me", headers=headers).get_json()["account_id"] == world.a.id
+
+
+def test_another_accounts_attachments_answer_404_and_reveal_nothing(client_for, users, world):
+    """Attachment ids of account B, by every door a customer has, answer exactly as ids that do not exist."""
+    portal = client_for("customer")
+    api = client_for(None)
+    headers = {"Authorization": f"Bearer {api_token(api, users['customer'])}"}
+    before = snapshot()
+    missing = 2_000_000
+    for attachment in (world.b_attachment, world.b_order_attachment):
+        for attachment_id in (attachment.id, missing):
+            response = portal.get(f"/portal/attachments/{attachment_id}")
+            assert response.status_code == 404
+            world.assert_nothing_of_b(response.get_data(as_text=True), f"portal attachment {attachment_id}")
+            answers = [api.get(f"/api/v1/attachments/{attachment_id}{suffix}", headers=headers)
+                       for suffix in ("", "/content")]
+            answers.append(api.delete(f"/api/v1/attachments/{attachment_id}", headers=headers))
+            for answer in answers:
+                assert answer.status_code == 404
+                assert answer.get_json() == {"message": "The attachment does not exist, or you may not see it."}
+    listed = api.get(f"/api/v1/orders/{world.b_order.id}/attachments", headers=headers)
+    assert listed.status_code == 404
+    world.assert_nothing_of_b(listed.get_data(as_text=True), "B's order's attachments")
+    # The customer's own file is there by every door.
+    assert portal.get(f"/portal/attachments/{world.a_attachment.id}").status_code == 200
+    own = api.get(f"/api/v1/cases/{world.a_case.id}/attachments", headers=headers).get_json()
+    assert [item["filename"] for item in own["items"]] == ["Alpha-invoice.pdf"]
+    page = portal.get(f"/portal/cases/{world.a_case.id}/").get_data(as_text=True)
+    assert "Alpha-invoice.pdf" in page
+    world.assert_nothing_of_b(page, "A's case page")
+    assert snapshot() == before

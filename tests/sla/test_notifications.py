@@ -120,7 +120,8 @@ EVENT_TEXT = {
 
 
 # The order notices are about orders, not cases: tests/orders/test_order_notices.py covers them.
-CASE_EVENTS = tuple(e for e in NotificationEvent.ALL if e not in NotificationEvent.ORDER_EVENTS)
+CASE_EVENTS = tuple(e for e in NotificationEvent.ALL
+                    if e not in (*NotificationEvent.ORDER_EVENTS, NotificationEvent.PORTAL_INVITATION))
 
 
 def test_every_event_reaches_its_recipient_with_the_case_facts(smtp, case, users):

@@ -1,0 +1,173 @@
+/* The order desk's behaviours on every back-office page, on the jQuery, Bootstrap 3 and select2 that
+   Flask-AppBuilder bundles. Every one enhances plain HTML that already works without script:
+   - form[data-confirm]: an irreversible action asks first, in a dialog that says what will happen;
+   - a[data-dialog]: a picker or a short form opens in a dialog instead of a page of its own;
+   - select[data-typeahead]: a relation field searches the server as the user types;
+   - select[data-depends-on]: a field whose choices depend on another is refreshed in place;
+   - select[data-refresh-on-change]: the form is sent again with refresh=1 when the choice changes
+     (inline handlers are not allowed by the Content-Security-Policy, app/core/security_headers.py). */
+(function ($) {
+  "use strict";
+
+  var modalId = 0;
+
+  /* One Bootstrap modal, built on demand; focus returns to what opened it. */
+  function openModal(title, body, opener) {
+    modalId += 1;
+    var titleId = "od-dialog-title-" + modalId;
+    var $modal = $(
+      '<div class="modal fade od-dialog" tabindex="-1" role="dialog" aria-modal="true">' +
+      '<div class="modal-dialog modal-lg" role="document"><div class="modal-content">' +
+      '<div class="modal-header"><button type="button" class="close" data-dismiss="modal" aria-label="Close">' +
+      '<span aria-hidden="true">&times;</span></button><h2 class="modal-title h4"></h2></div>' +
+      '<div class="modal-body"></div></div></div></div>');
+    $modal.attr("aria-labelledby", titleId);
+    $modal.find(".modal-title").attr("id", titleId).text(title);
+    $modal.find(".modal-body").append(body);
+    $modal.on("hidden.bs.modal", function () {
+      $modal.remove();
+      if (opener) { $(opener).trigger("focus"); }
+    });
+    $modal.on("shown.bs.modal", function () {
+      var $first = $modal.find("[autofocus], .modal-body :input:visible:not([type=hidden]):not(:disabled)").first();
+      ($first.length ? $first : $modal.find(".close")).trigger("focus");
+    });
+    $("body").append($modal);
+    $modal.modal({ show: true });
+    return $modal;
+  }
+
+  /* Irreversible actions: the form (or the one button of a form holding several) says what will happen
+     in data-confirm; the dialog offers the action (data-confirm-button) and a way out
+     (data-confirm-cancel), the safe choice focused first. */
+  function confirmFirst(element, proceed) {
+    var $body = $('<div class="od-confirm"><p class="od-confirm-message"></p>' +
+      '<div class="od-confirm-buttons text-right">' +
+      '<button type="button" class="btn btn-default od-confirm-cancel" data-dismiss="modal" autofocus></button> ' +
+      '<button type="button" class="btn btn-danger od-confirm-ok"></button></div></div>');
+    $body.find(".od-confirm-message").text(element.dataset.confirm);
+    $body.find(".od-confirm-cancel").text(element.dataset.confirmCancel || "Go back");
+    $body.find(".od-confirm-ok").text(element.dataset.confirmButton || "Continue");
+    var $modal = openModal(element.dataset.confirmTitle || "Please confirm", $body, document.activeElement);
+    $body.find(".od-confirm-ok").on("click", function () {
+      $(this).prop("disabled", true);
+      element.dataset.confirmed = "yes";
+      $modal.modal("hide");
+      proceed();
+    });
+  }
+  $(document).on("submit", "form[data-confirm]", function (event) {
+    var form = this;
+    if (form.dataset.confirmed === "yes") { return; }
+    event.preventDefault();
+    confirmFirst(form, function () { form.submit(); });
+  });
+  $(document).on("click", "button[data-confirm]", function (event) {
+    var button = this;
+    if (button.dataset.confirmed === "yes") { button.dataset.confirmed = ""; return; }
+    event.preventDefault();
+    confirmFirst(button, function () { button.click(); });
+  });
+
+  /* Pickers and short forms: the page at the link's address is fetched and its [data-dialog-content]
+     shown in a dialog; its go-back links ([data-dialog-dismiss]) close the dialog. The form inside
+     posts as it would on its own page. When the fetch fails, the link is simply followed. */
+  $(document).on("click", "a[data-dialog]", function (event) {
+    if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) { return; }
+    event.preventDefault();
+    var link = this;
+    fetch(link.href, { credentials: "same-origin", headers: { "X-Requested-With": "dialog" } })
+      .then(function (response) {
+        if (!response.ok || response.redirected) { throw new Error("not a dialog"); }
+        return response.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var content = doc.querySelector("[data-dialog-content]");
+        if (!content) { throw new Error("not a dialog"); }
+        var title = content.querySelector("[data-dialog-title]");
+        var text = title ? title.textContent.trim() : link.textContent.trim();
+        if (title) {
+          var heading = title.closest(".panel-heading") || title;
+          heading.parentNode.removeChild(heading);
+        }
+        var $modal = openModal(text, $(document.importNode(content, true)), link);
+        $modal.on("click", "[data-dialog-dismiss]", function (e) { e.preventDefault(); $modal.modal("hide"); });
+        enhance($modal);
+      })
+      .catch(function () { window.location.href = link.href; });
+  });
+
+  /* select2 puts the chosen value in a span of its own: give it the field's label so it is announced. */
+  function nameSelect2(select) {
+    var label = select.id ? $("label[for='" + select.id + "']").first().text().replace("*", "").trim() : "";
+    label = label || select.getAttribute("aria-label") || select.name;
+    var $container = $(select).nextAll(".select2, .select2-container").first();
+    $container.find(".select2-selection, .select2-selection__rendered, .select2-search__field").attr("aria-label", label);
+    /* A multiple select2 lists its choices in a <ul> that also holds a <span>: say it is a list. */
+    $container.find("ul.select2-selection__rendered").attr("role", "list");
+  }
+
+  /* FAB's list widgets tick rows with unlabelled check boxes. */
+  function nameRowChecks(root) {
+    $(root).find("input.action_check_all, #check_all").attr("aria-label", "Select all rows");
+    $(root).find("input.action_check").each(function () {
+      var $row = $(this).closest("tr");
+      var text = $row.find("td").not(":has(input), :has(.btn)").first().text().trim();
+      this.setAttribute("aria-label", "Select " + (text || "row"));
+    });
+  }
+
+  /* Type-ahead: the select carries the address answering ?q= with {results: [{id, text}]}. */
+  function typeahead(select) {
+    var $select = $(select);
+    $select.select2({
+      theme: "bootstrap", width: "100%", allowClear: !select.required, placeholder: select.dataset.placeholder || "",
+      minimumInputLength: 0,
+      ajax: {
+        url: select.dataset.typeahead, dataType: "json", delay: 200,
+        data: function (params) {
+          var query = { q: params.term || "", page: params.page || 1 };
+          var scope = select.dataset.typeaheadScope && document.getElementById(select.dataset.typeaheadScope);
+          if (scope && scope.value) { query.scope = scope.value; }
+          return query;
+        },
+        processResults: function (data) { return { results: data.results, pagination: { more: data.more } }; }
+      }
+    });
+    nameSelect2(select);
+  }
+
+  /* Dependent fields: when the field named in data-depends-on changes, the fragment at data-refresh-url
+     (given the form's values) replaces this field's group, without reloading the page. */
+  function refreshDependents(changed) {
+    var form = changed.form;
+    if (!form) { return; }
+    $(form).find("[data-depends-on~='" + changed.name + "']").each(function () {
+      var $group = $(this).closest("[data-refresh-url]");
+      if (!$group.length) { return; }
+      $.get($group.data("refresh-url"), $(form).serialize()).done(function (html) {
+        var $fresh = $(html);
+        $group.replaceWith($fresh);
+        enhance($fresh);
+      });
+    });
+  }
+  $(document).on("change", "select, input", function () { refreshDependents(this); });
+  $(document).on("change", "select[data-refresh-on-change]", function () {
+    this.form.elements.refresh.value = "1";
+    this.form.submit();
+  });
+
+  function enhance(root) {
+    $(root).find("select[data-typeahead]").each(function () { typeahead(this); });
+    $(root).find("select").each(function () { nameSelect2(this); });
+    nameRowChecks(root);
+  }
+
+  $(function () {
+    enhance(document);
+    /* FAB initialises its select2 fields on the same ready event: name them once they exist. */
+    window.setTimeout(function () { $("select").each(function () { nameSelect2(this); }); }, 0);
+  });
+})(jQuery);

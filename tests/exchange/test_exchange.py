@@ -1,0 +1,401 @@
+"""Service Exchange in one application: the administrator's connection pages, the inbox's refusals and
+receipts, catalog copies that follow the provider, orders sent and order events applied once and in
+order, and the outbox's delivery rules against a stand-in for the other instance."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from app.core.choices import ExchangeMessageState, OrderChannel, OrderState
+from app.core.extensions import db
+from app.exchange import outbox
+from app.exchange.models import (
+    ExchangeConnection,
+    ExchangeMessage,
+    ExchangeOffering,
+    ExchangeOrder,
+    ExchangePublication,
+    ExchangeReceipt,
+)
+from app.models import CustomerOrder, ProductOffering
+from tests import factories
+from tests.exchange.conftest import PEER, make_connection, offering_document
+
+
+def body(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- connections
+
+
+def test_administrator_creates_a_connection_and_sees_its_health(client_for):
+    account = factories.make_account("Consumer Co")
+    admin = client_for("admin")
+    refused = admin.submit("/exchange/connections/new", {"name": "", "our_role": "provider", "account_id": "",
+                                                         "peer_url": "ftp://x", "own_url": "http://127.0.0.1:8",
+                                                         "api_key": ""})
+    assert refused.status_code == 422
+    page = body(refused)
+    for message in ("Choose the account", "Not an http(s) URL", "integrator user", "Required"):
+        assert message in page
+    assert db.session.query(ExchangeConnection).count() == 0
+
+    saved = admin.submit("/exchange/connections/new", {
+        "name": "Plant Operations desk", "our_role": "provider", "account_id": account.id,
+        "peer_url": "http://127.0.0.1:9/", "own_url": "http://127.0.0.1:8", "api_key": "sst_secret", "active": "y"})
+    assert saved.status_code == 302
+    connection = db.session.query(ExchangeConnection).one()
+    assert (connection.peer_url, connection.account_id, connection.active) == ("http://127.0.0.1:9", account.id, True)
+    listing = body(admin.get("/exchange/connections/"))
+    assert "Plant Operations desk" in listing and "never" in listing and "sst_secret" not in listing
+    shown = body(admin.get(f"/exchange/connections/{connection.id}"))
+    assert 'id="messages-waiting">0<' in shown and "Published offerings" in shown
+
+    # The same other instance cannot be connected twice; an empty key on edit keeps the key.
+    again = admin.submit("/exchange/connections/new", {
+        "name": "Twice", "our_role": "consumer", "peer_url": "http://127.0.0.1:9", "own_url": "http://127.0.0.1:8",
+        "api_key": "sst_x", "active": "y"})
+    assert again.status_code == 422 and "already goes to this instance" in body(again)
+    edited = admin.submit(f"/exchange/connections/{connection.id}/edit", {
+        "name": "Plant Ops", "our_role": "provider", "account_id": account.id, "peer_url": "http://127.0.0.1:9",
+        "own_url": "http://127.0.0.1:8", "api_key": "", "active": ""})
+    assert edited.status_code == 302
+    db.session.expire_all()
+    assert (connection.name, connection.api_key, connection.active) == ("Plant Ops", "sst_secret", False)
+
+
+def test_only_administrators_reach_the_connections(client_for):
+    for role in ("manager", "agent", "customer"):
+        assert client_for(role).get("/exchange/connections/").status_code in (302, 403)
+
+
+def test_check_connection_records_the_answer(client_for):
+    connection = make_connection("consumer")
+    admin = client_for("admin")
+    response = admin.submit(f"/exchange/connections/{connection.id}", {},
+                            post_url=f"/exchange/connections/{connection.id}/check", follow_redirects=True)
+    assert "did not accept the check" in body(response)
+    db.session.expire_all()
+    assert connection.last_error and connection.last_error_at is not None and connection.last_contact_at is None
+
+
+# ---------------------------------------------------------------- inbox
+
+
+def test_inbox_refuses_strangers_and_malformed_messages(app, peer, integrator_key, users):
+    make_connection("consumer")
+    assert peer.send("productOffering", offering_document(), key="sst_wrong").status_code == 401
+    agent_key = app.appbuilder.sm.create_api_key(app.appbuilder.sm.get_user_by_id(users["agent"].id), "x")["key"]
+    assert peer.send("productOffering", offering_document(), key=agent_key).status_code == 403
+    unknown = peer.send("productOffering", offering_document(), peer="http://elsewhere.example")
+    assert unknown.status_code == 403 and "No connection with http://elsewhere.example" in unknown.get_json()["message"]
+    assert peer.send("no such kind", {}).status_code == 400
+    bad = peer.client.post("/exchange/v1/messages", data="[1]", headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {integrator_key}", "X-Exchange-Peer": PEER})
+    assert bad.status_code == 400
+    price = peer.send("productOffering", offering_document(price="not money"))
+    assert price.status_code == 422 and "is not a number" in price.get_json()["message"]
+    assert db.session.query(ProductOffering).count() == 0 and db.session.query(ExchangeReceipt).count() == 0
+
+
+def test_published_offering_follows_the_provider_and_is_applied_once(client_for, peer, users):
+    make_connection("consumer")
+    first = peer.send("productOffering", offering_document(), message_id="m-1")
+    assert first.get_json() == {"status": "applied"}
+    assert peer.send("productOffering", offering_document(price="1.00"), message_id="m-1").get_json() == {
+        "status": "duplicate"}
+    offering = db.session.query(ProductOffering).one()
+    assert (offering.name, str(offering.unit_price), offering.price_type, offering.provider, offering.active) == (
+        "Fibre 1G", "100.00", "recurring", "Fibre Provider Inc", True)
+    assert [(d.name, d.allowed, d.required) for d in offering.specification.characteristics] == [
+        ("Bandwidth", ["100", "1000"], True)]
+
+    peer.send("productOffering", offering_document(price="120.00"))
+    assert str(db.session.get(ProductOffering, offering.id).unit_price) == "120.00"
+    manager = client_for("manager")
+    assert "Fibre Provider Inc" in body(manager.get("/productofferingview/list/"))
+
+    peer.send("productOffering", offering_document(status="Retired"))
+    assert db.session.get(ProductOffering, offering.id).active is False
+    account = factories.make_account("Plant Operations")
+    account.primary_contact.user_id = users["customer"].id
+    db.session.commit()
+    assert "Fibre 1G" not in body(client_for("customer").get("/portal/catalog/"))
+    assert db.session.query(ExchangeOffering).count() == 1
+
+
+# ---------------------------------------------------------------- orders
+
+
+@pytest.fixture
+def consumer_catalog(peer, users):
+    """The consumer's side: a connection, one published offering in the catalog, a portal customer."""
+    make_connection("consumer")
+    peer.send("productOffering", offering_document())
+    account = factories.make_account("Plant Operations")
+    account.primary_contact.user_id = users["customer"].id
+    db.session.commit()
+    return db.session.query(ProductOffering).filter_by(provider="Fibre Provider Inc").one()
+
+
+def order_in_portal(client_for, *quantities) -> object:
+    customer = client_for("customer")
+    return customer.submit("/portal/catalog/", dict(quantities))
+
+
+def test_an_order_mixing_providers_is_refused_and_nothing_is_sent(client_for, consumer_catalog):
+    ours = factories.make_offering("Our own widget")
+    bandwidth = consumer_catalog.specification.characteristics[0]
+    response = order_in_portal(client_for, (f"qty-{consumer_catalog.id}", "1"), (f"qty-{ours.id}", "1"),
+                               (f"char-{consumer_catalog.id}-{bandwidth.id}", "100"))
+    assert response.status_code == 422 and "mixes offerings of different providers" in body(response)
+    assert db.session.query(ExchangeMessage).filter_by(kind="productOrder").count() == 0
+    assert db.session.query(CustomerOrder).filter(CustomerOrder.state != OrderState.CANCELLED).count() == 0
+
+
+def event(order: CustomerOrder, sequence: int, state: str, item_state: str, reason: str | None = None) -> dict:
+    payload = {"eventType": "ProductOrderStateChangeEvent", "sequence": sequence, "orderNumber": "ORD0000777",
+               "event": {"productOrder": {"id": "provider-tmf-id", "externalId": order.tmf_id, "state": state,
+                                          "productOrderItem": [{"id": order.lines[0].number,
+                                                                "state": item_state}]}}}
+    if reason:
+        payload["reason"] = reason
+    return payload
+
+
+def test_provider_events_are_applied_in_order_and_once(client_for, consumer_catalog, peer):
+    bandwidth = consumer_catalog.specification.characteristics[0]
+    response = order_in_portal(client_for, (f"qty-{consumer_catalog.id}", "2"),
+                               (f"char-{consumer_catalog.id}-{bandwidth.id}", "1000"))
+    assert response.status_code == 302
+    order = db.session.query(CustomerOrder).one()
+    assert (order.state, order.channel) == (OrderState.NEW, OrderChannel.PORTAL)
+
+    assert peer.send("productOrderStateChangeEvent", event(order, 2, "inProgress", "inProgress")).status_code == 200
+    assert peer.send("productOrderStateChangeEvent", event(order, 1, "acknowledged", "acknowledged")).status_code == 200
+    order = db.session.get(CustomerOrder, order.id)
+    assert (order.state, order.lines[0].state) == (OrderState.IN_PROGRESS, "In progress")
+    link = db.session.query(ExchangeOrder).one()
+    assert (link.remote_number, link.remote_state, link.event_sequence) == ("ORD0000777", "inProgress", 2)
+    peer.send("productOrderStateChangeEvent", event(order, 3, "completed", "completed"))
+    peer.send("productOrderStateChangeEvent", event(order, 3, "completed", "completed"))
+    order = db.session.get(CustomerOrder, order.id)
+    assert order.state == OrderState.COMPLETED
+    page = body(client_for("customer").get(f"/portal/orders/{order.id}/"))
+    assert "Fibre Provider Inc" in page and "ORD0000777" in page
+
+
+def test_a_rejection_by_the_provider_carries_its_reason(client_for, consumer_catalog, peer):
+    bandwidth = consumer_catalog.specification.characteristics[0]
+    order_in_portal(client_for, (f"qty-{consumer_catalog.id}", "1"), (f"char-{consumer_catalog.id}-{bandwidth.id}", "100"))
+    order = db.session.query(CustomerOrder).one()
+    peer.send("productOrderStateChangeEvent", event(order, 1, "rejected", "cancelled", reason="No capacity at Plant 7"))
+    order = db.session.get(CustomerOrder, order.id)
+    assert (order.state, order.rejection_reason) == (OrderState.REJECTED, "No capacity at Plant 7")
+    assert "No capacity at Plant 7" in body(client_for("customer").get(f"/portal/orders/{order.id}/"))
+
+
+def test_provider_takes_orders_of_published_offerings_only(peer):
+    account = factories.make_account("Consumer Co")
+    connection = make_connection("provider", account, name="Plant Operations desk")
+    fibre, router = factories.make_offering("Fibre 1G", "100.00"), factories.make_offering("Edge router")
+    db.session.add(ExchangePublication(connection_id=connection.id, offering_id=fibre.id))
+    db.session.commit()
+    document = {"externalId": "consumer-order-1", "productOrderItem": [
+        {"id": "ORDL0000001", "action": "add", "quantity": 2, "productOffering": {"id": router.number}}]}
+    refused = peer.send("productOrder", document)
+    assert refused.status_code == 422 and f"{router.number} is not published" in refused.get_json()["message"]
+    assert db.session.query(CustomerOrder).count() == 0
+
+    document["productOrderItem"][0]["productOffering"]["id"] = fibre.number
+    assert peer.send("productOrder", document).status_code == 200
+    assert peer.send("productOrder", document).status_code == 200  # the same order under another message id
+    order = db.session.query(CustomerOrder).one()
+    assert (order.channel, order.account_id, order.state, order.external_id) == (
+        OrderChannel.SERVICE_EXCHANGE, account.id, OrderState.NEW, "consumer-order-1")
+    assert (order.lines[0].quantity, order.lines[0].external_item_id) == (2, "ORDL0000001")
+    acknowledged = db.session.query(ExchangeMessage).filter_by(kind="productOrderStateChangeEvent").one()
+    assert acknowledged.payload["sequence"] == 1
+    assert acknowledged.payload["event"]["productOrder"]["externalId"] == "consumer-order-1"
+
+
+# ---------------------------------------------------------------- outbox
+
+
+class OtherInstance:
+    """A stand-in for the other instance's inbox: answers each POST with the next scripted status."""
+
+    def __init__(self):
+        self.answers, self.received = [], []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers["Content-Length"])
+                outer.received.append((json.loads(self.rfile.read(length)), dict(self.headers)))
+                status, reply = outer.answers.pop(0) if outer.answers else (200, {"status": "applied"})
+                data = json.dumps(reply).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def other_instance():
+    server = OtherInstance()
+    yield server
+    server.close()
+
+
+def queue(connection, *subjects):
+    for subject in subjects:
+        outbox.queue_message(connection, "orderCaseComment", {"text": subject}, subject)
+    db.session.commit()
+
+
+def states() -> list[tuple[str, str]]:
+    db.session.expire_all()
+    return [(m.subject, m.state) for m in db.session.query(ExchangeMessage).order_by(ExchangeMessage.id)]
+
+
+def test_outbox_delivers_in_order_holds_back_while_down_and_sets_refusals_aside(app, client_for, other_instance):
+    connection = make_connection("consumer", peer=other_instance.url)
+    queue(connection, "first", "second", "third")
+    other_instance.answers = [(503, {"message": "restarting"})]
+    assert outbox.deliver_due_messages() == 0
+    assert states() == [("first", "queued"), ("second", "queued"), ("third", "queued")]
+    first = db.session.query(ExchangeMessage).filter_by(subject="first").one()
+    assert first.attempts == 1 and "HTTP 503: restarting" in first.last_error and first.next_attempt_at > first.created_on
+    assert [m["payload"]["text"] for m, _ in other_instance.received] == ["first"]
+
+    db.session.query(ExchangeMessage).update({"next_attempt_at": first.created_on})
+    db.session.commit()
+    other_instance.answers = [(200, {"status": "applied"}), (422, {"message": "No case ORDCS1 here"})]
+    assert outbox.deliver_due_messages() == 2
+    assert states() == [("first", "delivered"), ("second", "refused"), ("third", "delivered")]
+    sent = [(m["payload"]["text"], headers["Authorization"], headers["X-Exchange-Peer"])
+            for m, headers in other_instance.received]
+    assert sent[1:] == [("first", "Bearer sst_other_side", "http://127.0.0.1:8"),
+                        ("second", "Bearer sst_other_side", "http://127.0.0.1:8"),
+                        ("third", "Bearer sst_other_side", "http://127.0.0.1:8")]
+    assert len({m["id"] for m, _ in other_instance.received}) == 3  # the retry kept its message id
+
+    admin = client_for("admin")
+    page = body(admin.get(f"/exchange/connections/{connection.id}"))
+    assert "No case ORDCS1 here" in page and 'id="messages-refused">1<' in page
+    retried = admin.submit(f"/exchange/connections/{connection.id}", {},
+                           post_url=f"/exchange/connections/{connection.id}/retry")
+    assert retried.status_code == 302
+    # The retry's commit woke the background sender; the periodic delivery would do the same.
+    outbox.deliver_due_messages()
+    deadline = time.monotonic() + 10
+    while states()[1] != ("second", ExchangeMessageState.DELIVERED) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert states()[1] == ("second", ExchangeMessageState.DELIVERED)
+    assert [m["payload"]["text"] for m, _ in other_instance.received][-1] == "second"
+
+
+# ---------------------------------------------------------------- cases
+
+
+def test_the_consumers_rejected_solution_reopens_the_providers_case(peer, users):
+    from app.core.choices import CaseState, JournalKind, LineState
+    from app.exchange.models import ExchangeCase
+    from app.models import JournalEntry, OrderCase
+
+    account = factories.make_account("Consumer Co")
+    connection = make_connection("provider", account, name="Plant Operations desk")
+    order = factories.make_order(account, lines=1)
+    case = factories.make_case(account, order=order, order_lines=list(order.lines), state=CaseState.RESOLVED,
+                               line_state=LineState.ACCEPTED)
+    db.session.add(ExchangeCase(connection_id=connection.id, case_id=case.id, remote_key="ORDCS0000009",
+                                event_sequence=0))
+    db.session.commit()
+
+    refused = peer.send("orderCaseSolution", {"case": "ORDCS0000404", "accepted": False, "reason": "x"})
+    assert refused.status_code == 422 and "No case ORDCS0000404" in refused.get_json()["message"]
+    rejected = peer.send("orderCaseSolution", {"case": "ORDCS0000009", "accepted": False,
+                                               "reason": "Three accesses, not two."})
+    assert rejected.status_code == 200
+    case = db.session.get(OrderCase, case.id)
+    assert (case.state, case.needs_attention, case.resolution_code) == (CaseState.WORK_IN_PROGRESS, True, None)
+    comment = db.session.query(JournalEntry).filter_by(case_id=case.id, kind=JournalKind.COMMENT).one()
+    assert comment.text == "Plant Operations desk: Three accesses, not two."
+    # Nothing of it goes back: it came from the consumer.
+    assert db.session.query(ExchangeMessage).count() == 0
+
+
+def test_record_solution_rejected_is_the_back_offices(users):
+    from app import workflows
+    from app.core.choices import CaseState, LineState
+    from app.core.exceptions import PermissionDenied, StateConflict
+    from flask_appbuilder.security.sqla.models import User
+
+    account = factories.make_account()
+    order = factories.make_order(account, lines=1)
+    case = factories.make_case(account, order=order, order_lines=list(order.lines), state=CaseState.RESOLVED,
+                               line_state=LineState.ACCEPTED)
+    customer = db.session.get(User, users["customer"].id)
+    with pytest.raises(PermissionDenied):
+        workflows.record_solution_rejected(case.id, customer, None, "No")
+    agent = db.session.get(User, users["agent"].id)
+    workflows.record_solution_rejected(case.id, agent, None, "Relayed: no")
+    with pytest.raises(StateConflict):
+        workflows.record_solution_rejected(case.id, agent, None, "Again")
+
+
+def test_a_published_offering_is_not_edited_at_the_consumer(client_for, consumer_catalog):
+    manager = client_for("manager")
+    response = manager.submit(f"/productofferingview/edit/{consumer_catalog.id}", {
+        "name": "Cheaper fibre", "unit_price": "1.00", "currency": "USD", "price_type": "recurring",
+        "active": "y", "version": consumer_catalog.version})
+    assert "follow the provider and cannot be changed here" in body(response)
+    db.session.expire_all()
+    assert (consumer_catalog.name, str(consumer_catalog.unit_price)) == ("Fibre 1G", "100.00")
+
+
+def test_the_consumers_cancellation_goes_to_the_provider(app, client_for, consumer_catalog, peer, users):
+    bandwidth = consumer_catalog.specification.characteristics[0]
+    order_in_portal(client_for, (f"qty-{consumer_catalog.id}", "1"), (f"char-{consumer_catalog.id}-{bandwidth.id}", "100"))
+    order = db.session.query(CustomerOrder).one()
+    peer.send("productOrderStateChangeEvent", event(order, 1, "acknowledged", "acknowledged"))
+    page = body(client_for("manager").get(f"/customerorderview/show/{order.id}"))
+    assert "Provided by Fibre Provider Inc as ORD0000777" in page and "provider's state: acknowledged" in page
+    sm = app.appbuilder.sm
+    key = sm.create_api_key(sm.get_user_by_id(users["customer"].id), "portal-app")["key"]
+    cancelled = app.test_client().post(f"/api/v1/orders/{order.id}/actions/cancel", json={"version": order.version},
+                                       headers={"Authorization": f"Bearer {key}"})
+    assert cancelled.status_code == 200, cancelled.get_data(as_text=True)
+    message = db.session.query(ExchangeMessage).filter_by(kind="cancelProductOrder").one()
+    assert message.payload == {"externalId": order.tmf_id, "cancellationReason": "Cancelled by the customer"}
+
+
+def test_the_provider_cancels_on_the_consumers_request(peer):
+    account = factories.make_account("Consumer Co")
+    connection = make_connection("provider", account, name="Plant Operations desk")
+    order = factories.make_order(account, lines=1, state=OrderState.NEW, line_state="New")
+    db.session.add(ExchangeOrder(connection_id=connection.id, order_id=order.id, remote_id="consumer-order-9",
+                                 event_sequence=0))
+    db.session.commit()
+    assert peer.send("cancelProductOrder", {"externalId": "consumer-order-9",
+                                            "cancellationReason": "Cancelled by the customer"}).status_code == 200
+    assert db.session.get(CustomerOrder, order.id).state == OrderState.CANCELLED
+    reported = db.session.query(ExchangeMessage).filter_by(kind="productOrderStateChangeEvent").one()
+    assert reported.payload["event"]["productOrder"]["state"] == "cancelled"
