@@ -135,3 +135,8 @@ class Config:
     EXCHANGE_RETRY_MAX_SECONDS = float(os.environ.get("EXCHANGE_RETRY_MAX_SECONDS", "300"))
 
     LIST_PAGE_SIZE = 20
+
+    # Operations: the log level (DEBUG, INFO, WARNING, ERROR), and how often ./scripts/run runs the periodic
+    # job in-process (seconds, 0 = not at all); production schedules `flask periodic` (cron or a timer).
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    PERIODIC_INTERVAL_SECONDS = int(os.environ.get("PERIODIC_INTERVAL", "60"))

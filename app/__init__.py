@@ -9,6 +9,7 @@ from flask_appbuilder import AppBuilder
 from flask_login import current_user
 
 from app.core.extensions import csrf, db, migrate
+from app.core.logging_config import configure_logging
 from app.core.input_guard import init_input_guard
 from app.core.prepared_statements import keep_prepared_statements
 from app.core.request_logging import init_request_logging
@@ -30,6 +31,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     if config_overrides:
         app.config.update(config_overrides)
     app.config.setdefault("FAB_INDEX_VIEW", "app.home.page.HomeView")
+    configure_logging(app.config["LOG_LEVEL"])
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)
@@ -108,7 +110,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from app.cli import register_cli
 
     register_cli(app)
-    from app.sla.periodic import register_periodic_cli
+    from app.operations.periodic import register_periodic_cli
 
     register_periodic_cli(app)
     return app

@@ -348,6 +348,7 @@ from app.sla.models import (  # noqa: E402,F401  (re-exported)
 from app.attachments.models import Attachment, AttachmentContent  # noqa: E402,F401  (re-exported)
 from app.mail.models import EmailTemplate, InboundEmail  # noqa: E402,F401  (re-exported)
 from app.tmf.models import TmfCancelRequest, TmfEvent, TmfHubSubscription  # noqa: E402,F401  (re-exported)
+from app.operations.models import PeriodicRun  # noqa: E402,F401  (registers the run records)
 from app.core.sessions import UserSessionGeneration  # noqa: E402,F401  (registered)
 from app.exchange import models as exchange_models  # noqa: E402,F401  (registers the Service Exchange records)
 

@@ -14,6 +14,7 @@ from app.attachments.portal import CustomerPortalAttachmentsView
 from app.cases import views as case_views
 from app.mail import views as mail_views
 from app.home import dashboard
+from app.operations.views import OperationsView
 from app.orders import views as order_views
 from app.sla import views as sla_views
 from app.cases import task_views
@@ -477,6 +478,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(sla_views.HolidayDateView)
     appbuilder.add_view(sla_views.NotificationView, "Notification outbox", category="Administration",
                         icon="fa-envelope")
+    appbuilder.add_view(OperationsView, "Operations", category="Administration", icon="fa-heartbeat")
     appbuilder.add_view(mail_views.EmailTemplateView, "E-mail templates", category="Administration",
                         icon="fa-file-text")
     appbuilder.add_view(ServiceExchangeView, "Service Exchange", category="Administration", icon="fa-exchange")

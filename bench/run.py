@@ -7,8 +7,8 @@ statements of each. Beside the product's pages it times the same data read direc
 and the stock Flask-AppBuilder list view over the same table (a plain ``ModelView`` registered only in
 this benchmark's app). Prints one table and writes ``bench/results/<size>-<db>.md`` (and ``.json``).
 
-PostgreSQL: ``BENCH_PG_URL`` (default ``postgresql+psycopg://orderdesk:orderdesk@127.0.0.1:5432/``) is a
-server URL without database; the role needs CREATEDB.
+PostgreSQL: ``BENCH_PG_URL`` (default ``postgresql+psycopg://orderdesk:orderdesk@127.0.0.1/``, the port from
+``PGPORT`` or 5432) is a server URL without database; the role needs CREATEDB.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 DATA_DIR = BENCH_DIR / "data"
 RESULTS_DIR = BENCH_DIR / "results"
-DEFAULT_PG = "postgresql+psycopg://orderdesk:orderdesk@127.0.0.1:5432/"
+DEFAULT_PG = "postgresql+psycopg://orderdesk:orderdesk@127.0.0.1/"
 
 TARGETS = {
     "Order Cases list": "p50 ≤ 30 ms, ≤ 1.5× S",

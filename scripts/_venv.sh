@@ -1,4 +1,4 @@
-# Sourced by scripts/run and scripts/test: make .venv with the project installed, quickly when it already is.
+# Sourced by every script that runs the application or its tools: make .venv with the project installed, quickly when it already is.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"

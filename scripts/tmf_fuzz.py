@@ -344,7 +344,7 @@ def main() -> int:
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--shared", type=Path, required=True)
-    parser.add_argument("--examples", type=int, default=60)
+    parser.add_argument("--examples", type=int, default=40)
     parser.add_argument("--seed", type=int, default=20261204)
     parser.add_argument("--only", action="append", help="a target name, e.g. 'TMF641 v4' (repeatable)")
     parser.add_argument("--schemathesis", default=str(Path(sys.executable).with_name("schemathesis")))

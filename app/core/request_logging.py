@@ -100,10 +100,3 @@ def init_request_logging(app: Flask) -> None:
     app.after_request(_finish)
     # SQLAlchemy errors the application does not handle itself (it maps StaleDataError to a conflict).
     app.register_error_handler(SQLAlchemyError, _database_unavailable)
-    if not log.handlers and not logging.getLogger().handlers:
-        # Nothing configured (a plain gunicorn or flask run): write the lines to stderr.
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        log.addHandler(handler)
-        log.propagate = False
-    log.setLevel(logging.INFO)

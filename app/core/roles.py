@@ -16,6 +16,9 @@ CUSTOMER = "customer"
 INTEGRATOR = "integrator"
 ALL_ROLES = (ADMIN, MANAGER, AGENT, CUSTOMER, INTEGRATOR)
 
+# Roles for machine callers of the REST and TMF APIs: an account holding only these may not use the web pages.
+API_ONLY_ROLES = (INTEGRATOR,)
+
 # Back-office roles, from least to most powerful; each includes the ones before it.
 BACK_OFFICE_RANK = {AGENT: 1, MANAGER: 2, ADMIN: 3}
 
@@ -61,7 +64,7 @@ MANAGER_MENUS = ("At risk", "Breached", "Reports", "Dashboard")
 # Append-only records nobody edits through a form.
 LEDGER_VIEWS = ("OrderChangeView",)
 ADMINISTRATION_VIEWS = ("ServiceDefinitionView", "AssignmentGroupView", "SlaDefinitionView", "NotificationView",
-                        "HolidayCalendarView", "HolidayDateView")
+                        "HolidayCalendarView", "HolidayDateView", "OperationsView")
 
 BACK_OFFICE_MENUS = (
     "Customer Order Management",
@@ -208,3 +211,9 @@ def has_back_office_role(user, minimum: str) -> bool:
     """True when *user* holds *minimum* or a more powerful back-office role (agent < manager < admin)."""
     needed = BACK_OFFICE_RANK[minimum]
     return any(BACK_OFFICE_RANK.get(name, 0) >= needed for name in role_names(user))
+
+
+def is_api_only(user) -> bool:
+    """True when every role of *user* is an API-only role (it may not sign in to the web pages)."""
+    names = role_names(user)
+    return bool(names) and names <= set(API_ONLY_ROLES)

@@ -28,6 +28,7 @@ from wtforms.validators import DataRequired, Optional
 
 from app.core.errors import STALE_MESSAGE
 from app.core.roles import ALL_ROLES, CRU, DELETE, READ
+from app.core.web_login import WebLoginView
 from app.core.user_statistics import UserStatisticsView
 
 # Labels FAB would otherwise derive from column names ("Created By Id", "Target Minutes").
@@ -202,6 +203,7 @@ class RequestCachedSecurityManager(SecurityManager):
     query and every check of the request is a set lookup.
     """
 
+    authdbview = WebLoginView
     rolemodelview = CodeDefinedRoleView
     userstatschartview = UserStatisticsView
 

@@ -4,5 +4,5 @@ Owns the connections, the message outbox and inbox between the two instances, ca
 (TMF620 productOffering), exchanged orders (TMF622 orders and their state events) and order cases
 mirrored across the bridge. May import ``app.core``, ``app.models``, ``app.orders``, ``app.cases``,
 ``app.workflows`` and ``app.tmf``; nothing imports it but the factory (and ``app.models``, which registers
-its records).
+its records, and ``app.operations``, whose periodic job delivers its outbox).
 """

@@ -361,6 +361,11 @@ class SendReport:
     given_up: int = 0
     waiting: bool = False  # no mail server configured
 
+    def summary(self) -> str:
+        if self.waiting:
+            return "no mail server configured, messages stay queued"
+        return f"{self.sent} sent, {self.failed_attempts} failed attempts, {self.given_up} given up"
+
 
 def _email(notification: Notification, sender: str, reply_to: str = "") -> EmailMessage:
     message = EmailMessage()
@@ -390,7 +395,7 @@ def _email(notification: Notification, sender: str, reply_to: str = "") -> Email
     return message
 
 
-def _connect(config) -> smtplib.SMTP:
+def smtp_connection(config) -> smtplib.SMTP:
     host, port = config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25)
     if config.get("MAIL_USE_SSL"):
         smtp = smtplib.SMTP_SSL(host, port, timeout=SMTP_TIMEOUT_SECONDS)
@@ -438,7 +443,7 @@ def send_queued(now: dt.datetime | None = None) -> SendReport:
             return report
         smtp = None
         try:
-            smtp = _connect(config)
+            smtp = smtp_connection(config)
         except (OSError, smtplib.SMTPException) as exc:
             error = f"Mail server {config['MAIL_SERVER']}:{config.get('MAIL_PORT')} unavailable: {exc}"
             log.warning(error)
@@ -472,7 +477,7 @@ def send_queued(now: dt.datetime | None = None) -> SendReport:
 def _reconnect(config, smtp):
     _quit(smtp)
     try:
-        return _connect(config)
+        return smtp_connection(config)
     except (OSError, smtplib.SMTPException):
         return _DeadConnection()
 

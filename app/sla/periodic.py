@@ -1,74 +1,47 @@
-"""The periodic job (run from cron every few minutes): SLA stages and their notices, auto-close of
-resolved cases the customer did not answer, reading the desk mailbox, and delivery of the outbox.
+"""The SLA side of the periodic job: SLA stages and their notices, and auto-close of resolved cases the
+customer did not answer. ``app.operations.periodic`` runs these steps with the others, on a schedule.
 
-Safe to run as often as wanted and from several hosts: every step is recomputed from stored state,
-each notice is sent once (a flag on the task SLA, set in the same commit that queues the message),
-and on PostgreSQL an advisory lock lets only one run proceed at a time.
+Safe to run as often as wanted and from several hosts: every step is recomputed from stored state, and
+each notice is sent once (a flag on the task SLA, set in the same commit that queues the message).
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import click
-from sqlalchemy import func, text
+from flask import current_app
+from sqlalchemy import func
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.core.choices import CaseState, JournalKind, LineState, SlaStage
 from app.core.extensions import db
-from app.core.model_base import utcnow
 from app.models import JournalEntry, OrderCase, OrderCaseLine, TaskSla
-from app.mail.imap import PollReport, poll_mailbox
-from app.sla.notifications import NotificationEvent, SendReport, notify, send_queued
+from app.sla.notifications import NotificationEvent, notify
 from app.sla.clocks import pending_sla_notifications, refresh_task_slas, sync_slas
 
 log = logging.getLogger(__name__)
 
 AUTO_CLOSE_ACTION = "Auto close"
-# Arbitrary constant naming this job's PostgreSQL advisory lock.
-ADVISORY_LOCK_KEY = 7_420_011
 
 
 @dataclass
-class PeriodicReport:
-    skipped: bool = False
+class SlaReport:
     sla_changes: int = 0
     at_risk_notices: int = 0
     breach_notices: int = 0
-    auto_closed: list[str] = field(default_factory=list)
-    mail: SendReport = field(default_factory=SendReport)
-    inbound: PollReport = field(default_factory=PollReport)
 
     def summary(self) -> str:
-        if self.skipped:
-            return "Another periodic run is in progress; nothing done."
-        mail = "no mail server configured, messages stay queued" if self.mail.waiting else (
-            f"{self.mail.sent} sent, {self.mail.failed_attempts} failed attempts, {self.mail.given_up} given up"
-        )
-        return (
-            f"SLA: {self.sla_changes} stage changes, {self.at_risk_notices} at-risk and "
-            f"{self.breach_notices} breach notices. Auto-closed: {len(self.auto_closed)}"
-            f"{' (' + ', '.join(self.auto_closed) + ')' if self.auto_closed else ''}. Mail: {mail}. "
-            f"Desk mailbox: {self.inbound.summary()}."
-        )
+        return (f"{self.sla_changes} stage changes, {self.at_risk_notices} at-risk and "
+                f"{self.breach_notices} breach notices")
 
 
-@contextmanager
-def _single_run():
-    """Yield True when this process may run; on PostgreSQL only one run holds the lock at a time."""
-    if db.engine.dialect.name != "postgresql":
-        yield True
-        return
-    with db.engine.connect() as connection:
-        acquired = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar()
-        try:
-            yield bool(acquired)
-        finally:
-            if acquired:
-                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
-            connection.commit()
+@dataclass
+class AutoCloseReport:
+    closed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return f"{len(self.closed)} closed" + (f" ({', '.join(self.closed)})" if self.closed else "")
 
 
 def _sla_record(task_sla: TaskSla):
@@ -77,7 +50,7 @@ def _sla_record(task_sla: TaskSla):
     return db.session.get(OrderCase, task_sla.case_id)
 
 
-def queue_sla_notifications(now: dt.datetime, report: PeriodicReport) -> None:
+def queue_sla_notifications(now: dt.datetime, report: SlaReport) -> None:
     """At-risk and breach notices, once each per task SLA; a breach found before any at-risk notice
     went out sends only the breach notice."""
     for task_sla in pending_sla_notifications():
@@ -150,36 +123,13 @@ def auto_close_resolved_cases(now: dt.datetime, days: int) -> list[str]:
     return closed
 
 
-def run_periodic_work(app, now: dt.datetime | None = None) -> PeriodicReport:
-    """One pass of everything time-driven, as of *now* (naive UTC; default the current time)."""
-    now = now or utcnow()
-    with app.app_context():
-        report = PeriodicReport()
-        with _single_run() as may_run:
-            if not may_run:
-                report.skipped = True
-                return report
-            report.sla_changes = len(refresh_task_slas(now))
-            queue_sla_notifications(now, report)
-            report.auto_closed = auto_close_resolved_cases(now, int(app.config.get("AUTO_CLOSE_RESOLVED_DAYS", 10)))
-            report.inbound = poll_mailbox()
-            report.mail = send_queued(now)
-        log.info(report.summary())
-        return report
+def sla_stages_and_notices(now: dt.datetime) -> SlaReport:
+    """Move every open task SLA to its stage as of *now* and queue the notices that became due."""
+    report = SlaReport(sla_changes=len(refresh_task_slas(now)))
+    queue_sla_notifications(now, report)
+    return report
 
 
-def register_periodic_cli(app) -> None:
-    @app.cli.command("periodic")
-    @click.option("--now", "now_text", default=None, metavar="YYYY-MM-DDTHH:MM",
-                  help="Run as of this UTC time instead of the current time.")
-    def periodic_command(now_text):
-        """SLA refresh and notices, auto-close of resolved cases, and outbox delivery (run from cron)."""
-        now = None
-        if now_text:
-            try:
-                now = dt.datetime.fromisoformat(now_text)
-            except ValueError as exc:
-                raise click.BadParameter(f"{now_text!r} is not an ISO date and time") from exc
-            if now.tzinfo is not None:
-                now = now.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        click.echo(run_periodic_work(app, now).summary())
+def auto_close(now: dt.datetime) -> AutoCloseReport:
+    """Auto-close as configured by AUTO_CLOSE_RESOLVED_DAYS (0 disables)."""
+    return AutoCloseReport(auto_close_resolved_cases(now, int(current_app.config.get("AUTO_CLOSE_RESOLVED_DAYS", 10))))

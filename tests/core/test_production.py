@@ -85,7 +85,7 @@ class Instance:
                "LOAD_DEMO_DATA": "false", "AUTH_RATE_LIMITED": "false", "RATELIMIT_ENABLED": "false"}
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "scripts" / "serve-production"), "--bind", f"127.0.0.1:{self.port}",
+            [str(ROOT / "scripts" / "serve-production"), "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(workers), "--threads", str(threads)],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )

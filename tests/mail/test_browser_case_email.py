@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.core.choices import CaseState
 from app.core.extensions import db
 from app.models import EmailTemplate, OrderCase
-from app.sla.periodic import run_periodic_work
+from app.operations.periodic import run_periodic_work
 from tests.mail.conftest import DESK
 from tests.mail.test_inbound import reply
 
@@ -48,7 +48,7 @@ def test_agent_emails_from_a_template_and_the_reply_comes_back_as_a_comment(app,
 
     dovecot.deliver(DESK, reply(sent, "pat.buyer@umbrella.test", "It was the blue one, size M."))
     report = run_periodic_work(app)
-    assert report.inbound.outcomes == {"comment": 1}
+    assert report.result("Desk mailbox").outcomes == {"comment": 1}
 
     agent.reload()
     assert "It was the blue one, size M." in agent.inner_text(".activity-stream")

@@ -19,7 +19,7 @@ from app.mail.inbound import trim_quoted
 from app.mail.models import InboundOutcome
 from app.models import Attachment, AuditEvent, InboundEmail, JournalEntry, OrderCase
 from app.sla import notifications
-from app.sla.periodic import run_periodic_work
+from app.operations.periodic import run_periodic_work
 from tests.attachments import files
 from tests.mail.conftest import DESK
 
@@ -139,7 +139,7 @@ def test_the_periodic_job_reads_the_mailbox(app, mail_servers, awaiting_case):
     _smtp, dovecot = mail_servers
     dovecot.deliver(DESK, reply(None, awaiting_case.contact.email, "Blue.", subject=f"Re: [{awaiting_case.number}]"))
     report = run_periodic_work(app)
-    assert report.inbound.outcomes == {InboundOutcome.COMMENT: 1}
+    assert report.result("Desk mailbox").outcomes == {InboundOutcome.COMMENT: 1}
     assert "Desk mailbox: 1 comment." in report.summary()
 
 

@@ -12,7 +12,8 @@ from app.core.choices import CaseState, JournalKind, LineState, NotificationStat
 from app.core.extensions import db
 from app.models import AuditEvent, JournalEntry, Notification, OrderCase, TaskSla
 from app.sla.notifications import NotificationEvent
-from app.sla.periodic import ADVISORY_LOCK_KEY, AUTO_CLOSE_ACTION, run_periodic_work
+from app.operations.periodic import ADVISORY_LOCK_KEY, run_periodic_work
+from app.sla.periodic import AUTO_CLOSE_ACTION
 from tests import factories
 from tests.sla.test_notifications import SmtpServer, free_port
 
@@ -34,10 +35,23 @@ def smtp(app):
     app.config.update(saved)
 
 
+class Report:
+    """What the SLA, auto-close and mail tasks of one run did."""
+
+    def __init__(self, outcome):
+        self.skipped, self.summary = outcome.skipped, outcome.summary
+        assert outcome.skipped or outcome.ok, outcome.summary()
+        sla_report = outcome.result("SLA stages and notices")
+        self.sla_changes, self.at_risk_notices, self.breach_notices = (
+            (sla_report.sla_changes, sla_report.at_risk_notices, sla_report.breach_notices) if sla_report else (0, 0, 0))
+        self.auto_closed = outcome.result("Auto-close").closed if not outcome.skipped else []
+        self.mail = outcome.result("Mail delivery")
+
+
 def run(app, now):
     """The job runs in its own application context and session, as from cron."""
     db.session.commit()
-    report = run_periodic_work(app, now)
+    report = Report(run_periodic_work(app, now))
     db.session.expire_all()
     return report
 
@@ -171,7 +185,7 @@ def test_the_cli_command_runs_the_job(app, smtp, users):
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["periodic", "--now", now.isoformat()])
     assert result.exit_code == 0, result.output
-    assert f"Auto-closed: 1 ({case.number})" in result.output and "Mail: 1 sent" in result.output
+    assert f"Auto-close: 1 closed ({case.number})" in result.output and "Mail delivery: 1 sent" in result.output
     db.session.expire_all()
     assert db.session.get(OrderCase, case.id).state == CaseState.CLOSED
 

@@ -16,7 +16,7 @@ from app.core.choices import CaseOrigin, CaseState, ResolutionCode, Scope, SlaKi
 from app.core.extensions import db
 from app.models import Contact, Notification, OrderCase, TaskSla
 from app.sla.notifications import NotificationEvent
-from app.sla.periodic import run_periodic_work
+from app.operations.periodic import run_periodic_work
 from tests import factories
 
 T0 = dt.datetime(2026, 3, 2, 8, 0)
