@@ -59,6 +59,11 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         from app.core.view_support import install_page_rendering
 
         install_page_rendering(app)
+        from app.core.display import install_display_filters
+        from app.core.preferences import remember_preferences_at_sign_in
+
+        install_display_filters(app)
+        remember_preferences_at_sign_in(app)
 
         from app.core.errors import register_error_handlers
         from app.core.health import health

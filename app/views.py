@@ -6,9 +6,12 @@ from flask_appbuilder import expose, has_access
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_login import current_user
+from sqlalchemy import select
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 
 from app.accounts import overview
+from app.core.display import capitalised
+from app.core.preferences import PreferencesView
 from app.attachments import views as attachment_views
 from app.attachments.portal import CustomerPortalAttachmentsView
 from app.cases import views as case_views
@@ -45,6 +48,7 @@ from app.models import (
     Contact,
     Interaction,
     Location,
+    OrderCase,
     OrderChange,
     ProductInventory,
     ProductOffering,
@@ -337,6 +341,7 @@ class InteractionView(BackOfficeModelView):
     }
     edit_form_extra_fields = add_form_extra_fields
     base_order = ("number", "desc")
+    formatters_columns = {"state": capitalised, "channel": capitalised}
 
     def check_form(self, form, item=None):
         _belongs(form, "contact", message="The contact belongs to another account.")
@@ -346,9 +351,13 @@ class InteractionView(BackOfficeModelView):
         item.agent_id = item.agent_id or current_user_id()
 
     def record_links(self, pk):
-        if not _has("can_add", "OrderCaseView"):
-            return []
-        return [("Create case", f"/ordercases/create/?origin=interaction&interaction_id={pk}")]
+        """Create case, and a link to each case created from the interaction."""
+        links = [("Create case", f"/ordercases/create/?origin=interaction&interaction_id={pk}")] \
+            if _has("can_add", "OrderCaseView") else []
+        cases = db.session.execute(select(OrderCase.id, OrderCase.number, OrderCase.state)
+                                   .where(OrderCase.interaction_id == pk).order_by(OrderCase.id)).all()
+        return links + [(f"Case {number} · {state}", url_for("OrderCasePageView.record", pk=case_id))
+                        for case_id, number, state in cases]
 
 
 TASK_LIST = ["number", "case", "subject", "state", "priority", "assignment_group", "assigned_to", "changed_on"]
@@ -500,6 +509,7 @@ def register_views(appbuilder) -> None:
         ListExportView,
     ):
         appbuilder.add_view_no_menu(view)
+    appbuilder.add_view_no_menu(PreferencesView)
     appbuilder.add_view_no_menu(attachment_views.AttachmentView)
     appbuilder.add_view_no_menu(CustomerPortalAttachmentsView)
     attachment_views.install_template_functions(current_app)

@@ -58,7 +58,7 @@ def register_attachment_routes(api) -> None:
     api.operations["/attachments/{attachment_id}/content"]["get"]["responses"]["200"]["content"] = {
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
 
-    @api.route("DELETE", "/attachments/{attachment_id}", summary="Delete an attachment", tag="Attachments",
+    @api.route("DELETE", "/attachments/{attachment_id}", summary="Delete an attachment", tag="Attachments", status=204,
                roles=CASE_READERS, errors=(403, 404, 409), description="Only the person who attached the file "
                "or a manager; not on a closed or cancelled case.")
     def delete(caller, params, body, attachment_id):

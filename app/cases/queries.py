@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from app.core.display import field_label
 from app.cases.guards import get_record, optional_id
 from app.core.choices import CaseState, LineState, Scope
 from app.core.extensions import db
@@ -282,7 +283,7 @@ _REFERENCES = {
 
 
 def _field_label(field: str) -> str:
-    return _REFERENCES[field][1] if field in _REFERENCES else field.replace("_", " ")
+    return _REFERENCES[field][1] if field in _REFERENCES else field_label(field)
 
 
 def _referenced_names(events) -> dict[tuple[str, str], str]:

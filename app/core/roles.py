@@ -95,6 +95,7 @@ BACK_OFFICE_MENUS = (
 
 # Every signed-in back-office user may see and edit their own profile and password.
 OWN_PROFILE = (
+    ("can_edit", "PreferencesView"),  # My settings: the time zone of the pages
     ("can_userinfo", "UserDBModelView"),
     ("resetmypassword", "UserDBModelView"),
     ("userinfoedit", "UserDBModelView"),

@@ -15,6 +15,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_login import current_user
 
+from app.core.display import capitalised
 from app.orders import pages
 from app.orders.bulk_views import LINE_BULK_PERMISSIONS, ORDER_BULK_PERMISSIONS, LineBulkActions, OrderBulkActions
 from app.orders import workflows as wf
@@ -456,6 +457,7 @@ class QuoteView(BackOfficeModelView):
     search_columns = ["number", "account", "state", "valid_until"]
     label_columns = {**ORDER_LABELS, "order": "Converted order"}
     base_order = ("number", "desc")
+    formatters_columns = {"state": capitalised}
 
     def _quote(self, pk) -> Quote:
         quote = pages.load_quote(_as_int(pk) or -1)

@@ -36,6 +36,7 @@ from app.tmf.orders import (
     render_order,
 )
 from app.tmf.query import parse_query
+from app.tmf.schemas import check_body
 
 FINAL_TMF_STATES = {"completed", "cancelled", "rejected", "failed", "partial"}
 
@@ -134,6 +135,7 @@ def make_blueprint(api: OrderApi) -> Blueprint:
         owned = [field for field in ("id", "href", "state", "effectiveCancellationDate") if field in body]
         if owned:
             raise TmfError(400, "Server-owned attribute", f"{', '.join(owned)} may not be set by the client")
+        check_body(api.spec, api.cancel_definition, body)
         reference = body.get(api.resource)
         if not isinstance(reference, dict) or not isinstance(reference.get("id"), str):
             raise TmfError(400, "Missing attribute", f"{api.resource}.id is required (a string)")
@@ -171,6 +173,7 @@ def make_blueprint(api: OrderApi) -> Blueprint:
     @tmf_endpoint
     def register_listener():
         body = request_json_object()
+        check_body(api.spec, api.hub_definition, body)
         callback = body.get("callback")
         if not isinstance(callback, str) or not callback.startswith(("http://", "https://")) or len(callback) > 1000:
             raise TmfError(400, "Missing attribute", "callback must be an http(s) URL of at most 1000 characters")

@@ -116,13 +116,11 @@ def fits_numeric(value: Decimal, column) -> bool:
     return value.is_finite() and abs(value) < bound and abs(round(value, scale)) < bound
 
 
-def object_list(value: Any, where: str, *, lone_object: bool = False) -> list[dict]:
+def object_list(value: Any, where: str) -> list[dict]:
     """The elements of an optional array attribute, each of which must be an object (the code that reads
-    them calls .get on each). With *lone_object*, a single object stands for an array of one."""
+    them calls .get on each)."""
     if value is None:
         return []
-    if lone_object and isinstance(value, dict):
-        return [value]
     if not isinstance(value, list):
         raise TmfError(400, "Invalid attribute", f"{where} must be an array of objects")
     for position, element in enumerate(value):

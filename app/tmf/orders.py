@@ -45,6 +45,7 @@ from app.models import (
 from app.orders.enrichment import find_by_reference
 from app.orders.rules import ZERO, offering_kind, order_totals
 from app.tmf.common import TmfError, fits_numeric, object_list, parse_datetime, text_for_column, tmf_datetime
+from app.tmf.schemas import check_body
 from app.core.workflow_base import as_text, audit
 
 
@@ -73,6 +74,11 @@ class OrderApi:
     cancel_type: str
     cancel_accepted_state: str
     create_only_fields: tuple[str, ...]
+    spec: str = ""  # the official document (app/tmf/specs/) and its request definitions
+    create_definition: str = ""
+    update_definition: str = ""
+    cancel_definition: str = ""
+    hub_definition: str = "EventSubscriptionInput"
     version: int = 4
     order_date_key: str = "orderDate"
     external_id_path: str = "externalId"
@@ -99,6 +105,10 @@ PRODUCT_ORDERING = OrderApi(
     cancel_resource="cancelProductOrder",
     cancel_type="CancelProductOrder",
     cancel_accepted_state="acknowledged",
+    spec="TMF622-ProductOrder-v4.0.0.swagger.json",
+    create_definition="ProductOrder_Create",
+    update_definition="ProductOrder_Update",
+    cancel_definition="CancelProductOrder_Create",
     create_only_fields=("id", "href", "orderDate", "state", "completionDate", "expectedCompletionDate",
                         "cancellationDate", "cancellationReason"),
 )
@@ -117,6 +127,10 @@ SERVICE_ORDERING = OrderApi(
     cancel_resource="cancelServiceOrder",
     cancel_type="CancelServiceOrder",
     cancel_accepted_state="accepted",
+    spec="TMF641-Service_Ordering-v4.0.0.swagger.json",
+    create_definition="ServiceOrder_Create",
+    update_definition="ServiceOrder_Update",
+    cancel_definition="CancelServiceOrder_Create",
     create_only_fields=("id", "href", "orderDate", "state", "completionDate", "expectedCompletionDate", "startDate",
                         "cancellationDate", "cancellationReason"),
 )
@@ -312,7 +326,7 @@ def validate_create(api: OrderApi, body: dict) -> list[dict]:
         specification = described.get(api.specification_key)
         if specification is not None:
             _check_reference(specification, f"{where}.{api.specification_key}")
-        for index, place in enumerate(object_list(described.get("place"), f"{where}.place", lone_object=True)):
+        for index, place in enumerate(object_list(described.get("place"), f"{where}.place")):
             if place.get("id") is not None:
                 _reference_id(place["id"], f"{where}.place[{index}].id")
         for index, characteristic in enumerate(described.get(api.characteristic_key) or []):
@@ -331,12 +345,13 @@ def validate_create(api: OrderApi, body: dict) -> list[dict]:
         if not isinstance(note.get("text"), str) or not note["text"]:
             raise TmfError(400, "Missing attribute", "every note needs a text")
     _read_order_columns(body)
+    check_body(api.spec, api.create_definition, body)
     return items
 
 
 def _check_object_arrays(node: dict, attributes: tuple[str, ...], where: str) -> None:
     for attribute in attributes:
-        object_list(node.get(attribute), f"{where}{attribute}", lone_object=attribute == "place")
+        object_list(node.get(attribute), f"{where}{attribute}")
 
 
 def _check_reference(reference: Any, where: str) -> None:
@@ -423,9 +438,8 @@ class _LineDraft:
 
 
 def _place_reference(described: dict) -> Any:
-    places = described.get("place") or []
-    place = places[0] if isinstance(places, list) and places else places if isinstance(places, dict) else {}
-    return place.get("id")
+    places = described.get("place") or [{}]
+    return places[0].get("id")
 
 
 def _is_organisation(party: dict) -> bool:
@@ -665,6 +679,8 @@ def patch_order(api: OrderApi, order: CustomerOrder, patch: dict, user) -> None:
     if api.item_key in patch:
         raise TmfError(400, "Read-only attribute",
                        f"{api.item_key} cannot be patched; cancel the order and submit a new one")
+    _read_order_columns(patch)  # its refusals first, as on create
+    check_body(api.spec, api.update_definition, patch, patch=True)
     if "cancellationReason" in patch and patch.get("state") != "cancelled":
         raise TmfError(400, "Read-only attribute", "cancellationReason is given when cancelling the order "
                        "(with state cancelled, or through the cancellation resource)")

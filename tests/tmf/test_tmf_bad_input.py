@@ -37,6 +37,7 @@ def rows():
     # Arrays that must hold objects.
     (order(item(product={"place": ["x"]})), "place[0]"),
     (order(item(product={"place": "x"})), "place"),
+    (order(item(product={"place": {"id": "S1"}})), "place"),
     (order(item(product={"productCharacteristic": ["speed"]})), "productCharacteristic[0]"),
     (order(item(product={"productCharacteristic": 5})), "productCharacteristic"),
     (order(item(product={"relatedParty": [1]})), "relatedParty[0]"),
@@ -98,7 +99,7 @@ def test_bad_service_orders_get_400_and_write_nothing(tmf, service, message):
 
 def test_text_as_long_as_its_column_is_accepted(tmf):
     body = order(item(id="i" * ITEM_ID, productOffering={"id": "o" * REFERENCE},
-                      product={"place": {"id": "l" * REFERENCE},
+                      product={"place": [{"id": "l" * REFERENCE, "role": "deliveryAddress"}],
                                "productCharacteristic": [{"name": "n" * CHARACTERISTIC_NAME,
                                                           "value": "v" * CHARACTERISTIC_VALUE}]}),
                  externalId="e" * EXTERNAL_ID, description="d" * DESCRIPTION)

@@ -339,3 +339,16 @@ def test_a_sender_that_dies_on_every_attempt_ends_failed_and_retry_queues_it_aga
         db.session.rollback()
     assert db.session.get(TmfEvent, event_id).state == "delivered"
     assert [event["eventId"] for event in received] == ["evt-1"]
+
+
+# Fuzzing: what the official swagger refuses is refused -------------------------------------------
+
+def test_bodies_the_official_swagger_refuses_get_400_naming_the_place(tmf):
+    created = tmf.post(f"{S641}/serviceOrder", service_order_body()).get_json()
+    patched = tmf.patch(f"{S641}/serviceOrder/{created['id']}", {"externalReference": 0.0, "category": None})
+    assert patched.status_code == 400
+    assert valid(patched, "ServiceError")["message"].startswith("externalReference: 0.0 is not of type 'array'")
+    posted = tmf.post(f"{P622}/productOrder", {**CTK_622_BODY, "notificationContact": 5})
+    assert posted.status_code == 400
+    assert valid(posted, "ProductError")["message"].startswith("notificationContact: 5 is not of type 'string'")
+    assert tmf.get(f"{S641}/serviceOrder/{created['id']}").get_json()["category"] == "CloudServiceOrdering"

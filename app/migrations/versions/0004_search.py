@@ -6,7 +6,7 @@ descriptions. PostgreSQL keeps an expression index current by itself; SQLite's F
 external-content tables over the record tables, kept current by insert, update and delete triggers.
 
 Revision ID: 0004_search
-Revises: 0022
+Revises: 0008
 Create Date: 2026-12-04 15:30:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # Its own id: another revision numbered 0004 (session generation) landed first.
 revision = '0004_search'
-down_revision = '0022'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
