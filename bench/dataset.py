@@ -349,9 +349,13 @@ def ensure_schema(engine) -> None:
     from sqlalchemy.schema import CreateColumn
 
     from app.core.extensions import metadata
+    from app.search.fulltext import is_search_index
+
+    def declared(name, type_, parent_names) -> bool:
+        return not (name and is_search_index(name))  # migration 0004_search's full-text tables and indexes
 
     with engine.begin() as conn:
-        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+        differences = compare_metadata(MigrationContext.configure(conn, opts={"include_name": declared}), metadata)
         for difference in differences:
             kind = difference[0] if isinstance(difference, tuple) else None
             if kind == "add_index":

@@ -62,7 +62,8 @@ def export_url(app, rows: int, file_format: str) -> str:
     with app.test_request_context():
         cut = db.session.scalar(select(OrderCase.opened_at).order_by(OrderCase.opened_at.desc())
                                 .offset(rows).limit(1))
-        listed = list_url(app.appbuilder, "AllCasesView", [("opened_at", FilterGreater, [cut.isoformat(sep=" ")])])
+        filters = [("opened_at", FilterGreater, [cut.isoformat(sep=" ")])] if cut is not None else []
+        listed = list_url(app.appbuilder, "AllCasesView", filters)
         db.session.remove()
     return listed.replace("/allcasesview/list/", f"/export/AllCasesView.{file_format}")
 
