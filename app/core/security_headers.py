@@ -42,7 +42,8 @@ def content_security_policy(nonce: str) -> str:
 
 def _add_headers(response):
     headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy(csp_nonce())
+    # A response that set a stricter policy of its own (attachment downloads: sandbox) keeps it.
+    headers.setdefault("Content-Security-Policy", content_security_policy(csp_nonce()))
     headers["X-Frame-Options"] = "DENY"
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "strict-origin-when-cross-origin"

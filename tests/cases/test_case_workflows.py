@@ -566,7 +566,10 @@ def test_bulk_sync_on_hundreds_of_lines_uses_a_constant_number_of_statements(use
     assert set(line_states_of(case.id)) == {LineState.WORK_IN_PROGRESS}
     versions = set(db.session.execute(text("SELECT version FROM order_case_line")).scalars())
     assert versions == {3}
-    assert db.session.query(AuditEvent).filter_by(case_id=case.id, record_type="order_case_line").count() == 600
+    assert set(db.session.execute(text("SELECT assigned_to_id FROM order_case_line")).scalars()) == {
+        user_for(users, "agent").id}
+    # Per line: its state on Submit, then its state and its assignee on Assign to me.
+    assert db.session.query(AuditEvent).filter_by(case_id=case.id, record_type="order_case_line").count() == 900
 
 
 def test_edit_case_header_rules(users):

@@ -104,7 +104,8 @@ def test_orders_cover_every_state_channel_and_stay_consistent(demo, db):
     assert 1000 <= count(db, OrderLineItem) <= 1500
     assert {o.state for o in orders} == set(OrderState.ALL)
     assert {o.order_type for o in orders} == set(OrderType.ALL)
-    assert {o.channel for o in orders} == set(OrderChannel.ALL)
+    # Service Exchange orders exist only where a provider desk is connected; the demo is one desk alone.
+    assert {o.channel for o in orders} == set(OrderChannel.ALL) - {OrderChannel.SERVICE_EXCHANGE}
     for order in orders:
         states = {line.state for line in order.lines}
         assert order.lines and states <= ORDER_LINE_STATES[order.state], (order.number, order.state, states)

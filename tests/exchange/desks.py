@@ -91,7 +91,7 @@ class Desk:
     def start(self) -> "Desk":
         log = open(self.log_path, "a")
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "scripts" / "serve-production"), "--bind", f"127.0.0.1:{self.port}",
+            ["bash", str(ROOT / "scripts" / "serve-production"), "--bind", f"127.0.0.1:{self.port}",
              "--workers", "1", "--threads", "4"],
             cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 90

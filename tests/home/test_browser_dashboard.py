@@ -41,7 +41,7 @@ def test_dashboard_charts_render_offline(demo, browser, live_server, users):  # 
         assert urlsplit(page.url).path == "/dashboard/"
 
         charts = page.locator("svg.chart-svg")
-        assert charts.count() == 7
+        assert charts.count() == 11  # 7 case charts, 4 order panels
         for index in range(charts.count()):
             box = charts.nth(index).bounding_box()
             assert box and box["width"] > 100 and box["height"] > 10, f"chart {index} has no size: {box}"

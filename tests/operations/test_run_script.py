@@ -115,5 +115,7 @@ def test_a_busy_port_is_refused_before_start_up_with_how_to_choose_another(tmp_p
     assert result.returncode == 1
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
     assert f"PORT={port + 1} ./scripts/run" in result.stderr
-    assert "is running on" not in result.stdout and not (tmp_path / "orderdesk.db").exists()
+    database = tmp_path / "orderdesk.db"
+    # Reading the configuration may create the empty 0600 file; nothing is migrated or loaded into it.
+    assert "is running on" not in result.stdout and (not database.exists() or database.stat().st_size == 0)
     assert time.monotonic() - started < 60

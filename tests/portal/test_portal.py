@@ -106,7 +106,9 @@ def test_a_customer_lands_on_the_portal_and_never_sees_the_back_office(client_fo
     assert client.get("/ordercaseview/list/").status_code == 403
     # Back-office users have no portal.
     assert client_for("agent").get("/portal/").status_code == 403
-    assert client_for("integrator").get("/portal/cases/").status_code == 403
+    # The integrator is API-only: it holds no web session, so the portal sends it to the login page.
+    refused = client_for("integrator").get("/portal/cases/")
+    assert refused.status_code == 302 and "/login" in refused.headers["Location"]
 
 
 def test_a_customer_without_a_linked_contact_is_told_so(client_for):
