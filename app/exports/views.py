@@ -10,6 +10,7 @@ import datetime as dt
 from flask import Response, abort, current_app, stream_with_context
 from flask_appbuilder import BaseView, expose, has_access
 
+from app.core.extensions import db
 from app.core.view_support import BackOfficeModelView
 from app.exports.lists import list_export
 from app.exports.writers import csv_stream, xlsx_stream
@@ -36,12 +37,21 @@ def download(title: str, file_format: str, headings: list[str], rows) -> Respons
     chunks = writer(headings, rows, title) if file_format == "xlsx" else writer(headings, rows)
     name = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-") or "export"
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M")
-    response = Response(stream_with_context(chunks), mimetype=mimetype)
+    response = Response(stream_with_context(_releasing(chunks, db.session())), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.{file_format}"'
     response.headers["Cache-Control"] = "no-store"
     # Proxies must pass the rows on as they come instead of holding the whole file.
     response.headers["X-Accel-Buffering"] = "no"
     return response
+
+
+def _releasing(chunks, session):
+    """The file's pieces, then the rows' session closed: the stream outlives the view, and the session it
+    reads through must give its connection (and its transaction) back when the last row is written."""
+    try:
+        yield from chunks
+    finally:
+        session.close()
 
 
 class ListExportView(BaseView):
