@@ -355,7 +355,7 @@ class InteractionView(BackOfficeModelView):
         links = [("Create case", f"/ordercases/create/?origin=interaction&interaction_id={pk}")] \
             if _has("can_add", "OrderCaseView") else []
         cases = db.session.execute(select(OrderCase.id, OrderCase.number, OrderCase.state)
-                                   .where(OrderCase.interaction_id == pk).order_by(OrderCase.id)).all()
+                                   .where(OrderCase.interaction_id == as_record_id(pk)).order_by(OrderCase.id)).all()
         return links + [(f"Case {number} · {state}", url_for("OrderCasePageView.record", pk=case_id))
                         for case_id, number, state in cases]
 
