@@ -10,7 +10,8 @@ limits the REST schemas publish (``app/api/schemas.py`` imports them from here):
   ``_od_<View>``) are whole numbers in range and sortable columns of that list;
 - a JSON body is nested at most ``MAX_JSON_DEPTH`` levels (the parsers and validators recurse).
 
-A refused request is answered 400 (malformed address or body) or 422 (a form field) before anything is
+A refused request is answered 400 (malformed parameter or body), 404 (an address with a control
+character names nothing) or 422 (a form field) before anything is
 read from or written to the database: a page saying which input and why for people, a JSON body for
 the APIs. Per-field limits shorter than ``MAX_TEXT`` (a 200-character subject) stay with the forms and
 workflows that know the field.
@@ -67,8 +68,10 @@ def json_depth(raw: bytes) -> int:
 
 
 def _check_path() -> None:
+    # No record's identifier holds a control character (the gate refuses them in every input), so such an
+    # address names nothing: 404, as for any other unknown record, before a query is built from it.
     if CONTROL_CHARACTER.search(request.path):
-        raise RefusedInput("The address contains a control character.")
+        raise RefusedInput("Nothing is found at this address: it contains a control character.", status=404)
 
 
 def _check_query() -> None:

@@ -5,16 +5,23 @@ object — is answered 400 with the path of the first fault, before anything is 
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.exceptions import best_match
 
 from app.tmf.common import TmfError
 
 SPECS = Path(__file__).resolve().parent / "specs"
+# An absolute URI (RFC 3986): a scheme, then only the characters a URI may hold, every % an escape.
+# jsonschema checks "uri" only with an optional package; the documents type every href and @schemaLocation
+# so, and a client storing "false" there would be handed it back in every later read.
+ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
+FORMATS = FormatChecker(formats=())
+FORMATS.checks("uri")(lambda value: not isinstance(value, str) or ABSOLUTE_URI.fullmatch(value) is not None)
 
 
 @lru_cache(maxsize=None)
@@ -29,7 +36,7 @@ def validator(document_name: str, definition: str, ignore_required: bool = False
     if ignore_required:
         # A merge patch names only what changes: the top level's required attributes do not apply.
         schema = {key: value for key, value in schema.items() if key != "required"}
-    return Draft7Validator({"definitions": definitions, **schema})
+    return Draft7Validator({"definitions": definitions, **schema}, format_checker=FORMATS)
 
 
 def _without_deletions(patch: Any) -> Any:

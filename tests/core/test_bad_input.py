@@ -198,3 +198,19 @@ def test_a_customer_naming_another_accounts_contact_gets_422_not_a_substitute(cl
         headers=headers)
     assert edited.status_code == 422
     assert factories.db.session.get(Contact, other.primary_contact_id).account_id == other.id
+
+
+def test_an_address_with_a_control_character_names_nothing_and_answers_404_in_each_surface(client_for, users):
+    """Identifiers never hold control characters, so such an address is an unknown record (TMF clients
+    expect 404 for an id that matches nothing), answered before any query is built from it."""
+    key = api_key(users["integrator"])
+    agent_key = api_key(users["agent"])
+    web = client_for("agent").get("/ordercaseview/show/1%06")
+    assert web.status_code == 404 and b"control character" in web.data
+    rest = client_for(None).get("/api/v1/cases/ORDCS%02", headers={"Authorization": f"Bearer {agent_key}"})
+    assert rest.status_code == 404 and rest.is_json
+    for method, url in (("GET", f"{P622}/productOrder/%C3%81%06"), ("GET", f"{S641}/serviceOrder/a%02b"),
+                        ("DELETE", f"{P622}/hub/%5D%02")):
+        tmf = client_for(None).open(url, method=method, headers={"Authorization": f"Bearer {key}"})
+        assert tmf.status_code == 404, url
+        assert tmf.get_json()["@type"] == "Error" and tmf.get_json()["code"] == "404", tmf.get_json()

@@ -268,6 +268,22 @@ def test_fuzzer_reproducers_are_clean_4xx(tmf):
     assert nul_body.status_code == 400 and valid(nul_body, "ProductError")["reason"] == "Invalid value"
 
 
+def test_a_reference_that_is_not_a_uri_is_refused_where_the_document_types_it_uri(tmf):
+    """The fuzzer's find: a service's @schemaLocation of "false" was stored and handed back in the 201."""
+    body = service_order_body()
+    body["serviceOrderItem"][0]["service"]["@schemaLocation"] = "false"
+    before = tmf.get(f"{S641}/serviceOrder").get_json()
+    refused = tmf.post(f"{S641}/serviceOrder", body)
+    assert refused.status_code == 400 and "@schemaLocation" in refused.get_json()["message"]
+    assert "is not a 'uri'" in refused.get_json()["message"]
+    assert tmf.get(f"{S641}/serviceOrder").get_json() == before
+    body["serviceOrderItem"][0]["service"]["@schemaLocation"] = "https://schemas.example.com/Service.schema.json"
+    assert tmf.post(f"{S641}/serviceOrder", body).status_code == 201
+    for not_a_uri in ("relative/path", "http://exa mple.com", "https://x/%zz"):
+        product = tmf.post(f"{P622}/productOrder", {**CTK_622_BODY, "@schemaLocation": not_a_uri})
+        assert product.status_code == 400, not_a_uri
+
+
 def test_hub_without_query_and_delete_of_a_cancelled_order(tmf):
     hub = tmf.post(f"{P622}/hub", {"callback": "http://127.0.0.1:9/listener"})
     assert "query" not in valid(hub, "ProductEventSubscription")
