@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from app.cases import queries as case_queries
 from app.cases.side_panel import side_panel
+from app.cases.tasks import may_create_task
 from app.orders import changes as order_changes
 from app import workflows as wf
 from app.core.choices import (
@@ -195,6 +196,8 @@ class OrderCasePageView(BaseView):
             writable=wf.may_edit_case(current_user, case),
             can_add_lines=wf.may_add_lines(current_user, case),
             editable_lines={line.id for line in lines if wf.may_edit_line(current_user, case, line)},
+            task_lines={line.id for line in lines if may_create_task(current_user, case, line)},
+            can_create_case_task=may_create_task(current_user, case),
             bulk_operations=[slug for slug, action in BULK_LINE_OPERATIONS.items()
                              if any(wf.may_bulk_line_action(current_user, case, line, action) for line in lines)],
             can_delete_lines=any(wf.may_delete_line(current_user, case, line) for line in lines),
