@@ -13,6 +13,7 @@ PostgreSQL: ``BENCH_PG_URL`` (default ``postgresql+psycopg://orderdesk:orderdesk
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -95,6 +96,27 @@ def register_stock_view(app) -> None:
             sm.add_permission_role(role, permission)
 
 
+class CollectorWatch:
+    """The garbage collector's passes during a timed row: how many, their total and their longest pause."""
+
+    def __init__(self):
+        self.started = 0.0
+        self.reset()
+        gc.callbacks.append(self._observe)
+
+    def reset(self):
+        self.passes, self.total_ms, self.longest_ms = 0, 0.0, 0.0
+
+    def _observe(self, phase, info):
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        pause = (time.perf_counter() - self.started) * 1000
+        self.passes += 1
+        self.total_ms += pause
+        self.longest_ms = max(self.longest_ms, pause)
+
+
 class StatementCounter:
     def __init__(self, engine):
         from sqlalchemy import event
@@ -116,6 +138,7 @@ class Bench:
     def __init__(self, app, counter, repeat: int):
         self.app = app
         self.counter = counter
+        self.collector = CollectorWatch()
         self.repeat = repeat
         self.rows: list[dict] = []
 
@@ -125,6 +148,7 @@ class Bench:
         repeat = repeat or self.repeat
         runs = warmup + repeat
         durations, statements = [], []
+        self.collector.reset()
         for index in range(runs):
             argument = arguments[index] if arguments is not None else None
             self.counter.count = 0
@@ -137,8 +161,12 @@ class Bench:
             if index >= warmup:
                 durations.append(elapsed)
                 statements.append(self.counter.count)
+            if index == warmup - 1:
+                self.collector.reset()
         return {"label": label, "p50": statistics.median(durations), "p95": percentile(durations, 0.95),
-                "statements": max(statements), "statements_min": min(statements), "runs": repeat}
+                "p99": percentile(durations, 0.99), "statements": max(statements),
+                "statements_min": min(statements), "runs": repeat,
+                "gc_ms_per_run": self.collector.total_ms / repeat, "gc_longest_ms": self.collector.longest_ms}
 
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
@@ -253,8 +281,7 @@ def run(size_name: str, db: str, repeat: int, rebuild: bool) -> list[dict]:
             row["stock_p50"] = stock["p50"]
             row["stock_statements"] = stock["statements"]
         rows.append(row)
-        print(f"  {row['label']}: p50 {row['p50']:.1f} ms, p95 {row['p95']:.1f} ms, {row['statements']} SQL",
-              flush=True)
+        report(row)
 
     print(f"measuring {size_name} on {db}, {repeat} runs each", flush=True)
     with_floor(bench.time("Order Cases list", lambda: agent.get("/ordercaseview/list/")),
@@ -292,11 +319,16 @@ def run(size_name: str, db: str, repeat: int, rebuild: bool) -> list[dict]:
     rows.append(bench.time("TMF622 list, state=completed, limit=20",
                            lambda: api.get(f"{P622}?state=completed&limit=20", headers=headers)))
     for row in rows[rows_before:]:
-        print(f"  {row['label']}: p50 {row['p50']:.1f} ms, p95 {row['p95']:.1f} ms, {row['statements']} SQL",
-              flush=True)
+        report(row)
     verify_actions(app, fixtures)
     dataset.remove_run_records(engine, size)  # leave the data set as built (for load tests too)
     return rows
+
+
+def report(row: dict) -> None:
+    print(f"  {row['label']}: p50 {row['p50']:.1f} ms, p95 {row['p95']:.1f} ms, p99 {row['p99']:.1f} ms, "
+          f"{row['statements']} SQL, garbage collector {row['gc_ms_per_run']:.1f} ms a run "
+          f"(longest pause {row['gc_longest_ms']:.1f} ms)", flush=True)
 
 
 def build_only(size_name: str, db: str, rebuild: bool) -> None:
@@ -341,9 +373,9 @@ def render(rows: list[dict], size: str, db: str, reference: dict | None) -> str:
               f"{s.order_lines:,} order lines; {rows[0]['runs']} timed runs per row after 3 warm-up runs; "
               f"{time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores, load average "
               f"{os.getloadavg()[0]:.1f} at the end (other work on the machine inflates the times).\n\n")
-    lines = ["| Request | p50 ms | p95 ms | SQL statements | floor p50 ms | × floor | stock FAB p50 ms (SQL) "
-             "| × stock | × S | target |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| Request | p50 ms | p95 ms | p99 ms | p95 / p50 | GC ms a run (longest pause) | SQL statements "
+             "| floor p50 ms | × floor | stock FAB p50 ms (SQL) | × stock | × S | target |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for row in rows:
         floor = row.get("floor_p50")
         stock = row.get("stock_p50")
@@ -351,7 +383,8 @@ def render(rows: list[dict], size: str, db: str, reference: dict | None) -> str:
         statements = str(row["statements"]) if row["statements"] == row["statements_min"] else \
             f"{row['statements_min']}–{row['statements']}"
         lines.append("| " + " | ".join([
-            row["label"], f"{row['p50']:.1f}", f"{row['p95']:.1f}", statements,
+            row["label"], f"{row['p50']:.1f}", f"{row['p95']:.1f}", f"{row['p99']:.1f}",
+            f"{row['p95'] / row['p50']:.2f}", f"{row['gc_ms_per_run']:.1f} ({row['gc_longest_ms']:.1f})", statements,
             f"{floor:.2f}" if floor else "—", f"{row['p50'] / floor:.1f}" if floor else "—",
             f"{stock:.1f} ({row['stock_statements']})" if stock else "—",
             f"{row['p50'] / stock:.2f}" if stock else "—",
