@@ -45,14 +45,16 @@ class Column:
 
 def export_rows(statement, model, columns: list[Column]) -> Iterator[list]:
     """Every row of *statement* (a ``select`` or ORM ``Query`` of *model*, filtered and sorted as its list)
-    as the cells of *columns*, read BATCH rows at a time."""
+    as the cells of *columns*, read BATCH rows at a time.
+
+    The query runs when the first row is asked for, inside the stream: a server-side cursor opened in the
+    view would not outlive the transaction the request ends (PostgreSQL closes it)."""
     selected = [model.id, *(column.expression for column in columns if column.expression is not None)]
     if isinstance(statement, Query):
         statement = statement.with_entities(*selected).statement
     else:
         statement = statement.with_only_columns(*selected, maintain_column_froms=True)
-    result = db.session.execute(statement.execution_options(yield_per=BATCH))
-    return _rows(result, columns)
+    yield from _rows(db.session.execute(statement.execution_options(yield_per=BATCH)), columns)
 
 
 def _rows(result, columns: list[Column]) -> Iterator[list]:
