@@ -106,7 +106,40 @@ def back_office_pages() -> dict[str, str]:
         "profile": "/users/userinfo/",
         "user statistics": "/userstatschartview/chart/",
         "not found": "/ordercases/999999999",
+        **finding_pages(),
     }
+
+
+def finding_pages() -> dict[str, str]:
+    """Search, quick search and the approvals inbox (issue 15), with results to show."""
+    word = database.session.execute(select(OrderCase.short_description).order_by(OrderCase.id).limit(1)
+                                    ).scalar_one().split()[0]
+    return {
+        "search results": f"/search/?q={word}",
+        "search, one group paged": f"/search/?q={word}&group=cases",
+        "search, nothing found": "/search/?q=ORDCS9999999",
+        "quick search on a list": f"/ordercaseview/list/?q={word}",
+        "approvals inbox": "/approvals/",
+    }
+
+
+# FAB list actions that answer with a form: (list, action).
+BULK_FORMS = {
+    "bulk Reassign form": ("/ordercaseview/list/", "reassign_selected"),
+    "bulk Set priority form": ("/ordercaseview/list/", "priority_selected"),
+    "bulk Reject form": ("/customerorderview/list/", "reject_selected"),
+}
+# The list's own action form, posted with the ticked rows (what FAB's action menu does).
+POST_ACTION = """(action) => {
+    const form = document.getElementById("action_form");
+    form.querySelector("#action").value = action;
+    document.querySelectorAll("input.action_check:checked").forEach((box) => {
+        const row = document.createElement("input");
+        row.type = "hidden"; row.name = "rowid"; row.value = box.value;
+        form.appendChild(row);
+    });
+    form.submit();
+}"""
 
 
 def portal_pages() -> dict[str, str]:
@@ -139,6 +172,7 @@ def portal_pages() -> dict[str, str]:
         "portal order": f"/portal/orders/{order}/",
         "portal products": "/portal/products/",
         "portal catalog": "/portal/catalog/",
+        "portal search": f"/portal/search/?q={database.session.get(OrderCase, case).short_description.split()[0]}",
     }
 
 
@@ -181,6 +215,26 @@ def test_no_critical_or_serious_violation_on_any_back_office_page(browser, live_
     context, page = sign_in(browser, live_server, demo["admin"], viewport)
     try:
         failures = report(audit(page, live_server, back_office_pages()), "desktop" if viewport is DESKTOP else "phone")
+    finally:
+        context.close()
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_no_critical_or_serious_violation_on_the_bulk_action_forms(browser, live_server, demo, viewport):
+    context, page = sign_in(browser, live_server, demo["admin"], viewport)
+    results = {}
+    try:
+        for name, (list_path, action) in BULK_FORMS.items():
+            page.goto(f"{live_server}{list_path}")
+            boxes = page.locator("input.action_check")
+            for index in range(2):
+                boxes.nth(index).check()
+            with page.expect_navigation():
+                page.evaluate(POST_ACTION, action)
+            assert page.locator("form textarea, form select").count(), f"{name} did not open a form"
+            results[name] = axe_violations(page)
+        failures = report(results, "desktop" if viewport is DESKTOP else "phone")
     finally:
         context.close()
     assert not failures, "\n".join(failures)
