@@ -19,6 +19,7 @@ from app.core.choices import (
     CaseOrigin,
     CaseState,
     JournalKind,
+    LineState,
     Priority,
     ReasonCode,
     RequestType,
@@ -582,6 +583,8 @@ class OrderCaseLineView(DeletableModelView):
     list_columns = ["number", "case", "order", "order_line", "request_type", "state", "assigned_to"]
     search_columns = ["number", "state", "request_type"]
     base_order = ("number", "desc")
+    quick_search_vocabularies = {"state": LineState, "request_type": RequestType}
+    quick_search_through = "case"
     row_permissions = {"edit": lambda user, line: wf.may_edit_line(user, line.case, line),
                        "delete": lambda user, line: wf.may_delete_line(user, line.case, line)}
 

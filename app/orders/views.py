@@ -21,7 +21,7 @@ from app.orders.bulk_views import LINE_BULK_PERMISSIONS, ORDER_BULK_PERMISSIONS,
 from app.orders import guards
 from app.orders import workflows as wf
 from app.orders import quotes as qwf
-from app.core.choices import EnrichmentKind, JournalKind, LineAction, OrderType, QuoteState
+from app.core.choices import EnrichmentKind, JournalKind, LineAction, OrderLineState, OrderType, QuoteState
 from app.core.exceptions import DomainError
 from app.core.extensions import db
 from app.models import (
@@ -139,6 +139,8 @@ class OrderLineItemView(LineBulkActions, ManagedOnParentPage):
     search_columns = ["number", "order", "offering", "state", "action", "location"]
     label_columns = {**ORDER_LABELS, "expected_delivery_date": "Expected delivery"}
     base_order = ("number", "desc")
+    quick_search_vocabularies = {"state": OrderLineState, "action": LineAction}
+    quick_search_through = "order"
 
     def parent_url(self, item):
         return order_url(item.order)
