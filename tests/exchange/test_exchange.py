@@ -23,6 +23,7 @@ from app.exchange.models import (
 )
 from app.models import CustomerOrder, ProductOffering
 from tests import factories
+from tests.portal.shopping import order_through_the_cart
 from tests.exchange.conftest import PEER, make_connection, offering_document
 from tests.conftest import IS_POSTGRES
 
@@ -145,8 +146,7 @@ def consumer_catalog(peer, users):
 
 
 def order_in_portal(client_for, *quantities) -> object:
-    customer = client_for("customer")
-    return customer.submit("/portal/catalog/", dict(quantities))
+    return order_through_the_cart(client_for("customer"), dict(quantities))
 
 
 def test_an_order_mixing_providers_is_refused_and_nothing_is_sent(client_for, consumer_catalog):
