@@ -79,8 +79,9 @@ def when(moment, seconds: bool = False):
         return NOTHING
     if isinstance(moment, dt.date) and not isinstance(moment, dt.datetime):
         return Markup(f'<time datetime="{moment.isoformat()}">{moment.isoformat()}</time>')
-    machine = local(moment).isoformat(timespec="seconds")
-    return Markup(f'<time datetime="{machine}">{escape(when_text(moment, seconds))}</time>')
+    shown = local(moment)  # once: a case page shows a few hundred moments
+    machine = shown.isoformat(timespec="seconds")
+    return Markup(f'<time datetime="{machine}">{escape(_as_text(shown, seconds))}</time>')
 
 
 def day(moment):
@@ -95,7 +96,10 @@ def when_text(moment, seconds: bool = False) -> str:
     """The moment as plain text (for attributes and messages): "2026-12-04 16:14 CET"."""
     if moment is None:
         return NOTHING
-    shown = local(moment)
+    return _as_text(local(moment), seconds)
+
+
+def _as_text(shown: dt.datetime, seconds: bool) -> str:
     return shown.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
 
 
