@@ -56,8 +56,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
         appbuilder = AppBuilder(update_perms=app.config.get("FAB_UPDATE_PERMS", True))
         appbuilder.init_app(app, db.session)
         init_sessions(app)
+        from app.core.garbage_collection import release_page_contexts
         from app.core.view_support import install_page_rendering
 
+        release_page_contexts(app)
         install_page_rendering(app)
         from app.core.display import install_display_filters
         from app.core.preferences import remember_preferences_at_sign_in
@@ -118,4 +120,10 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     from app.operations.periodic import register_periodic_cli
 
     register_periodic_cli(app)
+    if not app.testing:
+        # A serving process keeps this application for its lifetime (a test process builds several and
+        # drops them: frozen, they could never be freed).
+        from app.core.garbage_collection import settle_after_start
+
+        settle_after_start()
     return app

@@ -352,6 +352,7 @@ from app.operations.models import PeriodicRun  # noqa: E402,F401  (registers the
 from app.core.sessions import UserSessionGeneration  # noqa: E402,F401  (registered)
 from app.exchange import models as exchange_models  # noqa: E402,F401  (registers the Service Exchange records)
 from app.core.display import UserPreference  # noqa: E402,F401  (re-exported)
+from app.portal.models import CartItem  # noqa: E402,F401  (re-exported)
 
 __all__ = [
     "Account", "AssignmentGroup", "Attachment", "AttachmentContent", "AuditEvent", "CaseLineCharacteristic",

@@ -5,7 +5,10 @@ Builds the data set once (``bench/data/<size>.db`` or the PostgreSQL database ``
 Flask stack (test client, CSRF on, an agent logged in through the login form) and counts the SQL
 statements of each. Beside the product's pages it times the same data read directly in SQL (the floor)
 and the stock Flask-AppBuilder list view over the same table (a plain ``ModelView`` registered only in
-this benchmark's app). Prints one table and writes ``bench/results/<size>-<db>.md`` (and ``.json``).
+this benchmark's app). Each row gives p50, p95 and p99 (with the default 30 runs, p99 is the slowest run),
+the benchmark process's own CPU time (a shared machine's other work inflates the wall time, not this), and
+the garbage collector's time per run and longest pause. Prints one table and writes
+``bench/results/<size>-<db>.md`` (and ``.json``).
 
 PostgreSQL: ``BENCH_PG_URL`` (default ``postgresql+psycopg://orderdesk:orderdesk@127.0.0.1/``, the port from
 ``PGPORT`` or 5432) is a server URL without database; the role needs CREATEDB.
@@ -13,6 +16,7 @@ PostgreSQL: ``BENCH_PG_URL`` (default ``postgresql+psycopg://orderdesk:orderdesk
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -95,6 +99,27 @@ def register_stock_view(app) -> None:
             sm.add_permission_role(role, permission)
 
 
+class CollectorWatch:
+    """The garbage collector's passes during a timed row: how many, their total and their longest pause."""
+
+    def __init__(self):
+        self.started = 0.0
+        self.reset()
+        gc.callbacks.append(self._observe)
+
+    def reset(self):
+        self.passes, self.total_ms, self.longest_ms = 0, 0.0, 0.0
+
+    def _observe(self, phase, info):
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        pause = (time.perf_counter() - self.started) * 1000
+        self.passes += 1
+        self.total_ms += pause
+        self.longest_ms = max(self.longest_ms, pause)
+
+
 class StatementCounter:
     def __init__(self, engine):
         from sqlalchemy import event
@@ -116,6 +141,7 @@ class Bench:
     def __init__(self, app, counter, repeat: int):
         self.app = app
         self.counter = counter
+        self.collector = CollectorWatch()
         self.repeat = repeat
         self.rows: list[dict] = []
 
@@ -124,21 +150,29 @@ class Bench:
         """Time *call* (a request, or plain SQL) *repeat* times after *warmup* runs; arguments[i] feeds run i."""
         repeat = repeat or self.repeat
         runs = warmup + repeat
-        durations, statements = [], []
+        durations, cpu, statements = [], [], []
+        self.collector.reset()
         for index in range(runs):
             argument = arguments[index] if arguments is not None else None
             self.counter.count = 0
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             result = call(argument) if arguments is not None else call()
             elapsed = (time.perf_counter() - started) * 1000
+            cpu_elapsed = (time.process_time() - cpu_started) * 1000
             if expect is not None and result.status_code not in expect:
                 raise SystemExit(f"{label}: answered {result.status_code}, expected {expect}\n"
                                  f"{result.get_data(as_text=True)[:2000]}")
             if index >= warmup:
                 durations.append(elapsed)
+                cpu.append(cpu_elapsed)
                 statements.append(self.counter.count)
+            if index == warmup - 1:
+                self.collector.reset()
         return {"label": label, "p50": statistics.median(durations), "p95": percentile(durations, 0.95),
-                "statements": max(statements), "statements_min": min(statements), "runs": repeat}
+                "p99": percentile(durations, 0.99), "cpu_p50": statistics.median(cpu),
+                "cpu_p95": percentile(cpu, 0.95), "statements": max(statements),
+                "statements_min": min(statements), "runs": repeat,
+                "gc_ms_per_run": self.collector.total_ms / repeat, "gc_longest_ms": self.collector.longest_ms}
 
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
@@ -253,8 +287,7 @@ def run(size_name: str, db: str, repeat: int, rebuild: bool) -> list[dict]:
             row["stock_p50"] = stock["p50"]
             row["stock_statements"] = stock["statements"]
         rows.append(row)
-        print(f"  {row['label']}: p50 {row['p50']:.1f} ms, p95 {row['p95']:.1f} ms, {row['statements']} SQL",
-              flush=True)
+        report(row)
 
     print(f"measuring {size_name} on {db}, {repeat} runs each", flush=True)
     with_floor(bench.time("Order Cases list", lambda: agent.get("/ordercaseview/list/")),
@@ -292,11 +325,16 @@ def run(size_name: str, db: str, repeat: int, rebuild: bool) -> list[dict]:
     rows.append(bench.time("TMF622 list, state=completed, limit=20",
                            lambda: api.get(f"{P622}?state=completed&limit=20", headers=headers)))
     for row in rows[rows_before:]:
-        print(f"  {row['label']}: p50 {row['p50']:.1f} ms, p95 {row['p95']:.1f} ms, {row['statements']} SQL",
-              flush=True)
+        report(row)
     verify_actions(app, fixtures)
     dataset.remove_run_records(engine, size)  # leave the data set as built (for load tests too)
     return rows
+
+
+def report(row: dict) -> None:
+    print(f"  {row['label']}: p50 {row['p50']:.1f} ms, p95 {row['p95']:.1f} ms, p99 {row['p99']:.1f} ms, "
+          f"{row['statements']} SQL, garbage collector {row['gc_ms_per_run']:.1f} ms a run "
+          f"(longest pause {row['gc_longest_ms']:.1f} ms)", flush=True)
 
 
 def build_only(size_name: str, db: str, rebuild: bool) -> None:
@@ -333,17 +371,19 @@ def verify_actions(app, fixtures) -> None:
                          f"{accepted} lines accepted")
 
 
-def render(rows: list[dict], size: str, db: str, reference: dict | None) -> str:
+def render(rows: list[dict], size: str, db: str, reference: dict | None, load_at_start: float) -> str:
     from bench.dataset import SIZES
 
     s = SIZES[size]
     header = (f"# Benchmark {size} on {db}\n\n{s.cases:,} cases, {s.case_lines:,} case lines, {s.orders:,} orders, "
               f"{s.order_lines:,} order lines; {rows[0]['runs']} timed runs per row after 3 warm-up runs; "
               f"{time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores, load average "
-              f"{os.getloadavg()[0]:.1f} at the end (other work on the machine inflates the times).\n\n")
-    lines = ["| Request | p50 ms | p95 ms | SQL statements | floor p50 ms | × floor | stock FAB p50 ms (SQL) "
-             "| × stock | × S | target |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+              f"{load_at_start:.1f} at the start and {os.getloadavg()[0]:.1f} at the end (other work on the machine "
+              "inflates the times; the CPU columns are this process's own CPU time, which waiting for a core "
+              "does not inflate).\n\n")
+    lines = ["| Request | p50 ms | p95 ms | p99 ms | p95 / p50 | CPU p50 / p95 ms | GC ms a run (longest pause) "
+             "| SQL statements | floor p50 ms | × floor | stock FAB p50 ms (SQL) | × stock | × S | target |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for row in rows:
         floor = row.get("floor_p50")
         stock = row.get("stock_p50")
@@ -351,7 +391,9 @@ def render(rows: list[dict], size: str, db: str, reference: dict | None) -> str:
         statements = str(row["statements"]) if row["statements"] == row["statements_min"] else \
             f"{row['statements_min']}–{row['statements']}"
         lines.append("| " + " | ".join([
-            row["label"], f"{row['p50']:.1f}", f"{row['p95']:.1f}", statements,
+            row["label"], f"{row['p50']:.1f}", f"{row['p95']:.1f}", f"{row['p99']:.1f}",
+            f"{row['p95'] / row['p50']:.2f}", f"{row['cpu_p50']:.1f} / {row['cpu_p95']:.1f}",
+            f"{row['gc_ms_per_run']:.1f} ({row['gc_longest_ms']:.1f})", statements,
             f"{floor:.2f}" if floor else "—", f"{row['p50'] / floor:.1f}" if floor else "—",
             f"{stock:.1f} ({row['stock_statements']})" if stock else "—",
             f"{row['p50'] / stock:.2f}" if stock else "—",
@@ -373,13 +415,14 @@ def main(argv=None) -> int:
     if args.build_only:
         build_only(args.size, args.db, args.rebuild)
         return 0
+    load_at_start = os.getloadavg()[0]
     rows = run(args.size, args.db, args.repeat, args.rebuild)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     reference_file = RESULTS_DIR / f"S-{args.db}.json"
     reference = None
     if args.size != "S" and reference_file.exists():
         reference = {row["label"]: row for row in json.loads(reference_file.read_text())}
-    table = render(rows, args.size, args.db, reference)
+    table = render(rows, args.size, args.db, reference, load_at_start)
     print(table)
     (RESULTS_DIR / f"{args.size}-{args.db}.md").write_text(table)
     (RESULTS_DIR / f"{args.size}-{args.db}.json").write_text(json.dumps(rows, indent=1))

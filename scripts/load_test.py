@@ -8,7 +8,9 @@ targets), then loops over a realistic agent mix: the Order Cases list (sometimes
 My open cases, order pages, and now and then an action (a work note on one of the open cases). The run stops at the
 duration or the request count, whichever comes first. Prints requests/s, p50/p95/p99 and every error
 (5xx, unexpected status, connection failures); exits 1 when there were errors. ``--only PATH`` requests
-one page only (``/health``, or a page with no data) to measure what the stack itself costs.
+one page only (``/health``, or a page with no data) to measure what the stack itself costs; ``--versus PATH``
+runs the agent mix and then that page alone, each for the duration, and prints the mix's requests/s as a
+fraction of the page's (the same machine, minutes apart: the ratio is what compares across machines).
 
 Uses the data set of ``./scripts/bench --size S|L --db postgresql --build-only`` (users bench_agent00…, their
 password bench-password-1). Waits up to ``--wait`` seconds for every target to answer /health, so it can be
@@ -210,19 +212,22 @@ class Agent:
             self.run.errors[f"virtual user {self.username}: {error!r}"] += 1
 
 
-def report(run: Run) -> int:
+def pct(values: list[float], fraction: float) -> float:
+    return values[min(len(values) - 1, int(round(fraction * (len(values) - 1))))]
+
+
+def report(run: Run) -> dict | None:
+    """Print the run's figures; returns its throughput, p95 and error count (None when nothing completed)."""
     elapsed = (run.finished or time.monotonic()) - run.started
     durations = sorted(s[1] * 1000 for s in run.samples)
+    errors = sum(run.errors.values())
     if not durations:
         print("no requests completed")
         for message, count in run.errors.most_common():
             print(f"  {count} × {message}")
-        return 1
-
-    def pct(values, fraction):
-        return values[min(len(values) - 1, int(round(fraction * (len(values) - 1))))]
-
-    print(f"requests: {len(durations)} in {elapsed:.1f} s = {len(durations) / elapsed:.1f} requests/s")
+        return None
+    throughput = len(durations) / elapsed
+    print(f"requests: {len(durations)} in {elapsed:.1f} s = {throughput:.1f} requests/s")
     print(f"latency ms: p50 {pct(durations, .5):.1f}  p95 {pct(durations, .95):.1f}  p99 {pct(durations, .99):.1f}"
           f"  max {durations[-1]:.1f}  mean {statistics.fmean(durations):.1f}")
     by_label = defaultdict(list)
@@ -232,11 +237,10 @@ def report(run: Run) -> int:
     for label, values in sorted(by_label.items()):
         values.sort()
         print(f"{label:<24}{len(values):>8}{pct(values, .5):>9.1f}{pct(values, .95):>9.1f}{pct(values, .99):>9.1f}")
-    errors = sum(run.errors.values())
     print(f"errors: {errors}")
     for message, count in run.errors.most_common():
         print(f"  {count} × {message}")
-    return 1 if errors else 0
+    return {"throughput": throughput, "p95": pct(durations, .95), "errors": errors}
 
 
 def wait_until_healthy(targets: list[tuple[str, int]], seconds: float) -> None:
@@ -269,10 +273,30 @@ def main(argv=None) -> int:
                         help="how long to wait for the targets to answer /health first")
     parser.add_argument("--only", metavar="PATH", help="request only this page (e.g. /health), to measure the "
                                                        "cost of the stack itself against the agent mix")
+    parser.add_argument("--versus", metavar="PATH",
+                        help="run the agent mix, then only this page (the floor, e.g. /resetmypassword/form) for "
+                             "as long, and print the mix's requests/s as a fraction of the floor's")
     args = parser.parse_args(argv)
     targets = [loopback_only(url) for url in args.target]
     wait_until_healthy(targets, args.wait)
-    run = Run(args.duration, args.max_requests, args.only)
+    if not args.versus:
+        figures = measure(args, targets, args.only)
+        return 0 if figures is not None and not figures["errors"] else 1
+    print(f"== the agent mix ({args.duration:.0f} s)")
+    mix = measure(args, targets, None)
+    print(f"\n== the floor: {args.versus} only ({args.duration:.0f} s)")
+    floor = measure(args, targets, args.versus)
+    if mix is None or floor is None:
+        return 1
+    print(f"\nagent mix / floor: {mix['throughput']:.1f} / {floor['throughput']:.1f} requests/s = "
+          f"{mix['throughput'] / floor['throughput']:.2f}; p95 {mix['p95']:.1f} ms / {floor['p95']:.1f} ms; "
+          f"errors {mix['errors']} / {floor['errors']}")
+    return 1 if mix["errors"] or floor["errors"] else 0
+
+
+def measure(args, targets, only: str | None) -> dict | None:
+    """One run of the virtual users (the agent mix, or *only* one page): sign in, then loop until the end."""
+    run = Run(args.duration, args.max_requests, only)
     agents = [Agent(run, targets[i % len(targets)], args.user_pattern.format(i % args.user_count), args.password,
                     args.seed * 1000 + i) for i in range(args.users)]
     ready = threading.Barrier(len(agents) + 1)

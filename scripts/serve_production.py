@@ -19,7 +19,6 @@ Each worker keeps at most threads + 2 database connections. Logs: one line per r
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import sys
@@ -69,18 +68,15 @@ def create_application(threads: int):
         if lock is not None:
             lock.close()
     from app.core.extensions import db
+    from app.core.garbage_collection import settle_after_start
 
     with app.app_context():
         # No connection may cross the fork: each worker opens its own.
         for engine in db.engines.values():
             engine.dispose()
-    # The app, its views and metadata live as long as the process: frozen, the cyclic garbage collector
-    # stops re-scanning them (and the workers' copies of those pages stay shared). A page allocates tens
-    # of thousands of short-lived objects, freed by reference counting; collecting every 700 allocations
-    # (CPython's default) cost 5-10% of a worker's CPU in-process.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    # The factory froze the application out of the garbage collector (app/core/garbage_collection.py);
+    # again now that the start-up connections are closed, before the workers fork and share those pages.
+    settle_after_start()
     return app
 
 

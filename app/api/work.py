@@ -4,9 +4,10 @@ approvals inbox. The same functions as the pages; every record of a bulk call ha
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy.orm import selectinload
+from sqlalchemy import inspect
 
 from app.api.cases import CASE_FILTERS, CASE_LINE_FILTERS, case_line_query, case_query
 from app.api.framework import BACK_OFFICE, CASE_READERS, ORDER_READERS, ApiError, Caller
@@ -14,8 +15,8 @@ from app.api.orders import ORDER_FILTERS, ORDER_LINE_FILTERS, order_line_query, 
 from app.api.schemas import CASE, CASE_LINE, ID, ID_LIST, ORDER, ORDER_LINE, text
 from app.cases import bulk as case_bulk
 from app.core.bulk import summary
-from app.core.extensions import db
 from app.core.roles import ADMIN, MANAGER
+from app.exports.rows import Column, children, export_rows
 from app.exports.views import FORMATS, download
 from app.models import CustomerOrder, OrderCase, OrderCaseLine, OrderLineItem
 from app.orders import approvals
@@ -24,7 +25,6 @@ from app.portal.scope import AccountScope
 from app.search.records import BackOffice, Portal
 from app.search.service import TEXT_GROUPS, search
 
-EXPORT_BATCH = 1000
 MANAGERS = (MANAGER, ADMIN)
 FILE_TYPES = tuple(mimetype.split(";")[0] for mimetype, _writer in FORMATS.values())
 FORMAT = {"name": "format", "schema": {"type": "string", "enum": ["csv", "xlsx"], "default": "csv"},
@@ -123,38 +123,48 @@ def _register_search(api) -> None:
 
 
 EXPORTS = [
-    # path, tag, roles, filters, query builder, resource, model, loader options
-    ("/cases/export", "Cases", CASE_READERS, CASE_FILTERS, case_query, CASE, OrderCase, ()),
-    ("/case-lines/export", "Case lines", CASE_READERS, CASE_LINE_FILTERS, case_line_query, CASE_LINE, OrderCaseLine,
-     (selectinload(OrderCaseLine.characteristics),)),
-    ("/orders/export", "Orders", ORDER_READERS, ORDER_FILTERS, order_query, ORDER, CustomerOrder,
-     (selectinload(CustomerOrder.enrichment_issues),)),
+    # path, tag, roles, filters, query builder, resource, model
+    ("/cases/export", "Cases", CASE_READERS, CASE_FILTERS, case_query, CASE, OrderCase),
+    ("/case-lines/export", "Case lines", CASE_READERS, CASE_LINE_FILTERS, case_line_query, CASE_LINE, OrderCaseLine),
+    ("/orders/export", "Orders", ORDER_READERS, ORDER_FILTERS, order_query, ORDER, CustomerOrder),
     ("/order-lines/export", "Order lines", ORDER_READERS, ORDER_LINE_FILTERS, order_line_query, ORDER_LINE,
-     OrderLineItem, (selectinload(OrderLineItem.characteristics),)),
+     OrderLineItem),
 ]
 
 
 def _register_exports(api) -> None:
-    for path, tag, roles, filters, build, resource, model, options in EXPORTS:
-        _export_route(api, path, tag, roles, filters, build, resource, model, options)
+    for path, tag, roles, filters, build, resource, model in EXPORTS:
+        _export_route(api, path, tag, roles, filters, build, resource, model)
 
 
-def _export_route(api, path, tag, roles, filters, build, resource, model, options) -> None:
+def resource_columns(resource, model) -> list[Column]:
+    """A resource's fields as export columns: its own columns selected (a getter of a column reads it from
+    the row), a getter of a collection (characteristics, enrichment issues) fed once per batch."""
+    relationships = inspect(model).relationships
+    columns = []
+    for field, _schema, getter, _nullable in resource.fields:
+        if field in relationships:
+            columns.append(Column(field, per_batch=children(model, field, getter), convert=_cell))
+        elif getter is not None:
+            column = getattr(model, field)
+            columns.append(Column(field, column, convert=lambda value, getter=getter, field=field:
+                                  getter(SimpleNamespace(**{field: value}))))
+        else:
+            columns.append(Column(field, getattr(model, field)))
+    return columns
+
+
+def _export_route(api, path, tag, roles, filters, build, resource, model) -> None:
+    columns = resource_columns(resource, model)
+
     @api.route("GET", path, summary=f"Export the {tag.lower()} list (CSV or XLSX, streamed)", tag=tag, roles=roles,
                query=[*filters, FORMAT], errors=(), files=FILE_TYPES,
                description="Every record the list filters select (not one page), newest first, one column per "
                            "field of the list's items; dates in ISO 8601, numbers as numbers. The download "
                            "starts at once and is written as the rows are read.")
     def export(caller, params, body):
-        query = build(caller, params).options(*options).order_by(model.id.desc())
-        names = [field for field, *_rest in resource.fields]
-
-        def rows():
-            for record in db.session.scalars(query.execution_options(yield_per=EXPORT_BATCH)):
-                yield [_cell(getter(record) if getter else getattr(record, field))
-                       for field, _schema, getter, _nullable in resource.fields]
-
-        return download(tag, params.get("format", "csv"), names, rows())
+        rows = export_rows(build(caller, params).order_by(model.id.desc()), model, columns)
+        return download(tag, params.get("format", "csv"), [column.heading for column in columns], rows)
 
 
 def _when(value) -> str | None:

@@ -1,4 +1,5 @@
-"""Requests the application sends on its own (TMF event callbacks), kept away from internal systems.
+"""Requests the application sends on its own (TMF event callbacks, Service Exchange messages), kept away
+from internal systems.
 
 A callback URL is given by an API caller, so without checks the server could be made to POST to itself,
 to the cloud metadata service (169.254.169.254) or to anything else on the internal network (SSRF).
@@ -97,25 +98,41 @@ class _PinnedTlsConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(raw, server_hostname=self.destination.host)
 
 
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+
+
+def send(method: str, url: str, payload: dict | None, timeout: float, headers: dict | None = None) -> Answer:
+    """Send *payload* (JSON, or nothing) to *url* after checking it again, without following redirects.
+
+    Raises RefusedDestination when the guard refuses the URL, OSError or HTTPException when the
+    exchange fails; any answer, whatever its status, is returned with the start of its body.
+    """
+    destination = check_destination(url)
+    connection_class = _PinnedTlsConnection if destination.scheme == "https" else _PinnedConnection
+    connection = connection_class(destination, timeout)
+    all_headers = {"Content-Type": "application/json;charset=utf-8", **(headers or {})}
+    try:
+        connection.request(method, destination.path, headers=all_headers,
+                           body=json.dumps(payload).encode() if payload is not None else None)
+        response = connection.getresponse()
+        return Answer(response.status, response.read(65536))
+    finally:
+        connection.close()
+
+
 def post_json(url: str, payload: dict, timeout: float, headers: dict | None = None) -> str | None:
     """POST *payload* to *url* after checking it again; None on a 2xx answer, else what went wrong."""
     try:
-        destination = check_destination(url)
+        answer = send("POST", url, payload, timeout, headers)
     except RefusedDestination as refused:
         return f"refused: {refused}"
-    connection_class = _PinnedTlsConnection if destination.scheme == "https" else _PinnedConnection
-    connection = connection_class(destination, timeout)
-    try:
-        connection.request("POST", destination.path, body=json.dumps(payload).encode(),
-                           headers={"Content-Type": "application/json;charset=utf-8", **(headers or {})})
-        response = connection.getresponse()
-        response.read(65536)
-        if 200 <= response.status < 300:
-            return None
-        if 300 <= response.status < 400:
-            return f"HTTP {response.status} (redirects are not followed)"
-        return f"HTTP {response.status}"
     except (OSError, http.client.HTTPException, ValueError) as error:
         return str(error)[:500] or type(error).__name__
-    finally:
-        connection.close()
+    if 200 <= answer.status < 300:
+        return None
+    if 300 <= answer.status < 400:
+        return f"HTTP {answer.status} (redirects are not followed)"
+    return f"HTTP {answer.status}"

@@ -5,8 +5,33 @@ from flask import flash, redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_login import current_user, user_logged_in
 
-from app.core.display import SESSION_KEY, UserPreference, remember_time_zone, stored_time_zone, time_zone_names
+from app.core.display import (
+    SESSION_KEY,
+    UserPreference,
+    default_time_zone,
+    remember_time_zone,
+    stored_time_zone,
+    time_zone_names,
+)
+from app.core.exceptions import InvalidInput
 from app.core.extensions import db
+
+
+def choose_time_zone(user_id: int, chosen: str) -> str:
+    """Save the user's time zone (back office and portal alike) and show pages in it from now on."""
+    if chosen not in time_zone_names():
+        raise InvalidInput("Choose a time zone from the list.", {"time_zone": "Choose a time zone from the list"})
+    preference = db.session.get(UserPreference, user_id) or UserPreference(user_id=user_id)
+    preference.time_zone = chosen
+    db.session.add(preference)
+    db.session.commit()
+    session[SESSION_KEY] = chosen
+    return chosen
+
+
+def shown_time_zone(user_id: int) -> str:
+    """The zone the user's pages show times in (their choice, or the site's default)."""
+    return stored_time_zone(user_id) or session.get(SESSION_KEY) or default_time_zone()
 
 
 class PreferencesView(BaseView):
@@ -19,19 +44,16 @@ class PreferencesView(BaseView):
         zones = time_zone_names()
         if request.method == "POST":
             chosen = request.form.get("time_zone", "")
-            if chosen not in zones:
-                flash("Choose a time zone from the list.", "danger")
+            try:
+                choose_time_zone(current_user.id, chosen)
+            except InvalidInput as refused:
+                flash(refused.message, "danger")
                 return self.render_template("views/preferences.html", zones=zones, chosen=chosen,
-                                            error="Choose a time zone from the list."), 422
-            preference = db.session.get(UserPreference, current_user.id) or UserPreference(user_id=current_user.id)
-            preference.time_zone = chosen
-            db.session.add(preference)
-            db.session.commit()
-            session[SESSION_KEY] = chosen
+                                            error=refused.message), 422
             flash(f"Times are now shown in {chosen}.", "success")
             return redirect(url_for("PreferencesView.edit"))
-        chosen = stored_time_zone(current_user.id) or session.get(SESSION_KEY) or "UTC"
-        return self.render_template("views/preferences.html", zones=zones, chosen=chosen, error=None)
+        return self.render_template("views/preferences.html", zones=zones, chosen=shown_time_zone(current_user.id),
+                                    error=None)
 
 
 def remember_preferences_at_sign_in(app) -> None:

@@ -362,6 +362,11 @@ class BackOfficeModelView(ModelView):
     row_permissions: dict = {}
     # FAB's list page with the quick search box and the export buttons above the filters.
     list_template = "views/list.html"
+    # The quick search of a list whose table is too large to read its texts row by row (millions of
+    # lines): words find the values of its coded columns ({column: vocabulary of app.core.choices}) and
+    # the full text of the record its many-to-one column *quick_search_through* names.
+    quick_search_vocabularies: dict = {}
+    quick_search_through: str | None = None
 
     @classmethod
     def for_model(cls, model):

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from app.core import outbound
 from app.core.choices import ExchangeMessageState, ExchangeRole
 from app.core.exceptions import InvalidInput
 from app.core.extensions import db
@@ -57,6 +58,11 @@ def save_connection(data: Mapping, connection: ExchangeConnection | None = None)
     if len(api_key) > 500:
         errors["api_key"] = "At most 500 characters"
     peer = values.get("peer_url")
+    if peer:
+        try:
+            outbound.check_destination(peer)
+        except outbound.RefusedDestination as refused:
+            errors["peer_url"] = f"This instance may not call it: {refused}"
     if peer and db.session.scalar(select(ExchangeConnection.id).where(
             ExchangeConnection.peer_url == peer,
             ExchangeConnection.id != (connection.id if connection else 0))):

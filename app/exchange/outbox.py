@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import time
 
 from flask import Flask, current_app
 from sqlalchemy import event, or_, select, update
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 QUEUED_KEY = "exchange_messages_queued"
 LEASE_SECONDS = 60
+LEASE_POLL_SECONDS = 0.05
 DEFAULT_RETRY_MAX_SECONDS = 300
 DEFAULT_POLL_SECONDS = 30
 
@@ -88,14 +90,20 @@ class MessageSender:
             self._wakeup.clear()
             try:
                 with self.app.app_context():
-                    deliver_due_messages()
+                    deliver_due_messages(wait_for_other_sender=False)
                     db.session.remove()
             except Exception:  # a broken round must not stop the sender; the messages stay queued
                 log.exception("Service Exchange delivery round failed")
 
 
-def deliver_due_messages(now: dt.datetime | None = None) -> int:
-    """Deliver what is due on every active connection; returns how many messages were delivered."""
+def deliver_due_messages(now: dt.datetime | None = None, wait_for_other_sender: bool = True) -> int:
+    """Deliver what is due on every active connection; returns how many messages this call delivered.
+
+    A connection another sender is delivering (this process's background sender, another worker, the
+    periodic job elsewhere) is waited for by default, so that when an explicit round (the command, the
+    periodic job) returns, everything due when it started has been attempted. The background sender
+    does not wait: the sender holding the lease looks again for due messages after releasing it.
+    """
     now = now or utcnow()
     due = db.session.scalars(
         select(ExchangeMessage.connection_id).join(ExchangeConnection)
@@ -103,7 +111,7 @@ def deliver_due_messages(now: dt.datetime | None = None) -> int:
                ExchangeConnection.active.is_(True)).distinct()
     ).all()
     db.session.commit()
-    return sum(_deliver_connection(connection_id) for connection_id in due)
+    return sum(_deliver_connection(connection_id, wait_for_other_sender) for connection_id in due)
 
 
 def _take_lease(connection_id: int) -> bool:
@@ -118,46 +126,72 @@ def _take_lease(connection_id: int) -> bool:
     return bool(taken)
 
 
-def _deliver_connection(connection_id: int) -> int:
-    if not _take_lease(connection_id):
-        return 0
+def _wait_for_lease(connection_id: int) -> None:
+    """Until the other sender released the lease, or it expired (that sender died)."""
+    while not _take_lease(connection_id):
+        time.sleep(LEASE_POLL_SECONDS)
+
+
+def _oldest_message_due(connection_id: int) -> bool:
+    oldest = db.session.execute(
+        select(ExchangeMessage.next_attempt_at, ExchangeConnection.active).join(ExchangeConnection)
+        .where(ExchangeMessage.connection_id == connection_id, ExchangeMessage.state == ExchangeMessageState.QUEUED)
+        .order_by(ExchangeMessage.id).limit(1)).first()
+    db.session.commit()
+    return oldest is not None and oldest.active and oldest.next_attempt_at <= utcnow()
+
+
+def _deliver_connection(connection_id: int, wait_for_other_sender: bool) -> int:
+    delivered = 0
+    while True:
+        if wait_for_other_sender:
+            _wait_for_lease(connection_id)
+        elif not _take_lease(connection_id):
+            return delivered
+        try:
+            delivered += _deliver_under_lease(connection_id)
+        finally:
+            db.session.rollback()
+            db.session.execute(update(ExchangeConnection).where(ExchangeConnection.id == connection_id)
+                               .values(sender_lease_until=None))
+            db.session.commit()
+        # A message queued (and its wake-up skipped by a sender that found the lease taken) between our
+        # last look and the release would otherwise wait for the next poll.
+        if not _oldest_message_due(connection_id):
+            return delivered
+
+
+def _deliver_under_lease(connection_id: int) -> int:
     delivered = 0
     retry_max = float(current_app.config.get("EXCHANGE_RETRY_MAX_SECONDS", DEFAULT_RETRY_MAX_SECONDS))
-    try:
-        while True:
-            connection = db.session.get(ExchangeConnection, connection_id)
-            message = db.session.scalars(
-                select(ExchangeMessage).where(ExchangeMessage.connection_id == connection_id,
-                                              ExchangeMessage.state == ExchangeMessageState.QUEUED)
-                .order_by(ExchangeMessage.id).limit(1)
-            ).first()
-            # The oldest waiting message holds back the later ones until its next attempt is due.
-            if message is None or message.next_attempt_at > utcnow() or not connection.active:
-                break
-            outcome = transport.post_message(connection, message)
-            now = utcnow()
-            message.attempts += 1
-            connection.sender_lease_until = now + dt.timedelta(seconds=LEASE_SECONDS)
-            if outcome.result == "unreachable":
-                message.last_error = outcome.detail
-                message.next_attempt_at = now + dt.timedelta(seconds=min(2 ** message.attempts, retry_max))
-                connection.last_error, connection.last_error_at = outcome.detail, now
-                db.session.commit()
-                break
-            connection.last_contact_at = now
-            if outcome.result == "delivered":
-                message.state, message.delivered_on, message.last_error = ExchangeMessageState.DELIVERED, now, None
-                delivered += 1
-            else:
-                message.state, message.last_error = ExchangeMessageState.REFUSED, outcome.detail
-                connection.last_error, connection.last_error_at = f"{message.kind} refused: {outcome.detail}", now
+    while True:
+        connection = db.session.get(ExchangeConnection, connection_id)
+        message = db.session.scalars(
+            select(ExchangeMessage).where(ExchangeMessage.connection_id == connection_id,
+                                          ExchangeMessage.state == ExchangeMessageState.QUEUED)
+            .order_by(ExchangeMessage.id).limit(1)
+        ).first()
+        # The oldest waiting message holds back the later ones until its next attempt is due.
+        if message is None or message.next_attempt_at > utcnow() or not connection.active:
+            return delivered
+        outcome = transport.post_message(connection, message)
+        now = utcnow()
+        message.attempts += 1
+        connection.sender_lease_until = now + dt.timedelta(seconds=LEASE_SECONDS)
+        if outcome.result == "unreachable":
+            message.last_error = outcome.detail
+            message.next_attempt_at = now + dt.timedelta(seconds=max(1.0, min(2 ** message.attempts, retry_max)))
+            connection.last_error, connection.last_error_at = outcome.detail, now
             db.session.commit()
-    finally:
-        db.session.rollback()
-        db.session.execute(update(ExchangeConnection).where(ExchangeConnection.id == connection_id)
-                           .values(sender_lease_until=None))
+            return delivered
+        connection.last_contact_at = now
+        if outcome.result == "delivered":
+            message.state, message.delivered_on, message.last_error = ExchangeMessageState.DELIVERED, now, None
+            delivered += 1
+        else:
+            message.state, message.last_error = ExchangeMessageState.REFUSED, outcome.detail
+            connection.last_error, connection.last_error_at = f"{message.kind} refused: {outcome.detail}", now
         db.session.commit()
-    return delivered
 
 
 def init_sender(app: Flask) -> None:

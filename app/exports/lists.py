@@ -1,17 +1,15 @@
 """A back-office list as rows to export: the filters, sort and quick search of its URL, its columns as
-the list shows them (headings, formatted values), every matching row read in batches."""
+the list shows them (headings, formatted values), every matching row read through ``rows``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import islice
 from typing import Iterator
 
 from flask_appbuilder.urltools import get_filter_args, get_order_args
+from sqlalchemy import inspect
 
-from app.core.view_support import list_query
+from app.exports.rows import Column, export_rows
 from app.exports.writers import plain
-
-BATCH = 1000
 
 
 @dataclass
@@ -21,13 +19,56 @@ class ListExport:
     rows: Iterator[list]
 
 
-def _value(item, column: str):
-    value = item
-    for part in column.split("."):
-        value = getattr(value, part, None)
-        if value is None:
-            return None
-    return value() if callable(value) else value
+# Distinct values whose formatted text a column remembers (choices, flags: a handful each).
+FORMATTED_MEMORY = 256
+
+
+def _formatted(formatter):
+    """The column's formatter as text, each distinct value formatted once."""
+    memory = {}
+
+    def convert(value):
+        try:
+            return memory[value]
+        except KeyError:
+            text = memory[value] = plain(formatter(value))
+            if len(memory) > FORMATTED_MEMORY:
+                memory.clear()
+            return text
+        except TypeError:  # unhashable
+            return plain(formatter(value))
+
+    return convert
+
+
+def list_columns(view) -> list[Column]:
+    """The list's columns as export columns: its own fields selected, its many-to-one columns named as the
+    list names them, its computed columns (``computed_columns``) read once per batch."""
+    model = view.datamodel.obj
+    mapper = inspect(model)
+    formatters = view.formatters_columns or {}
+    batch_memory = {}
+
+    def computed(column):
+        def values(ids):
+            if batch_memory.get("ids") is not ids:
+                batch_memory.update(ids=ids, values=view.computed_columns(ids))
+            return {record_id: plain(row.get(column)) for record_id, row in batch_memory["values"].items()}
+        return values
+
+    columns = []
+    for name in view.list_columns:
+        heading = str(view.label_columns.get(name, name.replace("_", " ").capitalize()))
+        formatter = formatters.get(name)
+        if name in mapper.relationships:
+            relationship = mapper.relationships[name]
+            (foreign_key,) = relationship.local_columns
+            columns.append(Column(heading, getattr(model, foreign_key.key), related=relationship.mapper.class_))
+        elif name in mapper.column_attrs:
+            columns.append(Column(heading, getattr(model, name), convert=formatter and _formatted(formatter)))
+        else:
+            columns.append(Column(heading, per_batch=computed(name), convert=formatter and _formatted(formatter)))
+    return columns
 
 
 def list_export(view) -> ListExport:
@@ -37,25 +78,8 @@ def list_export(view) -> ListExport:
         order_column, order_direction = view.base_order or ("", "")
     get_filter_args(view._filters)
     filters = view.list_filters(view._filters)
-    columns = list(view.list_columns)
-    model = view.datamodel.obj
-    query = list_query(view.datamodel, filters, order_column, order_direction, columns)
-    formatters = view.formatters_columns or {}
-
-    def rows() -> Iterator[list]:
-        found = iter(query.yield_per(BATCH))
-        while batch := list(islice(found, BATCH)):
-            computed = view.computed_columns([item.id for item in batch])
-            for item in batch:
-                row = []
-                for column in columns:
-                    if hasattr(model, column.split(".")[0]):
-                        value = _value(item, column)
-                    else:
-                        value = computed.get(item.id, {}).get(column)
-                    formatter = formatters.get(column)
-                    row.append(plain(formatter(value) if formatter and value is not None else value))
-                yield row
-
-    headings = [str(view.label_columns.get(column, column.replace("_", " ").capitalize())) for column in columns]
-    return ListExport(str(view.list_title or type(view).__name__), headings, rows())
+    datamodel = view.datamodel
+    query = datamodel.apply_all(datamodel.session.query(datamodel.obj), filters, order_column, order_direction)
+    columns = list_columns(view)
+    return ListExport(str(view.list_title or type(view).__name__), [column.heading for column in columns],
+                      export_rows(query, datamodel.obj, columns))

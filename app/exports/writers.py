@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import re
 import zipfile
@@ -21,14 +22,21 @@ EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 # Characters XML 1.0 forbids; a pasted control character must not make the workbook unreadable.
 ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 NUMBERS = (int, float, Decimal)
+TAG = re.compile(r"<!--.*?-->|<[^>]*>", re.DOTALL)
+TEXT_AS_IS = frozenset((str, int, float, Decimal))
+
+
+# Types a file holds as they are (exact types: a str subclass such as Markup is no plain text).
+KEPT = frozenset((str, int, float, Decimal, bool, dt.date, dt.datetime, type(None)))
 
 
 def plain(value):
     """A value as a file holds it: None, bool, number, date/datetime, or text."""
-    if value is None or isinstance(value, (bool, *NUMBERS, dt.date)):
+    if type(value) in KEPT or isinstance(value, (bool, *NUMBERS, dt.date)):
         return value
-    if hasattr(value, "striptags"):  # a formatter's Markup (a badge): its text
-        return value.striptags()
+    if hasattr(value, "__html__"):  # a formatter's Markup (a badge): its text, as Markup.striptags reads it
+        text = " ".join(TAG.sub("", str(value)).split())
+        return html.unescape(text) if "&" in text else text
     return str(value)
 
 
@@ -47,6 +55,8 @@ def csv_stream(headings: list[str], rows: Iterable[list]) -> Iterator[bytes]:
 
 
 def _csv_value(value):
+    if type(value) in TEXT_AS_IS:
+        return value
     value = plain(value)
     if value is None:
         return ""
@@ -139,24 +149,31 @@ def column_letters(index: int) -> str:
 
 
 def _text(value: str) -> str:
-    return escape(ILLEGAL_XML.sub("", value))
+    if not value.isprintable():  # the rare text with a control character pays for the search
+        value = ILLEGAL_XML.sub("", value)
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _cell(reference: str, value, style: int = 0) -> str:
-    value = plain(value)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return f'<c r="{reference}" t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, NUMBERS):
-        return f'<c r="{reference}"><v>{value}</v></c>'
-    if isinstance(value, dt.datetime):
-        serial = (value.replace(tzinfo=None, microsecond=0) - EXCEL_EPOCH).total_seconds() / 86400
-        return f'<c r="{reference}" s="{DATETIME_STYLE}"><v>{serial:.10f}</v></c>'
-    if isinstance(value, dt.date):
-        return f'<c r="{reference}" s="{DATE_STYLE}"><v>{(value - EXCEL_EPOCH.date()).days}</v></c>'
+    if type(value) is not str:
+        value = plain(value)
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return f'<c r="{reference}" t="b"><v>{int(value)}</v></c>'
+        if isinstance(value, NUMBERS):
+            return f'<c r="{reference}"><v>{value}</v></c>'
+        if isinstance(value, dt.datetime):
+            serial = (value.replace(tzinfo=None, microsecond=0) - EXCEL_EPOCH).total_seconds() / 86400
+            return f'<c r="{reference}" s="{DATETIME_STYLE}"><v>{serial:.10f}</v></c>'
+        if isinstance(value, dt.date):
+            return f'<c r="{reference}" s="{DATE_STYLE}"><v>{(value - EXCEL_EPOCH.date()).days}</v></c>'
     styled = f' s="{style}"' if style else ""
     return f'<c r="{reference}" t="inlineStr"{styled}><is><t xml:space="preserve">{_text(value)}</t></is></c>'
+
+
+# Rows joined into one write to the zip (each write costs a compressor call and a CRC update).
+ROWS_PER_WRITE = 200
 
 
 def xlsx_stream(headings: list[str], rows: Iterable[list], sheet_name: str = "Export") -> Iterator[bytes]:
@@ -173,10 +190,16 @@ def xlsx_stream(headings: list[str], rows: Iterable[list], sheet_name: str = "Ex
                 'state="frozen"/></sheetView></sheetViews><sheetData><row r="1">'
                 + "".join(_cell(f"{letter}1", heading, HEADING_STYLE) for letter, heading in zip(letters, headings))
                 + "</row>").encode("utf-8"))
+            pending = []
             for number, row in enumerate(rows, start=2):
-                cells = "".join(_cell(f"{letter}{number}", value) for letter, value in zip(letters, row))
-                sheet.write(f'<row r="{number}">{cells}</row>'.encode("utf-8"))
-                if sink.size >= FLUSH_AT:
-                    yield sink.drain()
-            sheet.write(b"</sheetData></worksheet>")
+                pending.append(f'<row r="{number}">')
+                pending.extend(_cell(f"{letter}{number}", value) for letter, value in zip(letters, row))
+                pending.append("</row>")
+                if number % ROWS_PER_WRITE == 0:
+                    sheet.write("".join(pending).encode("utf-8"))
+                    pending.clear()
+                    if sink.size >= FLUSH_AT:
+                        yield sink.drain()
+            pending.append("</sheetData></worksheet>")
+            sheet.write("".join(pending).encode("utf-8"))
     yield sink.drain()

@@ -1,30 +1,29 @@
 """The portal lists as files: My Order Cases (with its state filter) and My Orders, the columns the pages
-show, every row of the customer's own account only, streamed (``app.exports``)."""
+show, every row of the customer's own account only, newest first, streamed (``app.exports``)."""
 from __future__ import annotations
 
-from sqlalchemy.orm import joinedload
+from sqlalchemy import func, select
 
-from app.core.extensions import db
+from app.exports.rows import Column, export_rows
 from app.models import CustomerOrder, OrderCase
 from app.portal import pages
 from app.portal.scope import AccountScope
 
-BATCH = 1000
-CASE_HEADINGS = ["Number", "Request", "Order", "Opened", "State"]
-ORDER_HEADINGS = ["Number", "Date", "Channel", "Total", "Currency", "State"]
-
-
-def _newest_first(query, model, options=()):
-    return db.session.scalars(query.options(*options).order_by(model.id.desc())
-                              .execution_options(yield_per=BATCH))
+# A case's order: its number, or the case's scope when it concerns no single order.
+CASE_ORDER = func.coalesce(select(CustomerOrder.number).where(CustomerOrder.id == OrderCase.order_id)
+                           .scalar_subquery(), OrderCase.scope)
+CASE_COLUMNS = [Column("Number", OrderCase.number), Column("Request", OrderCase.short_description),
+                Column("Order", CASE_ORDER), Column("Opened", OrderCase.opened_at), Column("State", OrderCase.state)]
+ORDER_COLUMNS = [Column("Number", CustomerOrder.number), Column("Date", CustomerOrder.order_date),
+                 Column("Channel", CustomerOrder.channel), Column("Total", CustomerOrder.total_amount),
+                 Column("Currency", CustomerOrder.currency), Column("State", CustomerOrder.state)]
+CASE_HEADINGS = [column.heading for column in CASE_COLUMNS]
+ORDER_HEADINGS = [column.heading for column in ORDER_COLUMNS]
 
 
 def case_rows(scope: AccountScope, state: str | None):
-    for case in _newest_first(pages.case_query(scope, state), OrderCase, (joinedload(OrderCase.order),)):
-        yield [case.number, case.short_description, case.order.number if case.order else case.scope,
-               case.opened_at, case.state]
+    return export_rows(pages.case_query(scope, state).order_by(OrderCase.id.desc()), OrderCase, CASE_COLUMNS)
 
 
 def order_rows(scope: AccountScope):
-    for order in _newest_first(scope.orders(), CustomerOrder):
-        yield [order.number, order.order_date, order.channel, order.total_amount, order.currency, order.state]
+    return export_rows(scope.orders().order_by(CustomerOrder.id.desc()), CustomerOrder, ORDER_COLUMNS)

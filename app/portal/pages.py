@@ -1,24 +1,22 @@
-"""What the customer portal reads and the two things it does beyond the case workflows.
+"""What the customer portal reads, and the one thing it does beyond the case workflows.
 
 Every read starts from an ``AccountScope`` (the signed-in customer's account), so a record of another
 account is simply not found. Writes go through the same workflow functions the back office uses:
-``specify_change`` turns the portal's "what should change" form into a case line edit, and
-``place_catalog_order`` captures, fills and submits a portal order.
+``specify_change`` turns the portal's "what should change" form into a case line edit (ordering from
+the catalog is ``cart``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.orders import workflows as order_workflows
-from app.orders.rules import offering_kind
 from app import workflows
 from app.cases.guards import optional_id, parse_positive_int
-from app.core.choices import CaseState, LineState, OrderChannel, OrderState, OrderType, RequestType, Scope, SpecKind
-from app.core.exceptions import DomainError, InvalidInput
+from app.core.choices import CaseState, LineState, OrderState, RequestType, Scope
+from app.core.exceptions import InvalidInput
 from app.core.extensions import db
 from app.models import (
     CaseLineTask,
@@ -32,13 +30,10 @@ from app.models import (
     OrderCaseLine,
     OrderChange,
     OrderLineItem,
-    ProductOffering,
-    ProductSpecification,
 )
 from app.portal.scope import AccountScope
 
 PAGE_SIZE = 20
-CATALOG_LIMIT = 200
 
 # What each state means to the customer (SPEC §9: "state explanations").
 CASE_STATE_EXPLANATIONS = {
@@ -266,96 +261,6 @@ def inventory_list(scope: AccountScope, page: int) -> Page:
     return paged(scope.inventory(), ProductInventory, page,
                  (joinedload(ProductInventory.offering), joinedload(ProductInventory.location),
                   selectinload(ProductInventory.characteristics)))
-
-
-def catalog() -> list[ProductOffering]:
-    """The active offerings a customer may order, with their specification's characteristics."""
-    return db.session.scalars(
-        select(ProductOffering).where(ProductOffering.active.is_(True))
-        .options(joinedload(ProductOffering.specification).selectinload(ProductSpecification.characteristics))
-        .order_by(ProductOffering.name, ProductOffering.id).limit(CATALOG_LIMIT)
-    ).unique().all()
-
-
-@dataclass
-class CatalogItem:
-    offering: ProductOffering
-    quantity: int
-    characteristics: dict[str, str] = field(default_factory=dict)
-
-
-def catalog_items(form, offerings: list[ProductOffering]) -> list[CatalogItem]:
-    """The offerings picked on the catalog form (quantity ≥ 1), each with its characteristic values."""
-    items, errors = [], {}
-    for offering in offerings:
-        raw = (form.get(f"qty-{offering.id}") or "").strip()
-        if raw in ("", "0"):
-            continue
-        try:
-            quantity = parse_positive_int(raw, "Order", f"qty-{offering.id}", f"Quantity of {offering.name}")
-        except InvalidInput as refused:
-            errors.update(refused.field_errors)
-            continue
-        spec = offering.specification
-        values = {d.name: form.get(f"char-{offering.id}-{d.id}", "") for d in (spec.characteristics if spec else [])}
-        items.append(CatalogItem(offering, quantity, values))
-    if errors:
-        raise InvalidInput("Quantities must be whole numbers of at least 1.", errors)
-    if not items:
-        raise InvalidInput("Choose at least one product and its quantity.", {"items": "Nothing chosen"})
-    return items
-
-
-def place_catalog_order(user, contact: Contact, scope: AccountScope, items: list[CatalogItem],
-                        shipping_location_id=None) -> CustomerOrder:
-    """Capture, fill and submit a portal order (channel portal, state New) through the order workflows.
-
-    Everything the workflows would refuse is checked first (offerings, currency, characteristics,
-    location), so the steps after the order exists cannot fail on input; if one still fails (a
-    concurrent change to the catalog), the half-built Draft order is cancelled and the error shown.
-    """
-    errors: dict[str, str] = {}
-    currencies = {item.offering.currency for item in items}
-    if len(currencies) > 1:
-        raise InvalidInput("One order is priced in one currency: order products in "
-                           f"{' and '.join(sorted(currencies))} separately.", {"items": "Mixed currencies"})
-    for item in items:
-        try:
-            order_workflows.validate_characteristics(item.offering.specification, item.characteristics)
-        except InvalidInput as refused:
-            errors.update({key.replace("char:", f"char-{item.offering.id}:"): message
-                           for key, message in refused.field_errors.items()})
-            errors.setdefault(f"qty-{item.offering.id}", f"{item.offering.name}: {refused.message}")
-    location_id = optional_id(shipping_location_id)
-    if shipping_location_id not in (None, "") and scope.get(scope.locations(), Location, location_id) is None:
-        errors["shipping_location_id"] = "Not a location of your account"
-    if errors:
-        messages = [m for k, m in errors.items() if k.startswith("qty-")] or ["Check the highlighted fields."]
-        raise InvalidInput(" ".join(messages), errors)
-
-    kinds = {offering_kind(item.offering) for item in items}
-    if len(kinds) > 1:
-        raise InvalidInput("Products and services are ordered separately: place one order for the products and "
-                           "one for the services.", {"items": "Products and services mixed"})
-    header = {"account_id": contact.account_id, "contact_id": contact.id, "channel": OrderChannel.PORTAL,
-              "order_type": OrderType.SERVICE if kinds == {SpecKind.SERVICE} else OrderType.PRODUCT,
-              "currency": currencies.pop()}
-    if location_id:
-        header["shipping_location_id"] = location_id
-    order = order_workflows.create_order(user, header)
-    try:
-        for item in items:
-            order_workflows.add_line(user, order.id, order.version, {
-                "offering_id": item.offering.id, "quantity": item.quantity,
-                "characteristics": {name: value for name, value in item.characteristics.items() if value},
-            })
-        order_workflows.submit_order(user, order.id, order.version)
-    except DomainError:
-        db.session.refresh(order)
-        if order.state == OrderState.DRAFT:
-            order_workflows.cancel_order(user, order.id, order.version, reason="Ordering from the catalog failed")
-        raise
-    return order
 
 
 def orders_with_case_form(scope: AccountScope) -> list[CustomerOrder]:

@@ -15,9 +15,12 @@ from flask_appbuilder.security.decorators import permission_name
 from flask_login import current_user
 
 from app.exports.views import download
+from app.portal import cart as ordering
 from app.portal import exports, onboarding, pages
 from app import workflows
 from app.cases.queries import active_services, picker_rows
+from app.core.display import time_zone_names
+from app.core.preferences import choose_time_zone, shown_time_zone
 from app.core.choices import CaseOrigin, CaseState, Priority, Scope
 from app.core.exceptions import DomainError, PermissionDenied, RecordNotFound
 from app.core.extensions import db
@@ -56,8 +59,8 @@ def _refusal(error: DomainError, status_for_input: int = 422) -> int:
     return error.status_code if error.status_code != 422 else status_for_input
 
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
+def _page_number(raw: str | None = None) -> int:
+    raw = raw if raw is not None else request.args.get("page", "1")
     return int(raw) if raw.isdigit() and 0 < len(raw) < 6 else 1
 
 
@@ -68,7 +71,9 @@ class CustomerPortalView(BaseView):
     default_view = "index"
 
     def render(self, template: str, contact=None, status: int = 200, **context):
-        return self.render_template(f"portal/{template}", contact=contact, **context), status
+        """A portal page; the navigation shows how many items the contact's cart holds."""
+        in_cart = ordering.cart_count(contact) if contact is not None else 0
+        return self.render_template(f"portal/{template}", contact=contact, in_cart=in_cart, **context), status
 
     # -- home ----------------------------------------------------------------------------------------
 
@@ -157,7 +162,8 @@ class CustomerPortalView(BaseView):
         if case.state != CaseState.DRAFT:
             return redirect(url_for(".case", case_pk=case.id))
         return self.render("line_edit.html", contact, status, case=case, line=line, errors=errors, form=form,
-                           changes=pages.change_choices(case, line), locations=pages.account_locations(scope))
+                           changes=pages.change_choices(case, line), locations=pages.account_locations(scope),
+                           shown_for={field: change for change, field in pages.CHANGE_FIELDS.items()})
 
     @expose("/cases/<int:case_pk>/lines/<int:line_pk>/delete", methods=["POST"])
     @portal_page
@@ -254,22 +260,89 @@ class CustomerPortalView(BaseView):
     def products(self, contact, scope):
         return self.render("products.html", contact, listing=pages.inventory_list(scope, _page_number()))
 
-    @expose("/catalog/", methods=["GET", "POST"])
+    @expose("/catalog/")
     @portal_page
     def catalog(self, contact, scope):
-        offerings = pages.catalog()
+        return self._catalog_page(contact, request.args)
+
+    def _catalog_page(self, contact, filters, errors=None, form=None, status: int = 200):
+        words, category = (filters.get("q") or "").strip()[:200], filters.get("category") or ""
+        found = ordering.search_catalog(words, category, _page_number(filters.get("page")))
+        return self.render("catalog.html", contact, status, found=found, words=words, category=category,
+                           categories=ordering.categories(), errors=errors or {}, form=form or {})
+
+    @expose("/cart/add", methods=["POST"])
+    @portal_page
+    def add_to_cart(self, contact, scope):
+        """Add to cart from a catalog card; a refusal shows the catalog page again, the error at the item."""
+        try:
+            added = ordering.add_to_cart(contact, request.form)
+        except DomainError as refused:
+            status = _refusal(refused)
+            return self._catalog_page(contact, request.form, refused.field_errors, request.form, status)
+        names = ", ".join(f"{item.quantity} × {item.offering.name}" for item in added)
+        flash(f"In your cart: {names}.", "info")
+        filters = {key: request.form[key] for key in ("q", "category", "page") if request.form.get(key)}
+        return redirect(url_for(".catalog", **filters) + (f"#offering-{added[0].offering_id}" if added else ""))
+
+    @expose("/cart/")
+    @portal_page
+    def cart(self, contact, scope):
+        return self._cart_page(contact, scope)
+
+    def _cart_page(self, contact, scope, errors=None, status: int = 200):
+        items = ordering.cart_items(contact)
+        return self.render("cart.html", contact, status, items=items, totals=ordering.cart_totals(items),
+                           errors=errors or {}, form=request.form, locations=pages.account_locations(scope))
+
+    @expose("/cart/update", methods=["POST"])
+    @portal_page
+    def update_cart(self, contact, scope):
+        try:
+            ordering.update_cart(contact, request.form)
+            flash("Your cart was updated.", "info")
+        except DomainError as refused:
+            return self._cart_page(contact, scope, refused.field_errors, _refusal(refused))
+        return redirect(url_for(".cart"))
+
+    @expose("/cart/<int:item_pk>/remove", methods=["POST"])
+    @portal_page
+    def remove_from_cart(self, contact, scope, item_pk):
+        try:
+            flash(f"{ordering.remove_from_cart(contact, item_pk)} was removed from your cart.", "info")
+        except DomainError as refused:
+            _refusal(refused)
+        return redirect(url_for(".cart"))
+
+    @expose("/cart/order", methods=["POST"])
+    @portal_page
+    def place_order(self, contact, scope):
+        """Place order: the quantities on the page are saved first, then the whole cart is ordered."""
+        try:
+            ordering.update_cart(contact, request.form)
+            order: CustomerOrder = ordering.place_cart_order(current_user, contact, scope,
+                                                         request.form.get("shipping_location_id"))
+        except DomainError as refused:
+            return self._cart_page(contact, scope, refused.field_errors, _refusal(refused))
+        flash(f"Thank you: order {order.number} was placed.", "info")
+        return redirect(url_for(".order", order_pk=order.id))
+
+    # -- settings -------------------------------------------------------------------------------------
+
+    @expose("/settings", methods=["GET", "POST"])
+    @portal_page
+    def settings(self, contact, scope):
+        """The customer's own settings: the time zone the portal shows times in."""
         errors, status = {}, 200
         if request.method == "POST":
             try:
-                items = pages.catalog_items(request.form, offerings)
-                order: CustomerOrder = pages.place_catalog_order(current_user, contact, scope, items,
-                                                                 request.form.get("shipping_location_id"))
-                flash(f"Thank you: order {order.number} was placed.", "info")
-                return redirect(url_for(".order", order_pk=order.id))
+                chosen = choose_time_zone(current_user.id, request.form.get("time_zone", ""))
+                flash(f"Times are now shown in {chosen}.", "info")
+                return redirect(url_for(".settings"))
             except DomainError as refused:
                 errors, status = refused.field_errors, _refusal(refused)
-        return self.render("catalog.html", contact, status, offerings=offerings, errors=errors,
-                           form=request.form, locations=pages.account_locations(scope))
+        return self.render("settings.html", contact, status, errors=errors, zones=time_zone_names(),
+                           chosen=request.form.get("time_zone") or shown_time_zone(current_user.id))
 
     # -- search and exports ---------------------------------------------------------------------------
 

@@ -2,7 +2,10 @@
 
 A number of the list's own record kind (any case, leading zeros optional, or just its digits) finds that
 record; words find the records whose texts hold every word: through the full-text index where the table
-has one (cases, accounts, contacts, orders), else through the list's own text columns.
+has one (cases, accounts, contacts, orders). Lists of millions of lines (case lines, order lines) declare
+how words reach them without reading every row: the values of their coded columns (a state, a request
+type) and the full text of their case or order. Other lists (a few thousand records at most: catalogue,
+calendars, tasks) look in their own text columns.
 """
 from __future__ import annotations
 
@@ -21,11 +24,11 @@ class QuickSearch(BaseFilter):
     arg_name = "quick"
 
     def apply(self, query, value):
-        text, columns = value
-        return query.filter(condition(self.datamodel.obj, text, columns))
+        text, columns, through, vocabularies = value
+        return query.filter(condition(self.datamodel.obj, text, columns, through, vocabularies))
 
 
-def condition(model, text: str, columns: list[str]):
+def condition(model, text: str, columns: list[str], through=None, vocabularies=None):
     parsed = normalized_number(text)
     prefix = getattr(model, "__number_prefix__", "")
     if parsed is not None and prefix and parsed[0].model is model:
@@ -38,9 +41,28 @@ def condition(model, text: str, columns: list[str]):
         return model.id.is_(None)
     if model.__tablename__ in fulltext.SEARCHED_TEXTS:
         return fulltext.matches(model, words)
+    if through is not None or vocabularies:
+        return and_(*(_coded_or_through(model, word, through, vocabularies or {}) for word in words))
     if not columns:
         return model.id.is_(None)
     return and_(*(or_(*(getattr(model, column).ilike(f"%{word}%") for column in columns)) for word in words))
+
+
+def _coded_or_through(model, word: str, through, vocabularies: dict):
+    """One word on a list of millions of rows: a coded column holding a value with that word, or the
+    related record (case, order) whose full text holds it; both through indexes."""
+    alternatives = []
+    for column, vocabulary in vocabularies.items():
+        values = [value for value in vocabulary.ALL if word in fulltext.words_of(str(value))]
+        if values:
+            alternatives.append(getattr(model, column).in_(values))
+    if through is not None:
+        relationship = getattr(model, through).property
+        related = relationship.mapper.class_
+        (foreign_key,) = relationship.local_columns
+        if related.__tablename__ in fulltext.SEARCHED_TEXTS:
+            alternatives.append(fulltext.related_matches(getattr(model, foreign_key.key), related, [word]))
+    return or_(*alternatives) if alternatives else model.id.is_(None)
 
 
 def text_columns(view) -> list[str]:
@@ -57,4 +79,5 @@ def quick_search(view):
     text = fulltext.cleaned(request.args.get("q", ""))
     if not text:
         return None
-    return view.datamodel.get_pk_name(), QuickSearch, (text, text_columns(view))
+    return view.datamodel.get_pk_name(), QuickSearch, (text, text_columns(view), view.quick_search_through,
+                                                       view.quick_search_vocabularies)

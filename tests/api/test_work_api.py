@@ -6,10 +6,14 @@ import io
 
 import openpyxl
 import pytest
+from sqlalchemy import select
 
+from app.api.schemas import CASE, CASE_LINE, ORDER, ORDER_LINE
+from app.api.work import _cell
 from app.core.choices import CaseState, LineState, OrderLineState, OrderState
 from app.core.extensions import db
-from app.models import CustomerOrder, OrderCase
+from app.exports.writers import _csv_value
+from app.models import CustomerOrder, EnrichmentIssue, OrderCase, OrderCaseLine, OrderLineItem
 from tests import factories
 
 
@@ -116,3 +120,26 @@ def test_the_openapi_document_describes_them(api):
                  "/orders/bulk/reject", "/order-lines/bulk/start", "/order-lines/bulk/complete", "/approvals",
                  "/approvals/decide"):
         assert path in paths, path
+
+
+@pytest.mark.parametrize("path, resource, model", [
+    ("/api/v1/cases/export", CASE, OrderCase), ("/api/v1/case-lines/export", CASE_LINE, OrderCaseLine),
+    ("/api/v1/orders/export", ORDER, CustomerOrder), ("/api/v1/order-lines/export", ORDER_LINE, OrderLineItem)])
+def test_an_export_row_holds_what_the_record_holds(api, records, path, resource, model):
+    """Rows are read as plain columns, collections once per batch: each cell must still be the record's own
+    value for that field as the API gives it (getters, characteristics, enrichment issues included)."""
+    client, headers = api
+    order = records["orders"][0]
+    db.session.add(EnrichmentIssue(order=order, kind="offering", reference="SKU-9", description="Unknown SKU"))
+    db.session.commit()
+    response = client.get(path, headers=headers["manager"])
+    exported = {row["id"]: row for row in csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig")))}
+    found = db.session.scalars(select(model)).all()
+    assert found and sorted(exported) == sorted(str(record.id) for record in found)
+    for record in found:
+        expected = [_csv_value(_cell(getter(record) if getter else getattr(record, field)))
+                    for field, _schema, getter, _nullable in resource.fields]
+        assert list(exported[str(record.id)].values()) == [str(value) for value in expected], record.number
+    for collection in ("characteristics", "enrichment_issues"):
+        if collection in exported[str(found[0].id)] and model is not OrderCaseLine:
+            assert any(row[collection] not in ("{}", "[]") for row in exported.values()), collection

@@ -9,6 +9,7 @@ from app.core.choices import CaseState
 from app.core.extensions import db as database
 from app.models import (
     Account,
+    CartItem,
     CaseLineTask,
     CaseTask,
     Contact,
@@ -21,6 +22,7 @@ from app.models import (
     ProductSpecification,
     Quote,
 )
+from tests import factories
 from tests.accessibility import axe_violations, blocking, impact_counts
 from tests.conftest import demo_data_loaded
 
@@ -104,15 +106,64 @@ def back_office_pages() -> dict[str, str]:
         "profile": "/users/userinfo/",
         "user statistics": "/userstatschartview/chart/",
         "not found": "/ordercases/999999999",
+        **finding_pages(),
     }
 
 
+def finding_pages() -> dict[str, str]:
+    """Search, quick search and the approvals inbox (issue 15), with results to show."""
+    word = database.session.execute(select(OrderCase.short_description).order_by(OrderCase.id).limit(1)
+                                    ).scalar_one().split()[0]
+    return {
+        "search results": f"/search/?q={word}",
+        "search, one group paged": f"/search/?q={word}&group=cases",
+        "search, nothing found": "/search/?q=ORDCS9999999",
+        "quick search on a list": f"/ordercaseview/list/?q={word}",
+        "approvals inbox": "/approvals/",
+    }
+
+
+# FAB list actions that answer with a form: (list, action).
+BULK_FORMS = {
+    "bulk Reassign form": ("/ordercaseview/list/", "reassign_selected"),
+    "bulk Set priority form": ("/ordercaseview/list/", "priority_selected"),
+    "bulk Reject form": ("/customerorderview/list/", "reject_selected"),
+}
+# The list's own action form, posted with the ticked rows (what FAB's action menu does).
+POST_ACTION = """(action) => {
+    const form = document.getElementById("action_form");
+    form.querySelector("#action").value = action;
+    document.querySelectorAll("input.action_check:checked").forEach((box) => {
+        const row = document.createElement("input");
+        row.type = "hidden"; row.name = "rowid"; row.value = box.value;
+        form.appendChild(row);
+    });
+    form.submit();
+}"""
+
+
 def portal_pages() -> dict[str, str]:
-    customer_account = database.session.execute(
-        select(Contact.account_id).where(Contact.user_id.is_not(None))).scalar_one()
+    contact_id, customer_account = database.session.execute(
+        select(Contact.id, Contact.account_id).where(Contact.user_id.is_not(None))).one()
     case = first_id(OrderCase, OrderCase.account_id == customer_account)
     order = first_id(CustomerOrder, CustomerOrder.account_id == customer_account)
+    draft = database.session.scalar(select(OrderCase).where(
+        OrderCase.account_id == customer_account, OrderCase.state == CaseState.DRAFT, OrderCase.lines.any()).limit(1))
+    if draft is None:  # the demo customer has no Draft case: one to open the change form of
+        with_lines = database.session.scalar(select(CustomerOrder).where(
+            CustomerOrder.account_id == customer_account, CustomerOrder.lines.any()).limit(1))
+        draft = factories.make_case(with_lines.account, order=with_lines, order_lines=[with_lines.lines[0]])
+    draft, draft_line = draft.id, draft.lines[0].id
+    if not database.session.scalar(select(CartItem.id).where(CartItem.contact_id == contact_id).limit(1)):
+        offering = database.session.get(ProductOffering, first_id(ProductOffering, ProductOffering.active.is_(True)))
+        database.session.add(CartItem(contact_id=contact_id, offering_id=offering.id, quantity=2,
+                                      characteristics={}))
+        database.session.commit()
     return {
+        "portal change form": f"/portal/cases/{draft}/lines/{draft_line}/edit",
+        "portal catalog (searched)": "/portal/catalog/?q=laptop&category=product",
+        "portal cart": "/portal/cart/",
+        "portal settings": "/portal/settings",
         "portal home": "/portal/",
         "portal cases": "/portal/cases/",
         "portal case": f"/portal/cases/{case}/",
@@ -121,6 +172,7 @@ def portal_pages() -> dict[str, str]:
         "portal order": f"/portal/orders/{order}/",
         "portal products": "/portal/products/",
         "portal catalog": "/portal/catalog/",
+        "portal search": f"/portal/search/?q={database.session.get(OrderCase, case).short_description.split()[0]}",
     }
 
 
@@ -136,12 +188,15 @@ def sign_in(browser, live_server, login, viewport):
     return context, page
 
 
-def audit(page, live_server, pages: dict[str, str]) -> dict[str, dict]:
+def audit(page, live_server, pages: dict[str, str], fits: list[str] | None = None) -> dict[str, dict]:
+    """axe on each page; with *fits*, also collect the pages that scroll sideways."""
     results = {}
     for name, path in pages.items():
         response = page.goto(f"{live_server}{path}")
         assert response.status < 500, f"{name} ({path}) answered {response.status}"
         results[name] = axe_violations(page)
+        if fits is not None and not page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"):
+            fits.append(f"{name} scrolls sideways")
     return results
 
 
@@ -166,10 +221,34 @@ def test_no_critical_or_serious_violation_on_any_back_office_page(browser, live_
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_no_critical_or_serious_violation_on_any_portal_page(browser, live_server, demo, viewport):
-    context, page = sign_in(browser, live_server, demo["customer"], viewport)
+def test_no_critical_or_serious_violation_on_the_bulk_action_forms(browser, live_server, demo, viewport):
+    context, page = sign_in(browser, live_server, demo["admin"], viewport)
+    results = {}
     try:
-        failures = report(audit(page, live_server, portal_pages()), "desktop" if viewport is DESKTOP else "phone")
+        for name, (list_path, action) in BULK_FORMS.items():
+            page.goto(f"{live_server}{list_path}")
+            boxes = page.locator("input.action_check")
+            for index in range(2):
+                boxes.nth(index).check()
+            with page.expect_navigation():
+                page.evaluate(POST_ACTION, action)
+            assert page.locator("form textarea, form select").count(), f"{name} did not open a form"
+            results[name] = axe_violations(page)
+        failures = report(results, "desktop" if viewport is DESKTOP else "phone")
     finally:
         context.close()
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_no_critical_or_serious_violation_on_any_portal_page(browser, live_server, demo, viewport):
+    """And no portal page scrolls sideways, on the phone or the desktop."""
+    context, page = sign_in(browser, live_server, demo["customer"], viewport)
+    overflowing: list[str] = []
+    try:
+        failures = report(audit(page, live_server, portal_pages(), overflowing),
+                          "desktop" if viewport is DESKTOP else "phone")
+    finally:
+        context.close()
+    assert not failures, "\n".join(failures)
+    assert not overflowing, "\n".join(overflowing)

@@ -39,6 +39,8 @@ def test_customer_orders_a_published_offering_from_the_portal(page_as, live_serv
     assert customer.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     customer.fill(f"#qty-{published.id}", "2")
     customer.select_option(f"#char-{published.id}-{bandwidth.id}", "1000")
+    click_and_wait(customer, customer.get_by_role("button", name="Add Fibre 1G to cart"))
+    click_and_wait(customer, customer.locator(".portal-nav").get_by_role("link", name="Cart (1)"))
     click_and_wait(customer, customer.get_by_role("button", name="Place order"))
 
     order = db.session.query(CustomerOrder).one()

@@ -76,8 +76,10 @@ def catalog_offering(consumer: Desk, customer, name: str) -> dict | None:
 
 def order_from_portal(consumer: Desk, customer, name: str, quantity: int, bandwidth: str) -> int:
     entry = catalog_offering(consumer, customer, name)
-    response = post_form(customer, "/portal/catalog/", "/portal/catalog/", {
+    added = post_form(customer, "/portal/catalog/", "/portal/cart/add", {
         entry["quantity"]: str(quantity), entry["characteristics"]["Bandwidth"]: bandwidth})
+    assert added.status == 302, added.body[:3000]
+    response = post_form(customer, "/portal/cart/", "/portal/cart/order", {})
     assert response.status == 302, response.body[:3000]
     return int(re.search(r"/portal/orders/(\d+)/", response.headers["location"]).group(1))
 

@@ -11,9 +11,11 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from app.core.choices import CaseState
+from app.core.choices import CaseState, Priority
 from app.core.extensions import db
 from app.exports.writers import column_letters, csv_stream, xlsx_stream
+from app.sla.clocks import attach_slas, seed_default_sla_definitions, worst_sla
+from app.sla.views import sla_badge
 from tests import factories
 
 
@@ -142,3 +144,24 @@ def test_writers_stream_in_pieces_and_keep_types():
     text = b"".join(csv_stream(["When", "Day"], [[dt.datetime(2026, 1, 2, 3, 4, 5, 999), dt.date(2026, 1, 2)]]))
     assert text.decode("utf-8-sig").splitlines() == ["When,Day", "2026-01-02T03:04:05,2026-01-02"]
     assert [column_letters(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+
+
+def test_every_cell_is_what_the_list_shows(client_for, cases, users):
+    """Rows are read as plain columns, related records named per batch and the SLA column computed per batch:
+    each cell must still be the list's own value (a related record's name, a formatter's text, the SLA)."""
+    cases[0].assigned_to_id = users["agent"].id
+    seed_default_sla_definitions()
+    assert attach_slas(cases[1])
+    db.session.commit()
+    exported = read_csv(client_for("agent").get("/export/AllCasesView.csv?_oc_AllCasesView=number&_od_AllCasesView=asc"))
+    assert exported[0] == ["Number", "Short description", "Account", "State", "Priority", "Needs attention",
+                           "Assigned to", "Opened", "SLA"]
+    assert len(exported) == len(cases) + 1
+    for row, case in zip(exported[1:], sorted(cases, key=lambda case: case.number)):
+        db.session.refresh(case)
+        status = worst_sla(case)
+        assert row == [case.number, case.short_description, str(case.account), case.state,
+                       str(Priority.LABELS[case.priority]), "Needs attention" if case.needs_attention else "",
+                       str(case.assigned_to or ""), case.opened_at.replace(microsecond=0).isoformat(),
+                       sla_badge(status).striptags() if status else "—"]
+    assert exported[1][6] and "%" in exported[2][8]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal
 
 import pytest
 from flask_appbuilder.security.sqla.models import User
@@ -14,25 +13,20 @@ from app.core.choices import (
     CaseState,
     JournalKind,
     LineState,
-    OrderChannel,
-    OrderState,
     RequestType,
     ResolutionCode,
     Scope,
-    ValueType,
 )
 from app.core.exceptions import PermissionDenied
 from app.core.extensions import db
 from app.models import (
     CaseLineTask,
     CaseTask,
-    CharacteristicDefinition,
     CustomerOrder,
     JournalEntry,
     Location,
     OrderCase,
     OrderChange,
-    ProductOffering,
 )
 from tests import factories
 
@@ -281,57 +275,6 @@ def test_my_orders_show_lines_and_applied_changes(client_for, users, account):
     page = body(client.get(f"/portal/orders/{order.id}/"))
     assert order.lines[0].number in page and order.lines[1].number in page
     assert re.search(r"quantity: 5 → 9", page)
-
-
-def _catalog_offerings():
-    modem = factories.make_offering("Portal Modem", price="40.00")
-    cable = factories.make_offering("Portal Cable", price="5.00")
-    cable.specification.characteristics.append(
-        CharacteristicDefinition(name="Length", value_type=ValueType.NUMBER, required=True))
-    db.session.commit()
-    return modem, cable
-
-
-def test_ordering_from_the_catalog_places_a_new_portal_order(client_for, account):
-    modem, cable = _catalog_offerings()
-    length = cable.specification.characteristics[-1]
-    colour = modem.specification.characteristics[0]
-    client = client_for("customer")
-    page = body(client.get("/portal/catalog/"))
-    assert "Portal Modem" in page and "Portal Cable" in page
-    response = client.submit("/portal/catalog/", {
-        f"qty-{modem.id}": "2", f"char-{modem.id}-{colour.id}": "Blue",
-        f"qty-{cable.id}": "3", f"char-{cable.id}-{length.id}": "1.5",
-    })
-    assert response.status_code == 302, body(response)
-    order = db.session.query(CustomerOrder).one()
-    assert (order.state, order.channel, order.account_id, order.contact_id) == (
-        OrderState.NEW, OrderChannel.PORTAL, account.id, account.primary_contact_id)
-    assert sorted((line.offering.name, line.quantity) for line in order.lines) == [
-        ("Portal Cable", 3), ("Portal Modem", 2)]
-    assert order.total_amount == Decimal("95.00")
-    assert order.number in body(client.get("/portal/orders/"))
-
-
-def test_catalog_refuses_bad_input_and_writes_nothing(client_for, account):
-    modem, cable = _catalog_offerings()
-    colour = modem.specification.characteristics[0]
-    client = client_for("customer")
-    for form in (
-        {},  # nothing chosen
-        {f"qty-{modem.id}": "-1"},
-        {f"qty-{modem.id}": "1", f"char-{modem.id}-{colour.id}": "Green"},  # not an allowed value
-        {f"qty-{cable.id}": "1"},  # a required characteristic is missing
-    ):
-        response = client.submit("/portal/catalog/", form)
-        assert response.status_code == 422, form
-    euro = ProductOffering(name="Euro Widget", specification=modem.specification, unit_price=Decimal("3.00"),
-                           currency="EUR")
-    db.session.add(euro)
-    db.session.commit()
-    response = client.submit("/portal/catalog/", {f"qty-{modem.id}": "1", f"qty-{euro.id}": "1"})
-    assert response.status_code == 422 and "one currency" in body(response)
-    assert db.session.query(CustomerOrder).count() == 0
 
 
 def test_the_customer_answers_through_the_api_too(client_for, users, account, service):

@@ -28,6 +28,7 @@ from app.models import (
     Attachment,
     AttachmentContent,
     AuditEvent,
+    CartItem,
     CaseLineTask,
     CaseTask,
     Contact,
@@ -40,6 +41,7 @@ from app.models import (
     OrderChange,
     OrderLineItem,
     ProductInventory,
+    UserPreference,
 )
 from tests import factories
 from tests.conftest import csrf_from
@@ -95,6 +97,12 @@ class World:
             OrderChange(order=self.b_order, order_line=self.b_order_line, field="quantity", old_value="5",
                         new_value="6"),
         ])
+        self.b_cart_item = CartItem(contact=contact, offering=self.offering, quantity=7,
+                                    characteristics={"Colour": "Beta comment xyzzy"})
+        self.b_user = factories.make_user("customer")
+        contact.user_id = self.b_user.id
+        db.session.add_all([self.b_cart_item,
+                            UserPreference(user_id=self.b_user.id, time_zone="Pacific/Chatham")])
         db.session.commit()
         self.a_attachment = attach(self.a_case, "Alpha-invoice.pdf")
         self.b_attachment = attach(self.b_draft, "Beta-contract-wibble.pdf")
@@ -134,7 +142,10 @@ def snapshot() -> dict:
     versions = {(model.__tablename__, row_id): version for model in (OrderCase, OrderCaseLine, CustomerOrder,
                                                                      OrderLineItem, CaseTask, CaseLineTask)
                 for row_id, version in db.session.execute(select(model.id, model.version))}
-    return {"counts": counts, "versions": versions}
+    carts = sorted((item.contact_id, item.offering_id, item.quantity, str(item.characteristics))
+                   for item in db.session.scalars(select(CartItem)))
+    zones = sorted(db.session.execute(select(UserPreference.user_id, UserPreference.time_zone)).all())
+    return {"counts": counts, "versions": versions, "carts": carts, "zones": zones}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -151,6 +162,8 @@ PORTAL_PARAMS = {
     "kind": (lambda w: "quotes", lambda w: "cases"),
     # A list download's format: no record of B to name, so an unknown format stands in for the foreign value.
     "file_format": (lambda w: "pdf", lambda w: "csv"),
+    # A cart item (A's cart is empty here, so the walk's Place order has nothing of A's to order either).
+    "item_pk": (lambda w: w.b_cart_item.id, lambda w: 0),
 }
 PARAM_RE = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
@@ -214,6 +227,9 @@ def test_portal_lists_and_pages_show_only_account_a(client_for, world):
 
 def test_portal_forms_refuse_account_b_ids_and_write_nothing(client_for, world):
     client = client_for("customer")
+    # Something in A's cart, so that Place order gets as far as the shipping location.
+    db.session.add(CartItem(contact=world.a.primary_contact, offering=world.offering, quantity=1, characteristics={}))
+    db.session.commit()
     before = snapshot()
     a_case, a_line, a_multi = world.a_case, world.a_line, world.a_multi
     attempts = [
@@ -226,13 +242,42 @@ def test_portal_forms_refuse_account_b_ids_and_write_nothing(client_for, world):
         (f"/portal/cases/{a_case.id}/lines/{a_line.id}/edit", {
             "request_type": "Address change", "requested_location_id": world.b_location.id,
             "version": a_line.version}, None),
-        ("/portal/catalog/", {f"qty-{world.offering.id}": "1", "shipping_location_id": world.b_location.id}, None),
+        ("/portal/catalog/", {"shipping_location_id": world.b_location.id}, "/portal/cart/order"),
+        ("/portal/settings", {"time_zone": "Beta/Nowhere"}, None),
     ]
     for url, data, post_url in attempts:
         response = client.submit(url, data, post_url=post_url)
         assert response.status_code in (403, 404, 422), f"{url} {data} answered {response.status_code}"
         world.assert_nothing_of_b(response.get_data(as_text=True), f"POST {url}", sent=data.values())
     assert snapshot() == before
+
+
+def test_the_cart_and_settings_are_the_customers_own(client_for, world):
+    """B's cart item cannot be changed, removed or ordered through A's forms; A's cart never shows it."""
+    client = client_for("customer")
+    db.session.add(CartItem(contact=world.a.primary_contact, offering=world.offering, quantity=1, characteristics={}))
+    db.session.commit()
+    before = snapshot()
+    b_item = world.b_cart_item.id
+    for data, post_url in (({f"qty-item-{b_item}": "0"}, "/portal/cart/update"),
+                           ({f"qty-item-{b_item}": "99"}, "/portal/cart/update"),
+                           ({}, f"/portal/cart/{b_item}/remove")):
+        response = client.submit("/portal/catalog/", data, post_url=post_url)
+        assert response.status_code in (302, 404), post_url
+        world.assert_nothing_of_b(body_of(client.get("/portal/cart/")), "the cart")
+    assert snapshot() == before
+    # Placing A's cart orders A's item only.
+    assert client.submit("/portal/cart/", {}, post_url="/portal/cart/order").status_code == 302
+    order = db.session.scalars(select(CustomerOrder).order_by(CustomerOrder.id.desc())).first()
+    assert (order.account_id, [line.quantity for line in order.lines]) == (world.a.id, [1])
+    db.session.expire_all()
+    assert db.session.get(CartItem, b_item).quantity == 7
+    # A's settings page shows A's zone, never B's.
+    assert "<option selected>Pacific/Chatham</option>" not in body_of(client.get("/portal/settings"))
+
+
+def body_of(response) -> str:
+    return response.get_data(as_text=True)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 the database), grouped and paged results, and only what the user may open."""
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
 
-from app.core.choices import InteractionChannel, JournalKind, OrderType
+from app.core.choices import InteractionChannel, JournalKind, OrderLineState, OrderState, OrderType, RequestType
 from app.core.extensions import db
 from app.models import (
     CaseLineTask,
@@ -166,7 +167,10 @@ def test_results_are_paged_per_group(client_for, world):
     second = body(agent.get("/search/?q=marsupial&group=cases&page=2"))
     assert second.count('class="search-hit"') == PER_GROUP and ">Next<" not in second
     newest = db.session.query(OrderCase).order_by(OrderCase.id.desc()).first()
-    assert newest.number in first
+    assert newest.number in first and "newest first" in first
+    marsupials = [case.number for case in db.session.query(OrderCase).filter(
+        OrderCase.short_description.like("Marsupial%")).order_by(OrderCase.id.desc())]
+    assert re.findall(r"<strong>(ORDCS\d{7})</strong>", grouped + second) == marsupials
 
 
 @pytest.mark.parametrize("role", ["customer", "integrator"])
@@ -188,3 +192,43 @@ def test_the_menu_bar_has_the_search_box_for_the_back_office_only(client_for):
 
 def test_search_index_names_are_recognised():
     assert fulltext.is_search_index("fts_order_case_data") and not fulltext.is_search_index("order_case")
+
+
+def _line_numbers(html: str, prefix: str) -> set[str]:
+    return set(re.findall(rf"<td>({prefix}\d{{7}})</td>", html))
+
+
+@pytest.mark.parametrize("frequent_from", [5000, 1])
+def test_quick_search_on_case_and_order_lines_goes_through_codes_and_their_case_or_order(
+        client_for, monkeypatch, frequent_from):
+    """Lines have millions of rows and no text of their own: words find a coded value (request type,
+    state, action) or the text of their case or order; a frequent word (SQLite: the list's order walked)
+    finds the same rows as a rare one."""
+    monkeypatch.setattr(fulltext, "FREQUENT", frequent_from)
+    monkeypatch.setattr(fulltext, "_all_frequent", lambda table, words: frequent_from == 1)  # PostgreSQL's
+    account = factories.make_account("Lines Co")
+    wombat_order = factories.make_order(account, lines=2, state=OrderState.NEW, line_state=OrderLineState.NEW)
+    wombat_order.description = "Wombat enclosure"
+    other_order = factories.make_order(account, lines=1)
+    quantity_case = factories.make_case(account, order=other_order, order_lines=other_order.lines,
+                                        request_type=RequestType.QUANTITY)
+    wombat_case = factories.make_case(account, order=wombat_order, order_lines=wombat_order.lines)
+    wombat_case.short_description = "Wombat crate crushed"
+    db.session.commit()
+    agent = client_for("agent")
+
+    def listed(view, query, prefix):
+        return _line_numbers(body(agent.get(f"/{view}/list/?q={query}")), prefix)
+
+    quantity_lines = {line.number for line in quantity_case.lines}
+    wombat_lines = {line.number for line in wombat_case.lines}
+    assert listed("ordercaselineview", "quantity", "ORDCSL") == quantity_lines
+    assert listed("ordercaselineview", "wombat", "ORDCSL") == wombat_lines
+    assert listed("ordercaselineview", "wombat+quantity", "ORDCSL") == set()
+    assert listed("ordercaselineview", "capybara", "ORDCSL") == set()
+    wombat_order_lines = {line.number for line in wombat_order.lines}
+    assert listed("orderlineitemview", "wombat", "ORDL") == wombat_order_lines
+    assert listed("orderlineitemview", "new", "ORDL") >= wombat_order_lines
+    assert not listed("orderlineitemview", "new", "ORDL") & {line.number for line in other_order.lines}
+    line = next(iter(wombat_order.lines))
+    assert listed("orderlineitemview", line.number.lower(), "ORDL") == {line.number}
