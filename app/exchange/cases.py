@@ -126,7 +126,9 @@ def _send_comment(entry: JournalEntry | None) -> None:
 # ---------------------------------------------------------------- provider: mirroring and reporting
 
 def receive_case(connection: ExchangeConnection, payload: dict, actor) -> None:
-    """Open (or finish opening) the mirror of the consumer's case on our order."""
+    """Open the mirror of the consumer's case on our order: created, its lines filled in and submitted in
+    the one transaction the inbox applies a message in, so no Draft is left if anything fails (a Draft
+    left by an older version is finished here)."""
     if not connection.is_provider:
         raise InvalidInput("This instance is not the provider on this connection; it takes no cases.")
     key = payload.get("number")
@@ -165,7 +167,7 @@ def receive_case(connection: ExchangeConnection, payload: dict, actor) -> None:
         ours = {line.order_line_id: line.id for line in db.session.get(OrderCase, case.id).lines}
         db.session.add_all([ExchangeCaseLine(exchange_case_id=link.id, remote_key=line["key"],
                                              case_line_id=ours[by_item[line["order_line"]].id]) for line in lines])
-        db.session.commit()
+        db.session.flush()
     case_id, keys = link.case_id, {key: line_id for line_id, key in _line_keys(link).items()}
     if db.session.get(OrderCase, case_id).state != CaseState.DRAFT:
         return
