@@ -515,3 +515,59 @@ def test_a_mirrored_case_is_opened_whole_or_not_at_all(peer):
     assert sorted((line.requested_quantity, line.state) for line in case.lines) == [(3, LineState.NEW),
                                                                                    (7, LineState.NEW)]
     assert db.session.query(ExchangeReceipt).count() == 1
+
+
+def test_an_address_and_a_replacement_cross_as_the_providers_records(peer):
+    from app.exchange import cases
+    from app.models import Location, OrderCase
+
+    account = factories.make_account("Consumer Co")
+    connection = make_connection("provider", account, name="Plant Operations desk")
+    factories.make_service()
+    fibre, router = factories.make_offering("Fibre 1G", "100.00"), factories.make_offering("Edge router")
+    db.session.add(ExchangePublication(connection_id=connection.id, offering_id=fibre.id))
+    order = factories.make_order(account, lines=3)
+    for number, line in enumerate(order.lines, start=1):
+        line.external_item_id = f"ORDL000000{number}"
+    db.session.add(ExchangeOrder(connection_id=connection.id, order_id=order.id, remote_id="consumer-order-9",
+                                 event_sequence=0))
+    db.session.commit()
+    dock = {"name": "Plant 9", "street": "9 Dock Rd", "city": "Shelbyville", "state": None, "postal_code": "12345",
+            "country": "US"}
+    document = {"number": "ORDCS0000032", "order": "consumer-order-9", "short_description": "Move and swap",
+                "lines": [{"key": "ORDCL0000051", "order_line": "ORDL0000001", "request_type": "Address change",
+                           "requested_address": dock},
+                          {"key": "ORDCL0000052", "order_line": "ORDL0000002", "request_type": "Wrong item",
+                           "requested_quantity": "1",
+                           "replacement_offering": {"id": router.number, "name": "Edge router"}}]}
+    refused = peer.send("orderCase", document)
+    assert refused.status_code == 422
+    assert "asks for Edge router instead of the item delivered, which is not an offering Plant Operations desk " \
+           "has from us" in refused.get_json()["message"]
+    assert db.session.query(OrderCase).count() == 0
+    assert db.session.query(Location).filter_by(name="Plant 9").count() == 0
+
+    document["lines"][1]["replacement_offering"] = {"id": fibre.number, "name": "Fibre 1G"}
+    assert peer.send("orderCase", document).status_code == 200
+    lines = {line.request_type: line for line in db.session.query(OrderCase).one().lines}
+    moved = lines["Address change"].requested_location
+    assert (moved.name, moved.street, moved.postal_code, moved.account_id) == ("Plant 9", "9 Dock Rd", "12345",
+                                                                              account.id)
+    assert lines["Wrong item"].replacement_offering_id == fibre.id
+    # The same address asked for again is the location already added, not a second one.
+    document.update(number="ORDCS0000033")
+    document["lines"] = document["lines"][:1]
+    document["lines"][0].update(key="ORDCL0000061", order_line="ORDL0000003")
+    assert peer.send("orderCase", document).status_code == 200
+    assert db.session.query(Location).filter_by(name="Plant 9").count() == 1
+
+    # The consumer's side: what its case line asks for, as it crosses.
+    consumer_end = make_connection("consumer", name="Fibre Provider Inc", peer="http://127.0.0.3:9")
+    copy = factories.make_offering("Fibre 1G (copy)")
+    db.session.add(ExchangeOffering(connection_id=consumer_end.id, remote_id="PO0000042", offering_id=copy.id))
+    line = lines["Wrong item"]
+    line.replacement_offering_id, line.requested_location_id = copy.id, moved.id
+    db.session.flush()
+    assert cases._requested_records(line, consumer_end) == {
+        "requested_address": dock, "replacement_offering": {"id": "PO0000042", "name": "Fibre 1G (copy)"}}
+    db.session.rollback()
