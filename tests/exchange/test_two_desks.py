@@ -53,7 +53,7 @@ def connect(provider: Desk, consumer: Desk) -> None:
         "peer_url": consumer.base, "own_url": provider.base, "api_key": "", "active": "y"})
     assert response.status == 302, response.body[:2000]
     provider.connection_page = response.headers["location"].replace(provider.base, "")
-    provider_key = issue_key(provider, provider_admin)
+    provider.issued_key = provider_key = issue_key(provider, provider_admin)
 
     consumer_admin = consumer.browser("admin")
     response = post_form(consumer_admin, "/exchange/connections/new", "/exchange/connections/new", {
@@ -61,7 +61,7 @@ def connect(provider: Desk, consumer: Desk) -> None:
         "api_key": provider_key, "active": "y"})
     assert response.status == 302, response.body[:2000]
     consumer.connection_page = response.headers["location"].replace(consumer.base, "")
-    consumer_key = issue_key(consumer, consumer_admin)
+    consumer.issued_key = consumer_key = issue_key(consumer, consumer_admin)
 
     # The integrator keys each desk also has are valid there, but speak for no connection.
     stranger = Browser(consumer.port).request("POST", "/exchange/v1/messages", body=json.dumps(
@@ -311,7 +311,7 @@ def test_nothing_lost_nothing_doubled_when_the_other_side_is_down(desks):
     again = Browser(provider.port).request("POST", "/exchange/v1/messages", body=json.dumps({
         "id": message_id, "kind": kind, "payload": payload if isinstance(payload, dict) else json.loads(payload),
     }).encode(), headers={"Content-Type": "application/json", "X-Exchange-Peer": consumer.base,
-                          "Authorization": f"Bearer {provider.records['keys']['integrator']}"})
+                          "Authorization": f"Bearer {provider.issued_key}"})
     assert again.status == 200 and json.loads(again.body)["status"] == "duplicate"
 
     assert len(provider_orders(provider)) == 1
