@@ -370,7 +370,9 @@ def test_outbox_delivers_in_order_holds_back_while_down_and_sets_refusals_aside(
     db.session.query(ExchangeMessage).update({"next_attempt_at": first.created_on})
     db.session.commit()
     other_instance.answers = [(200, {"status": "applied"}), (422, {"message": "No case ORDCS1 here"})]
-    assert outbox.deliver_due_messages() == 2
+    # The background sender may deliver some of them itself (it looks again after each round); the
+    # explicit round waits for it, so when it returns everything due has been attempted, whoever sent it.
+    assert outbox.deliver_due_messages() <= 2
     assert states() == [("first", "delivered"), ("second", "refused"), ("third", "delivered")]
     sent = [(m["payload"]["text"], headers["Authorization"], headers["X-Exchange-Peer"])
             for m, headers in other_instance.received]
