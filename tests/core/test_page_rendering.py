@@ -85,3 +85,41 @@ def test_work_on_cases_keeps_the_rendered_filter_inputs(client_for, monkeypatch)
     db.session.commit()
     assert "Another Customer" in body(agent.get("/ordercaseview/list/"))
     assert rendered == ["account"]
+
+
+def test_a_revoked_permission_is_refused_on_the_very_next_request(app, client_for):
+    # The signed-in user's permissions are read once per request: nothing of them may outlive it.
+    agent = client_for("agent")
+    assert "Order Cases" in body(agent.get("/ordercaseview/list/"))
+    sm = app.appbuilder.sm
+    role = sm.find_role("agent")
+    listing = sm.find_permission_view_menu("can_list", "OrderCaseView")
+    sm.del_permission_role(role, listing)
+    try:
+        refused = agent.get("/ordercaseview/list/")
+        assert refused.status_code != 200
+        assert "/ordercaseview/show/" not in refused.get_data(as_text=True)
+    finally:
+        sm.add_permission_role(role, listing)
+    assert "Order Cases" in body(agent.get("/ordercaseview/list/"))
+
+
+def test_a_users_new_role_applies_from_their_next_request(app):
+    from tests.conftest import UserClient, log_in
+
+    sm = app.appbuilder.sm
+    login = factories.make_user("agent", username="tmp_role_change_agent")
+    client = UserClient(app.test_client(), login)
+    log_in(client, login)
+    assert "SLA Definitions" not in menu_labels(body(client.get("/")))
+    assert client.get("/sladefinitionview/list/").status_code != 200
+    user = sm.get_user_by_id(login.id)
+    user.roles = [sm.find_role("admin")]
+    sm.update_user(user)
+    assert "SLA Definitions" in menu_labels(body(client.get("/")))
+    assert client.get("/sladefinitionview/list/").status_code == 200
+    user = sm.get_user_by_id(login.id)
+    user.roles = [sm.find_role("agent")]
+    sm.update_user(user)
+    assert "SLA Definitions" not in menu_labels(body(client.get("/")))
+    assert client.get("/sladefinitionview/list/").status_code != 200
