@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.cases.guards import (
-    allowed,
     bulk_line_transition,
     bulk_line_values,
     clean_text,
@@ -72,6 +71,7 @@ from app.portal.scope import customer_account_id, require_case_writer, require_o
 from app.sla.clocks import sync_case_slas
 from app.core.roles import AGENT, MANAGER
 from app.core.workflow_base import (
+    allowed,
     add_journal_entry,
     check_version,
     operation,

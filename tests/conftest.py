@@ -322,8 +322,9 @@ def page_as(browser, live_server, users):
     """page_as("agent") → a Playwright page signed in through the login form."""
     contexts = []
 
-    def make(role: str, viewport: dict | None = None):
-        context = browser.new_context(viewport=viewport or {"width": 1366, "height": 900})
+    def make(role: str, viewport: dict | None = None, javascript: bool = True):
+        context = browser.new_context(viewport=viewport or {"width": 1366, "height": 900},
+                                      java_script_enabled=javascript)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15000)

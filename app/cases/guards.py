@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import DateTime, Integer, String, bindparam, func, insert, literal, null, select, update
 from werkzeug.local import LocalProxy
 
 from app.core.choices import CaseState
-from app.core.exceptions import DomainError, InvalidInput, RecordNotFound, StateConflict
+from app.core.exceptions import InvalidInput, RecordNotFound, StateConflict
 from app.core.extensions import db
 from app.core.model_base import utcnow
 from app.models import Account, AuditEvent, Contact, CustomerOrder, OrderCase, OrderCaseLine
@@ -56,16 +56,6 @@ def require_writable(case: OrderCase, action: str) -> None:
         raise StateConflict(
             f"{action} is not allowed: {case.number} is {case.state}; closed and cancelled cases are read-only."
         )
-
-
-def allowed(check: Callable[[], None]) -> bool:
-    """The "may I" answer of a guard: the pages show an action only where its workflow would not refuse
-    it, by running the workflow's own checks on the records they already hold."""
-    try:
-        check()
-    except DomainError:
-        return False
-    return True
 
 
 def require_submitted(case: OrderCase, action: str) -> None:

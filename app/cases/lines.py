@@ -12,7 +12,6 @@ from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from app.cases.guards import (
-    allowed,
     as_id,
     audit_row,
     chunks,
@@ -75,6 +74,7 @@ from app.portal.scope import (
 from app.core.roles import ADMIN, AGENT, MANAGER, has_back_office_role
 from app.sla.clocks import sync_case_slas
 from app.core.workflow_base import (
+    allowed,
     add_journal_entry,
     audit,
     check_version,

@@ -207,12 +207,15 @@ class SlaRow:
     stage: str
     due: object
     time_left: str
+    # The case's own clocks carry the terms they are measured by, for the side panel.
+    terms: object = None
 
 
 def case_slas(case_id: int, lines: list[OrderCaseLine]) -> list[SlaRow]:
     """The SLA clocks of the case and of *lines* (the page shown) with their time left (one query)."""
     from app.sla.clocks import describe_time_left
     from app.sla.models import TaskSla
+    from app.sla.terms import terms_of
 
     numbers = {line.id: line.number for line in lines}
     task_slas = (db.session.query(TaskSla).options(joinedload(TaskSla.definition))
@@ -220,7 +223,8 @@ def case_slas(case_id: int, lines: list[OrderCaseLine]) -> list[SlaRow]:
                          or_(TaskSla.case_line_id.is_(None), TaskSla.case_line_id.in_(list(numbers))))
                  .order_by(TaskSla.case_line_id.is_not(None), TaskSla.id).all())
     return [SlaRow(name=t.definition.name, record=numbers.get(t.case_line_id, "case"), stage=t.stage,
-                   due=t.planned_due_at, time_left=describe_time_left(t)) for t in task_slas]
+                   due=t.planned_due_at, time_left=describe_time_left(t),
+                   terms=terms_of(t.definition) if t.case_line_id is None else None) for t in task_slas]
 
 
 @dataclass

@@ -16,10 +16,10 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.cases import queries as case_queries
 from app.cases import tasks as case_tasks
-from app.cases.guards import get_record, optional_id, require_writable
+from app.cases.guards import get_record, optional_id
 from app.cases.views import case_url, line_url
-from app.cases.tasks import CLOSE_COMPLETE, CLOSE_INCOMPLETE, CREATE_TASK, REOPEN_TASK, START_TASK
-from app.core.choices import CaseState, JournalKind, LineState, Priority
+from app.cases.tasks import CLOSE_COMPLETE, CLOSE_INCOMPLETE, REOPEN_TASK, START_TASK
+from app.core.choices import CaseState, JournalKind, Priority
 from app.core.exceptions import DomainError, RecordNotFound
 from app.core.extensions import db
 from app.models import AssignmentGroup, AuditEvent, CaseLineTask, JournalEntry, OrderCase, OrderCaseLine
@@ -156,12 +156,9 @@ class TaskPageView(BaseView):
     def _create(self, case: OrderCase, line: OrderCaseLine | None):
         back = _back_to(case, line)
         try:
-            require_writable(case, CREATE_TASK)
+            case_tasks.require_task_creatable(current_user, case, line)
         except DomainError as error:
             flash(error.message, "danger")
-            return redirect(back)
-        if line is not None and line.state == LineState.CANCELLED:
-            flash(f"{CREATE_TASK} is not allowed: line {line.number} is Cancelled.", "danger")
             return redirect(back)
         if request.method == "GET":
             values = {"priority": case.priority, "assignment_group_id": case.assignment_group_id or ""}

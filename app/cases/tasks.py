@@ -30,6 +30,7 @@ from app.models import AssignmentGroup, CaseLineTask, CaseTask, OrderCase, case_
 from app.sla.notifications import NotificationEvent, notify
 from app.core.roles import AGENT
 from app.core.workflow_base import (
+    allowed,
     add_journal_entry,
     audit,
     check_version,
@@ -61,6 +62,19 @@ TASK_ACTION_TARGETS = {
 TASK_KINDS = {"case": CaseTask, "line": CaseLineTask}
 
 
+def require_task_creatable(user: User, case: OrderCase, line=None) -> None:
+    """Create task's own checks on records already loaded: a back-office user, a case that is not
+    read-only, and a line (when given) that is not Cancelled."""
+    require_back_office(user, AGENT, CREATE_TASK)
+    if line is not None and line.state == LineState.CANCELLED:
+        raise StateConflict(f"{CREATE_TASK} is not allowed: line {line.number} is Cancelled.")
+    require_writable(case, CREATE_TASK)
+
+
+def may_create_task(user: User, case: OrderCase, line=None) -> bool:
+    return allowed(lambda: require_task_creatable(user, case, line))
+
+
 def create_task(user: User, *, case_id=None, line_id=None, subject: str | None = None, description: str | None = None,
                 assignment_group_id=None, assigned_to_id=None, priority=None,
                 visible_to_customer: bool = False) -> CaseTask | CaseLineTask:
@@ -69,11 +83,9 @@ def create_task(user: User, *, case_id=None, line_id=None, subject: str | None =
         require_back_office(user, AGENT, CREATE_TASK)
         if optional_id(line_id) is not None:
             case, line = load_line(line_id)
-            if line.state == LineState.CANCELLED:
-                raise StateConflict(f"{CREATE_TASK} is not allowed: line {line.number} is Cancelled.")
         else:
             case, line = load_case(case_id), None
-        require_writable(case, CREATE_TASK)
+        require_task_creatable(user, case, line)
         subject = limited_text(clean_text(subject), CREATE_TASK, "subject", "Subject")
         if not subject:
             raise InvalidInput(f"{CREATE_TASK} needs a subject.", {"subject": "Required"})

@@ -11,6 +11,8 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_login import current_user
 
 from app.cases import queries as case_queries
+from app.cases.side_panel import side_panel
+from app.cases.tasks import may_create_task
 from app.orders import changes as order_changes
 from app import workflows as wf
 from app.core.choices import (
@@ -184,16 +186,19 @@ class OrderCasePageView(BaseView):
         page = case_queries.case_line_page(case.id, request.args.get("lines_page"))
         tasks = case_queries.case_tasks(case.id)
         lines = page.lines
+        slas = case_queries.case_slas(case.id, lines)
         return self.render_template(
             "cases/record.html", case=case, line_page=page, lines=lines,
             activity=case_queries.activity_stream(case.id), tasks=tasks,
             line_tasks=case_queries.tasks_by_line(tasks),
-            slas=case_queries.case_slas(case.id, lines),
+            slas=slas, side=side_panel(case, slas),
             case_actions=self._case_actions(case), line_actions=self._line_actions(case, lines),
             can_delete_case=wf.may_delete_case(current_user, case),
             writable=wf.may_edit_case(current_user, case),
             can_add_lines=wf.may_add_lines(current_user, case),
             editable_lines={line.id for line in lines if wf.may_edit_line(current_user, case, line)},
+            task_lines={line.id for line in lines if may_create_task(current_user, case, line)},
+            can_create_case_task=may_create_task(current_user, case),
             bulk_operations=[slug for slug, action in BULK_LINE_OPERATIONS.items()
                              if any(wf.may_bulk_line_action(current_user, case, line, action) for line in lines)],
             can_delete_lines=any(wf.may_delete_line(current_user, case, line) for line in lines),

@@ -84,6 +84,14 @@ def when(moment, seconds: bool = False):
     return Markup(f'<time datetime="{machine}">{escape(_as_text(shown, seconds))}</time>')
 
 
+def day(moment):
+    """<time> with the calendar day of *moment* in the user's zone (lists that show dates, not times)."""
+    if moment is None:
+        return NOTHING
+    shown = local(moment).date() if isinstance(moment, dt.datetime) else moment
+    return Markup(f'<time datetime="{shown.isoformat()}">{shown.isoformat()}</time>')
+
+
 def when_text(moment, seconds: bool = False) -> str:
     """The moment as plain text (for attributes and messages): "2026-12-04 16:14 CET"."""
     if moment is None:
@@ -120,5 +128,5 @@ def capitalised(value: str | None) -> str:
 
 
 def install_display_filters(app) -> None:
-    app.jinja_env.filters.update(when=when, when_text=when_text, readable=readable, field_label=field_label, capitalised=capitalised)
+    app.jinja_env.filters.update(when=when, day=day, when_text=when_text, readable=readable, field_label=field_label, capitalised=capitalised)
     app.jinja_env.globals["time_zone_name"] = lambda: str(current_time_zone())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy.orm.exc import StaleDataError
@@ -53,6 +53,16 @@ def operation(user: User):
         raise
     finally:
         acting_user_id.reset(token)
+
+
+def allowed(check: Callable[[], None]) -> bool:
+    """The "may I" answer of a guard: the pages show an action only where its workflow would not refuse
+    it, by running the workflow's own checks on the records they already hold."""
+    try:
+        check()
+    except DomainError:
+        return False
+    return True
 
 
 def require_back_office(user: User, minimum: str, action: str) -> None:

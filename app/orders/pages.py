@@ -1,11 +1,11 @@
 """What the order and quote pages show and offer: loaded in a fixed number of queries whatever the
-number of lines, and the actions valid for the record's state and the user's role."""
+number of lines, and the actions the order workflows' guards allow this user (``app.orders.guards``)."""
 from __future__ import annotations
 
 from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.core.choices import CaseState, InventoryState, LineAction, OrderLineState, OrderState, SpecKind
+from app.core.choices import CaseState, InventoryState, LineAction, SpecKind
 from app.core.extensions import db
 from app.models import (
     AuditEvent,
@@ -22,46 +22,10 @@ from app.models import (
     Quote,
     QuoteLine,
 )
-from app.orders.rules import EDITABLE_ORDER_STATES, LIVE_ORDER_STATES
-from app.core.roles import AGENT, MANAGER, has_back_office_role
+from app.orders import guards
+from app.core.roles import AGENT, has_back_office_role
 
 HISTORY_LIMIT = 200
-
-ORDER_ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    # action → (order states, minimum role)
-    "submit": ((OrderState.DRAFT,), AGENT),
-    "approve": ((OrderState.NEW,), MANAGER),
-    "reject": ((OrderState.NEW,), MANAGER),
-    "cancel": (LIVE_ORDER_STATES, AGENT),
-}
-LINE_ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    # action → (order states, line states)
-    "start": ((OrderState.IN_PROGRESS,), (OrderLineState.NEW,)),
-    "complete": ((OrderState.IN_PROGRESS,), (OrderLineState.IN_PROGRESS,)),
-    "cancel": ((OrderState.NEW, OrderState.IN_PROGRESS), (OrderLineState.NEW, OrderLineState.IN_PROGRESS)),
-    "edit": (EDITABLE_ORDER_STATES, (OrderLineState.DRAFT, OrderLineState.NEW)),
-    "delete": (EDITABLE_ORDER_STATES, (OrderLineState.DRAFT, OrderLineState.NEW)),
-}
-
-
-def order_actions(order: CustomerOrder, user) -> list[str]:
-    actions = [
-        name for name, (states, role) in ORDER_ACTIONS.items()
-        if order.state in states and has_back_office_role(user, role)
-    ]
-    if "cancel" in actions and any(line.state == OrderLineState.COMPLETED for line in order.lines):
-        actions.remove("cancel")
-    return actions
-
-
-def line_actions(order: CustomerOrder, line: OrderLineItem, user) -> list[str]:
-    if not has_back_office_role(user, AGENT):
-        return []
-    return [
-        name for name, (order_states, line_states) in LINE_ACTIONS.items()
-        if order.state in order_states and line.state in line_states
-    ]
-
 
 def load_order(order_id) -> CustomerOrder | None:
     return (
@@ -149,8 +113,9 @@ def order_page(order: CustomerOrder, user) -> dict:
         .all()
     )
     return {
-        "actions": order_actions(order, user),
-        "line_actions": {line.id: line_actions(order, line, user) for line in order.lines},
+        "actions": guards.order_actions(user, order),
+        "line_actions": {line.id: guards.line_actions(user, order, line) for line in order.lines},
+        "open_line_count": guards.open_line_count(order),
         "line_cases": line_cases,
         "header_cases": header_cases,
         "cases": cases,

@@ -38,9 +38,10 @@ from app.orders.rules import (
     validate_characteristics,
 )
 from app.orders.workflows import _header_values
-from app.core.roles import AGENT, MANAGER, has_back_office_role
+from app.core.roles import AGENT, MANAGER
 from app.core.workflow_base import (
     add_journal_entry,
+    allowed,
     audit,
     check_version,
     lock_for_update,
@@ -105,8 +106,7 @@ def update_quote(user, quote_id: int, version, data: Mapping[str, Any]) -> Quote
     with operation(user):
         require_back_office(user, AGENT, "Edit quote")
         quote = _load_quote(quote_id)
-        check_version(quote, version)
-        require_state(quote, (QuoteState.DRAFT,), "Edit quote")
+        require_quote_editable(user, quote, version)
         values = _header_values({k: v for k, v in data.items() if k == "contact_id"}, quote.account)
         if "valid_until" in data:
             values["valid_until"] = _date(data["valid_until"], "valid_until", "Valid until")
@@ -196,12 +196,53 @@ QUOTE_TRANSITIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
 }
 
 
+def require_quote_editable(user, quote: Quote, version=None, action: str = "Edit quote") -> None:
+    """Edit quote's checks (and the quote lines', under their own *action*) on a quote already loaded."""
+    require_back_office(user, AGENT, action)
+    check_version(quote, version)
+    require_state(quote, (QuoteState.DRAFT,), action)
+
+
+def require_quote_action(user, quote: Quote, action: str, version=None) -> None:
+    """A quote transition's checks on a quote already loaded."""
+    sources, _target, role = QUOTE_TRANSITIONS[action]
+    require_back_office(user, role, action)
+    check_version(quote, version)
+    require_state(quote, sources, action)
+    if action == "Submit for review" and not quote.lines:
+        raise StateConflict(f"Submit for review is not allowed: {quote.number} has no lines.")
+    if action == "Accept":
+        _require_valid(quote, action)
+
+
+def require_convertible(user, quote: Quote, version=None) -> None:
+    """Create order's checks on a quote already loaded."""
+    require_back_office(user, AGENT, "Create order")
+    check_version(quote, version)
+    if quote.order_id is not None:
+        raise StateConflict(
+            f"Create order is not allowed: {quote.number} was already converted into order {quote.order.number}."
+        )
+    require_state(quote, CONVERTIBLE_STATES, "Create order")
+    if quote.state == QuoteState.APPROVED:
+        _require_valid(quote, "Create order")
+    if not quote.lines:
+        raise StateConflict(f"Create order is not allowed: {quote.number} has no lines.")
+    if not quote.account.active:
+        raise StateConflict(f"Create order is not allowed: account {quote.account.name} is inactive.")
+
+
 def quote_actions(quote: Quote, user) -> list[str]:
-    """The quote actions valid for the quote's state and the user's role (for the buttons)."""
-    return [
-        name for name, (sources, _target, role) in QUOTE_TRANSITIONS.items()
-        if quote.state in sources and has_back_office_role(user, role)
-    ]
+    """The quote transitions this user may take on *quote* now (for the buttons)."""
+    return [name for name in QUOTE_TRANSITIONS if allowed(lambda: require_quote_action(user, quote, name))]
+
+
+def may_edit_quote(user, quote: Quote) -> bool:
+    return allowed(lambda: require_quote_editable(user, quote))
+
+
+def may_convert(user, quote: Quote) -> bool:
+    return allowed(lambda: require_convertible(user, quote))
 
 
 def change_quote_state(user, quote_id: int, version, action: str, note: str | None = None) -> Quote:
@@ -214,12 +255,7 @@ def change_quote_state(user, quote_id: int, version, action: str, note: str | No
     with operation(user):
         require_back_office(user, role, action)
         quote = _load_quote(quote_id)
-        check_version(quote, version)
-        require_state(quote, sources, action)
-        if action == "Submit for review" and not quote.lines:
-            raise StateConflict(f"Submit for review is not allowed: {quote.number} has no lines.")
-        if action == "Accept":
-            _require_valid(quote, action)
+        require_quote_action(user, quote, action, version)
         transition(quote, target, action)
         if (note or "").strip():
             add_journal_entry(quote, JournalKind.WORK_NOTE, f"{action}: {note.strip()}", user)
@@ -237,20 +273,10 @@ def create_order_from_quote(user, quote_id: int, version) -> CustomerOrder:
     with operation(user):
         require_back_office(user, AGENT, "Create order")
         quote = _load_quote(quote_id)
-        check_version(quote, version)
-        if quote.order_id is not None:
-            raise StateConflict(
-                f"Create order is not allowed: {quote.number} was already converted into order {quote.order.number}."
-            )
-        require_state(quote, CONVERTIBLE_STATES, "Create order")
+        require_convertible(user, quote, version)
         if quote.state == QuoteState.APPROVED:
-            _require_valid(quote, "Create order")
             transition(quote, QuoteState.ACCEPTED, "Accept")
-        if not quote.lines:
-            raise StateConflict(f"Create order is not allowed: {quote.number} has no lines.")
         account = quote.account
-        if not account.active:
-            raise StateConflict(f"Create order is not allowed: account {account.name} is inactive.")
         kinds = {line.offering.specification.kind if line.offering.specification else SpecKind.PRODUCT
                  for line in quote.lines}
         order_type = OrderType.SERVICE if kinds == {SpecKind.SERVICE} else OrderType.PRODUCT

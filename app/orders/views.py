@@ -18,6 +18,7 @@ from flask_login import current_user
 from app.core.display import capitalised
 from app.orders import pages
 from app.orders.bulk_views import LINE_BULK_PERMISSIONS, ORDER_BULK_PERMISSIONS, LineBulkActions, OrderBulkActions
+from app.orders import guards
 from app.orders import workflows as wf
 from app.orders import quotes as qwf
 from app.core.choices import EnrichmentKind, JournalKind, LineAction, OrderLineState, OrderType, QuoteState
@@ -172,6 +173,7 @@ class CustomerOrderView(OrderBulkActions, BackOfficeModelView):
     list_title = "Customer Orders"
     add_title = "New customer order"
     base_permissions = [*CRU, *ORDER_ACTION_PERMISSIONS]
+    row_permissions = {"edit": guards.may_edit_order}
     base_filters = [["order_type", FilterEqual, OrderType.PRODUCT]]
     list_columns = ["number", "account", "contact", "channel", "state", "order_date", "total_amount"]
     search_columns = ["number", "account", "state", "channel", "external_id", "order_date"]
@@ -455,6 +457,7 @@ class QuoteView(BackOfficeModelView):
     list_title = "Quotes"
     add_title = "New quote"
     base_permissions = [*CRU, *QUOTE_ACTION_PERMISSIONS]
+    row_permissions = {"edit": qwf.may_edit_quote}
     list_columns = ["number", "account", "contact", "state", "valid_until", "total_amount", "order"]
     search_columns = ["number", "account", "state", "valid_until"]
     label_columns = {**ORDER_LABELS, "order": "Converted order"}
@@ -475,7 +478,7 @@ class QuoteView(BackOfficeModelView):
         return self.render_template(
             "orders/quote.html", title=f"Quote {quote.number}", quote=quote, actions=qwf.quote_actions(quote, user),
             offerings=pages.active_offerings(quote.currency), history=pages.quote_history(quote),
-            can_convert=quote.state in qwf.CONVERTIBLE_STATES and quote.order_id is None,
+            can_convert=qwf.may_convert(user, quote), can_edit=qwf.may_edit_quote(user, quote),
             explanation=qwf.QUOTE_STATE_EXPLANATIONS.get(quote.state, ""),
             order_link=order_url(quote.order) if quote.order is not None else None,
         )

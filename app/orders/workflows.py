@@ -34,7 +34,7 @@ from app.core.choices import (
     OrderType,
     PriceType,
 )
-from app.core.exceptions import InvalidInput, PermissionDenied, RecordNotFound, StateConflict
+from app.core.exceptions import InvalidInput, RecordNotFound, StateConflict
 from app.core.extensions import db
 from app.core.model_base import utcnow
 from app.models import (
@@ -51,6 +51,8 @@ from app.models import (
     ProductOffering,
     ProductSpecification,
 )
+from app.orders import guards
+from app.orders.guards import require_capture
 from app.orders.rules import (
     EDITABLE_ORDER_STATES,
     LIVE_ORDER_STATES,
@@ -66,13 +68,12 @@ from app.orders.rules import (
     _optional_id,
     _quantity,
     _settle_order,
-    open_enrichment_issues,
     recompute_totals,
     require_offering_fits,
     validate_characteristics,
 )
 from app.sla.notifications import NotificationEvent, notify
-from app.core.roles import AGENT, CUSTOMER, INTEGRATOR, MANAGER, has_back_office_role, role_names
+from app.core.roles import AGENT, MANAGER
 from app.core.workflow_base import (
     add_journal_entry,
     audit,
@@ -84,28 +85,6 @@ from app.core.workflow_base import (
     set_fields,
     transition,
 )
-
-# Who may capture an order through each channel besides the back office.
-CHANNEL_ROLES = {OrderChannel.PORTAL: CUSTOMER, OrderChannel.TMF622: INTEGRATOR, OrderChannel.TMF641: INTEGRATOR}
-
-
-# ---------------------------------------------------------------------------------------------
-# Who may capture
-# ---------------------------------------------------------------------------------------------
-
-def _require_capture(user, channel: str, action: str, account_id: int | None = None) -> None:
-    """Back office captures on any channel; a customer only through the portal, for their own account;
-    an integrator only through its API channel."""
-    if has_back_office_role(user, AGENT):
-        return
-    role = CHANNEL_ROLES.get(channel)
-    if role is None or role not in role_names(user):
-        raise PermissionDenied(f"{action} is not allowed for your role.")
-    if role == CUSTOMER:
-        own = db.session.query(Contact.account_id).filter(Contact.user_id == user.id).scalar()
-        if own is None or own != account_id:
-            raise PermissionDenied(f"{action} is not allowed: you may only order for your own account.")
-
 
 # ---------------------------------------------------------------------------------------------
 # Order header
@@ -180,7 +159,7 @@ def create_order(user, data: Mapping[str, Any]) -> CustomerOrder:
             raise InvalidInput(f"Unknown channel {channel!r}.", {"channel": "Invalid choice"})
         if order_type not in OrderType.ALL:
             raise InvalidInput(f"Unknown order type {order_type!r}.", {"order_type": "Invalid choice"})
-        _require_capture(user, channel, "Create order", _optional_id(data.get("account_id"), "account_id", "Account"))
+        require_capture(user, channel, "Create order", _optional_id(data.get("account_id"), "account_id", "Account"))
         account = _active_account(data.get("account_id"))
         values = _header_values(data, account)
         if "contact_id" not in data and account.primary_contact_id:
@@ -201,8 +180,7 @@ def update_order(user, order_id: int, version, data: Mapping[str, Any]) -> Custo
     with operation(user):
         require_back_office(user, AGENT, "Edit order")
         order = _load_order(order_id)
-        check_version(order, version)
-        require_state(order, EDITABLE_ORDER_STATES, "Edit order")
+        guards.require_order_editable(user, order, version)
         account = order.account
         values: dict[str, Any] = {}
         if "account_id" in data and _optional_id(data["account_id"], "account_id", "Account") != order.account_id:
@@ -358,11 +336,7 @@ def add_line(user, order_id: int, version, data: Mapping[str, Any]) -> OrderLine
     expected_delivery_date, location_id, description, characteristics {name: value}."""
     with operation(user):
         order = _load_order(order_id)
-        _require_capture(user, order.channel, "Add line", order.account_id)
-        check_version(order, version)
-        require_state(order, EDITABLE_ORDER_STATES, "Add line")
-        if order.account_id is None:
-            raise StateConflict("Add line is not allowed: the order has no account yet; fix the party first.")
+        guards.require_lines_addable(user, order, version)
         values, characteristics = _line_values(order, data, None)
         state = OrderLineState.DRAFT if order.state == OrderState.DRAFT else OrderLineState.NEW
         line = OrderLineItem(order=order, state=state, **values)
@@ -379,9 +353,7 @@ def update_line(user, line_id: int, version, data: Mapping[str, Any]) -> OrderLi
     with operation(user):
         require_back_office(user, AGENT, "Edit line")
         order, line = _load_line(line_id)
-        check_version(line, version)
-        require_state(order, EDITABLE_ORDER_STATES, "Edit line", order.number)
-        require_state(line, (OrderLineState.DRAFT, OrderLineState.NEW), "Edit line")
+        guards.require_line_editable(user, order, line, version)
         values, characteristics = _line_values(order, {"action": line.action, **data}, line)
         set_fields(line, values, action="Edit line")
         _replace_characteristics(line, characteristics, "Edit line")
@@ -394,9 +366,7 @@ def delete_line(user, line_id: int, version) -> None:
     with operation(user):
         require_back_office(user, AGENT, "Delete line")
         order, line = _load_line(line_id)
-        check_version(line, version)
-        require_state(order, EDITABLE_ORDER_STATES, "Delete line", order.number)
-        require_state(line, (OrderLineState.DRAFT, OrderLineState.NEW), "Delete line")
+        guards.require_line_deletable(user, order, line, version)
         case_line = db.session.query(OrderCaseLine.number).filter(OrderCaseLine.order_line_id == line.id).first()
         if case_line:
             raise StateConflict(f"Delete line is not allowed: {line.number} is on case line {case_line[0]}.")
@@ -417,12 +387,8 @@ def submit_order(user, order_id: int, version) -> CustomerOrder:
     """Draft → New; needs at least one line, each with its required characteristics; lines Draft → New."""
     with operation(user):
         order = _load_order(order_id)
-        _require_capture(user, order.channel, "Submit", order.account_id)
-        check_version(order, version)
-        require_state(order, (OrderState.DRAFT,), "Submit")
+        guards.require_submittable(user, order, version)
         lines = [line for line in order.lines if line.state != OrderLineState.CANCELLED]
-        if not lines:
-            raise StateConflict(f"Submit is not allowed: {order.number} has no lines; add at least one.")
         for line in lines:
             if line.action == LineAction.ADD:
                 try:
@@ -442,19 +408,7 @@ def approve_order(user, order_id: int, version) -> CustomerOrder:
     with operation(user):
         require_back_office(user, MANAGER, "Approve")
         order = _load_order(order_id)
-        check_version(order, version)
-        require_state(order, (OrderState.NEW,), "Approve")
-        issues = open_enrichment_issues(order)
-        if issues:
-            listed = "; ".join(issue.description for issue in issues)
-            raise StateConflict(
-                f"Approve is not allowed: {order.number} has {len(issues)} unresolved enrichment "
-                f"issue{'s' if len(issues) > 1 else ''}: {listed}."
-            )
-        if order.account_id is None:
-            raise StateConflict(f"Approve is not allowed: {order.number} has no account.")
-        if not any(line.state not in OrderLineState.CLOSED for line in order.lines):
-            raise StateConflict(f"Approve is not allowed: {order.number} has no open lines.")
+        guards.require_approvable(user, order, version)
         transition(order, OrderState.IN_PROGRESS, "Approve")
         notify(NotificationEvent.ORDER_APPROVED, order)
     return order
@@ -466,8 +420,7 @@ def reject_order(user, order_id: int, version, reason: str) -> CustomerOrder:
     with operation(user):
         require_back_office(user, MANAGER, "Reject")
         order = _load_order(order_id)
-        check_version(order, version)
-        require_state(order, (OrderState.NEW,), "Reject")
+        guards.require_rejectable(user, order, version)
         if not reason:
             raise InvalidInput("Reject needs a reason.", {"reason": "Required"})
         set_fields(order, {"rejection_reason": reason}, action="Reject")
@@ -483,14 +436,7 @@ def cancel_order(user, order_id: int, version, reason: str | None = None) -> Cus
     """Draft, New or In progress → Cancelled when no line is completed; open lines are cancelled."""
     with operation(user):
         order = _load_order(order_id)
-        _require_capture(user, order.channel, "Cancel order", order.account_id)
-        check_version(order, version)
-        require_state(order, LIVE_ORDER_STATES, "Cancel order")
-        completed = [line.number for line in order.lines if line.state == OrderLineState.COMPLETED]
-        if completed:
-            raise StateConflict(
-                f"Cancel order is not allowed: line {', '.join(completed)} of {order.number} is already completed."
-            )
+        guards.require_cancellable(user, order, version)
         transition(order, OrderState.CANCELLED, "Cancel order")
         _cancel_open_lines(order, "Cancel order")
         order.cancelled_at = utcnow()
@@ -513,9 +459,7 @@ def start_line(user, line_id: int, version) -> OrderLineItem:
     with operation(user):
         require_back_office(user, AGENT, "Start")
         order, line = _load_line(line_id)
-        check_version(line, version)
-        require_state(order, (OrderState.IN_PROGRESS,), "Start", order.number)
-        require_state(line, (OrderLineState.NEW,), "Start")
+        guards.require_line_startable(user, order, line, version)
         transition(line, OrderLineState.IN_PROGRESS, "Start")
     return line
 
@@ -525,9 +469,7 @@ def complete_line(user, line_id: int, version) -> OrderLineItem:
     with operation(user):
         require_back_office(user, AGENT, "Complete")
         order, line = _load_line(line_id)
-        check_version(line, version)
-        require_state(order, (OrderState.IN_PROGRESS,), "Complete", order.number)
-        require_state(line, (OrderLineState.IN_PROGRESS,), "Complete")
+        guards.require_line_completable(user, order, line, version)
         _apply_to_inventory(order, line)
         transition(line, OrderLineState.COMPLETED, "Complete")
         line.completed_at = utcnow()
@@ -542,9 +484,7 @@ def cancel_line(user, line_id: int, version, reason: str | None = None) -> Order
     with operation(user):
         require_back_office(user, AGENT, "Cancel line")
         order, line = _load_line(line_id)
-        check_version(line, version)
-        require_state(order, (OrderState.NEW, OrderState.IN_PROGRESS), "Cancel line", order.number)
-        require_state(line, (OrderLineState.NEW, OrderLineState.IN_PROGRESS), "Cancel line")
+        guards.require_line_cancellable(user, order, line, version)
         transition(line, OrderLineState.CANCELLED, "Cancel line")
         if (reason or "").strip():
             add_journal_entry(line, JournalKind.WORK_NOTE, f"Cancelled: {reason.strip()}", user)

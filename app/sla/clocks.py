@@ -228,6 +228,13 @@ def _matches(definition: SlaDefinition, subject: Subject) -> bool:
         definition.priorities or "")
 
 
+def definitions_for(target: str, priorities: Iterable[int]) -> list[SlaDefinition]:
+    """Active definitions that a record of *target* ("case" or "case line") at any of *priorities* gets."""
+    wanted = {str(priority) for priority in priorities}
+    return [definition for definition in _active_definitions()
+            if definition.applies_to == target and wanted & _priority_set(definition.priorities or "")]
+
+
 def matching_definitions(record) -> list[SlaDefinition]:
     """Active definitions for this kind of record whose priority filter includes its priority."""
     subject = subject_of(record)

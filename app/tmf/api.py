@@ -1,4 +1,5 @@
-"""HTTP endpoints of TMF622 Product Ordering v4 and TMF641 Service Ordering v4."""
+"""HTTP endpoints of TMF622 Product Ordering v4 and v5 and TMF641 Service Ordering v4: one set of views,
+made for each API profile."""
 from __future__ import annotations
 
 import click
@@ -26,15 +27,14 @@ from app.tmf.events import init_event_delivery, queue_event
 from app.tmf.listing import list_documents, list_orders
 from app.tmf.models import TmfCancelRequest, TmfHubSubscription
 from app.tmf.orders import (
-    PRODUCT_ORDERING,
-    SERVICE_ORDERING,
+    PROFILES,
     OrderApi,
-    cancel_through_workflow,
     create_order,
     order_query,
-    patch_order,
+    profiles_of,
     render_order,
 )
+from app.tmf.changes import cancel_through_workflow, patch_order
 from app.tmf.query import parse_query
 from app.tmf.schemas import check_body
 
@@ -49,7 +49,8 @@ def _find_order(api: OrderApi, tmf_id: str) -> CustomerOrder:
 
 
 def make_blueprint(api: OrderApi) -> Blueprint:
-    blueprint = Blueprint(f"tmf_{api.resource}", __name__, url_prefix=api.base_path)
+    name = f"tmf_{api.resource}" if api.version == 4 else f"tmf_{api.resource}_v{api.version}"
+    blueprint = Blueprint(name, __name__, url_prefix=api.base_path)
     blueprint.strict_slashes = False
 
     @blueprint.get(f"/{api.resource}", strict_slashes=False)
@@ -153,7 +154,7 @@ def make_blueprint(api: OrderApi) -> Blueprint:
         db.session.add(cancel_request)
         db.session.flush()
         # The task is worked at once; its listeners hear of it as created, then of its outcome.
-        queue_event(api, api.cancel_type, "Create", _render_cancel(api, cancel_request))
+        _queue_cancel_event(api, "Create", cancel_request)
         state = api.order_states.get(order.state)
         if state in FINAL_TMF_STATES:
             cancel_request.state = "terminatedWithError"
@@ -165,7 +166,7 @@ def make_blueprint(api: OrderApi) -> Blueprint:
             except TmfError as refusal:
                 cancel_request.state, cancel_request.error_message = "terminatedWithError", refusal.message
         document = _render_cancel(api, cancel_request)
-        queue_event(api, api.cancel_type, "StateChange", document)
+        _queue_cancel_event(api, "StateChange", cancel_request)
         db.session.commit()
         return json_response(document, 201, {"Location": document["href"]})
 
@@ -184,10 +185,12 @@ def make_blueprint(api: OrderApi) -> Blueprint:
         query = body.get("query")
         if query is not None and not isinstance(query, str):
             raise TmfError(400, "Invalid attribute", "query must be a string")
-        subscription = TmfHubSubscription(api=api.key, callback=callback, query=query)
+        subscription = TmfHubSubscription(api=api.subscription_key, callback=callback, query=query)
         db.session.add(subscription)
         db.session.commit()
         document = {"id": subscription.tmf_id, "callback": subscription.callback}
+        if api.version >= 5:
+            document["@type"] = "Hub"
         if subscription.query is not None:
             document["query"] = subscription.query
         return json_response(document, 201, {"Location": f"{request.host_url.rstrip('/')}{api.base_path}/hub/{subscription.tmf_id}"})
@@ -196,7 +199,8 @@ def make_blueprint(api: OrderApi) -> Blueprint:
     @tmf_endpoint
     def unregister_listener(tmf_id):
         subscription = db.session.scalars(
-            select(TmfHubSubscription).where(TmfHubSubscription.api == api.key, TmfHubSubscription.tmf_id == tmf_id)
+            select(TmfHubSubscription).where(TmfHubSubscription.api == api.subscription_key,
+                                             TmfHubSubscription.tmf_id == tmf_id)
         ).first()
         if subscription is None:
             raise TmfError(404, "Not found", f"No hub subscription with id {tmf_id}")
@@ -226,14 +230,25 @@ def _refuse_delete_of_referenced(order: CustomerOrder) -> None:
                        "outcome; cancel the order instead")
 
 
+def _queue_cancel_event(api: OrderApi, kind: str, row: TmfCancelRequest) -> None:
+    """The cancel request's event, to the listeners of every version of the API, each in its own."""
+    for profile in profiles_of(api.order_type):
+        queue_event(profile, profile.cancel_type, kind, _render_cancel(profile, row))
+
+
 def _render_cancel(api: OrderApi, row: TmfCancelRequest) -> dict:
+    order_reference = {"id": row.order.tmf_id, "href": api.href(row.order.tmf_id), "@referredType": api.resource_type}
+    if api.version >= 5:
+        order_reference["@type"] = f"{api.resource_type}Ref"
     document = {
         "id": row.tmf_id,
         "href": api.cancel_href(row.tmf_id),
         "@type": api.cancel_type,
         "state": row.state,
-        api.resource: {"id": row.order.tmf_id, "href": api.href(row.order.tmf_id), "@referredType": api.resource_type},
+        api.resource: order_reference,
     }
+    if api.version >= 5:
+        document["creationDate"] = tmf_datetime(row.created_on or utcnow())
     if row.cancellation_reason:
         document["cancellationReason"] = row.cancellation_reason
     if row.requested_cancellation_date:
@@ -249,7 +264,7 @@ TMF_PREFIX = "/tmf-api/"
 
 
 def register_tmf_apis(app: Flask) -> None:
-    for api in (PRODUCT_ORDERING, SERVICE_ORDERING):
+    for api in PROFILES:
         blueprint = make_blueprint(api)
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint)

@@ -34,10 +34,11 @@ PENDING_KEY = "tmf_pending_events"
 QUEUED_KEY = "tmf_queued_events"
 
 
-def api_for_order(order: CustomerOrder):
-    from app.tmf.orders import PRODUCT_ORDERING, SERVICE_ORDERING
+def profiles_for_order(order: CustomerOrder):
+    """The API profiles that show *order* (TMF622 v4 and v5 for a product order), v4 first."""
+    from app.tmf.orders import profiles_of
 
-    return SERVICE_ORDERING if order.order_type == SERVICE_ORDERING.order_type else PRODUCT_ORDERING
+    return profiles_of(order.order_type)
 
 
 def event_name(api, kind: str) -> str:
@@ -78,7 +79,7 @@ def _capture_deleted_orders(session, flush_context, instances):
 
         rendered = session.info.setdefault("tmf_deleted_orders", [])
         for order in (order for order in deleted if order.lines):
-            rendered.append((api_for_order(order), render_order(api_for_order(order), order)))
+            rendered.extend((api, render_order(api, order)) for api in profiles_for_order(order))
 
 
 @event.listens_for(Session, "before_commit")
@@ -95,18 +96,21 @@ def _write_outbox(session):
         return
     from app.tmf.orders import render_order
 
+    listening = {subscription.api for subscription in subscriptions}
     rows: list[dict] = []
     for order_id, kinds in pending.items():
         order = session.get(CustomerOrder, order_id)
         # An order without items is not shown by the APIs (see order_query), so nothing is said of it.
         if order is None or not order.lines:
             continue
-        api = api_for_order(order)
-        document = render_order(api, order) if has_request_context() else _render_offline(api, order)
-        for kind in sorted(kinds, key=("Create", "StateChange", "AttributeValueChange").index):
-            if kind == "AttributeValueChange" and "Create" in kinds:
-                continue
-            rows.extend(_event_rows(subscriptions, api, api.resource_type, kind, document))
+        # Each listener hears of the order in the version it registered through; a version nobody
+        # listens to is not rendered.
+        for api in (api for api in profiles_for_order(order) if api.subscription_key in listening):
+            document = render_order(api, order) if has_request_context() else _render_offline(api, order)
+            for kind in sorted(kinds, key=("Create", "StateChange", "AttributeValueChange").index):
+                if kind == "AttributeValueChange" and "Create" in kinds:
+                    continue
+                rows.extend(_event_rows(subscriptions, api, api.resource_type, kind, document))
     for api, document in deleted:
         rows.extend(_event_rows(subscriptions, api, api.resource_type, "Delete", document))
     for api, resource_type, kind, document in queued:
@@ -132,11 +136,13 @@ def _event_rows(subscriptions, api, resource_type: str, kind: str, document: dic
     name = f"{resource_type}{kind}Event"
     payload_key = resource_type[0].lower() + resource_type[1:]
     now = tmf_datetime(utcnow())
+    # v4 spells the time "timeOcurred"; v5 corrects it and types the event like every other object.
+    envelope = {"@type": name, "timeOccurred": now} if api.version >= 5 else {"timeOcurred": now}
     return [{"subscription_id": subscription.id, "event_type": name,
-             "payload": {"eventId": str(uuid.uuid4()), "eventTime": now, "eventType": name, "timeOcurred": now,
+             "payload": {"eventId": str(uuid.uuid4()), "eventTime": now, "eventType": name, **envelope,
                          "title": name, "event": {payload_key: document}}}
             for subscription in subscriptions
-            if subscription.api == api.key and _query_matches(subscription.query, name)]
+            if subscription.api == api.subscription_key and _query_matches(subscription.query, name)]
 
 
 def _query_matches(query: str | None, name: str) -> bool:

@@ -46,7 +46,8 @@ from app.orders.enrichment import find_by_reference
 from app.orders.rules import ZERO, offering_kind, order_totals
 from app.tmf.common import TmfError, fits_numeric, object_list, parse_datetime, text_for_column, tmf_datetime
 from app.tmf.schemas import check_body
-from app.core.workflow_base import as_text, audit
+from app.tmf import versions
+from app.core.workflow_base import as_text
 
 
 ORDER_STATE_TO_TMF = {
@@ -57,6 +58,15 @@ ORDER_STATE_TO_TMF = {
     OrderState.CANCELLED: "cancelled",
     OrderState.REJECTED: "rejected",
 }
+# v5 shows the desk's drafts as drafts (v4 has no such state).
+ORDER_STATE_TO_TMF_V5 = {**ORDER_STATE_TO_TMF, OrderState.DRAFT: "draft"}
+
+# Attributes held in columns; everything else the client sent is kept in ``extra`` and echoed back.
+MODELED_ORDER_FIELDS = {
+    "externalId", "description", "category", "priority", "requestedStartDate", "requestedCompletionDate",
+    "cancellationDate", "cancellationReason",
+}
+
 
 @dataclass(frozen=True)
 class OrderApi:
@@ -83,6 +93,14 @@ class OrderApi:
     order_date_key: str = "orderDate"
     external_id_path: str = "externalId"
     order_states: dict = field(default_factory=lambda: ORDER_STATE_TO_TMF)
+    # Hub registrations of this profile: a listener hears events in the version it registered through.
+    hub_key: str = ""
+    # Attributes read into columns and not kept in ``extra`` (v5 keeps its externalId array there too).
+    modeled_order_fields: frozenset = field(default_factory=lambda: frozenset(MODELED_ORDER_FIELDS))
+
+    @property
+    def subscription_key(self) -> str:
+        return self.hub_key or self.key
 
     def href(self, tmf_id: str) -> str:
         return f"{request.host_url.rstrip('/')}{self.base_path}/{self.resource}/{tmf_id}"
@@ -113,6 +131,35 @@ PRODUCT_ORDERING = OrderApi(
                         "cancellationDate", "cancellationReason"),
 )
 
+PRODUCT_ORDERING_V5 = OrderApi(
+    key=OrderChannel.TMF622,
+    base_path="/tmf-api/productOrderingManagement/v5",
+    resource="productOrder",
+    resource_type="ProductOrder",
+    item_key="productOrderItem",
+    item_type="ProductOrderItem",
+    value_key="product",
+    characteristic_key="productCharacteristic",
+    specification_key="productSpecification",
+    order_type=OrderType.PRODUCT,
+    cancel_resource="cancelProductOrder",
+    cancel_type="CancelProductOrder",
+    cancel_accepted_state="acknowledged",
+    spec="TMF622-ProductOrdering-v5.0.0.oas.json",
+    create_definition="ProductOrder_FVO",
+    update_definition="ProductOrder_MVO",
+    cancel_definition="CancelProductOrder_FVO",
+    hub_definition="Hub_FVO",
+    create_only_fields=("id", "href", "creationDate", "orderDate", "state", "completionDate",
+                        "expectedCompletionDate", "cancellationDate", "cancellationReason"),
+    version=5,
+    order_date_key="creationDate",
+    external_id_path="externalId.id",
+    order_states=ORDER_STATE_TO_TMF_V5,
+    hub_key="TMF622v5",
+    modeled_order_fields=frozenset(MODELED_ORDER_FIELDS - {"externalId"}),
+)
+
 SERVICE_ORDERING = OrderApi(
     key=OrderChannel.TMF641,
     base_path="/tmf-api/serviceOrdering/v4",
@@ -134,6 +181,14 @@ SERVICE_ORDERING = OrderApi(
     create_only_fields=("id", "href", "orderDate", "state", "completionDate", "expectedCompletionDate", "startDate",
                         "cancellationDate", "cancellationReason"),
 )
+
+# Every profile served, v4 first: the orders of one type are shown by each profile of that type.
+PROFILES = (PRODUCT_ORDERING, PRODUCT_ORDERING_V5, SERVICE_ORDERING)
+
+
+def profiles_of(order_type: str) -> tuple[OrderApi, ...]:
+    return tuple(profile for profile in PROFILES if profile.order_type == order_type)
+
 
 LINE_STATE_TO_TMF = {
     OrderLineState.DRAFT: "acknowledged",
@@ -161,11 +216,6 @@ ACTION_TO_TMF = {
     LineAction.NO_CHANGE: "noChange",
 }
 ORGANISATION_PARTY_TYPES = {"organization", "organisation", "customer", "account", "businesspartner", "party"}
-# Attributes held in columns; everything else the client sent is kept in ``extra`` and echoed back.
-MODELED_ORDER_FIELDS = {
-    "externalId", "description", "category", "priority", "requestedStartDate", "requestedCompletionDate",
-    "cancellationDate", "cancellationReason",
-}
 MODELED_ITEM_FIELDS = {"id", "action", "quantity", "state", "@type"}
 # Attributes of TMF622/TMF641 v4 bodies that are arrays of objects, at each level of the order.
 ORDER_OBJECT_ARRAYS = (
@@ -207,45 +257,55 @@ def order_query(api: OrderApi):
     )
 
 
-def render_item(api: OrderApi, line: OrderLineItem) -> dict:
-    item = dict(line.extra or {})
+def echoes_extensions(api: OrderApi, order: CustomerOrder) -> bool:
+    """Whether *api* shows the attributes kept in ``extra``: only in the version they were written in, as
+    v4 and v5 give the same attributes different shapes (the other version shows the columns alone)."""
+    return (order.extra_version or api.version) == api.version
+
+
+def render_item(api: OrderApi, line: OrderLineItem, echo: bool = True) -> dict:
+    item = dict(line.extra or {}) if echo else {}
     item["id"] = line.external_item_id or line.number
     item["action"] = ACTION_TO_TMF.get(line.action, "add")
     item["quantity"] = line.quantity
     item["state"] = LINE_STATE_TO_TMF.get(line.state, "acknowledged")
     item["@type"] = api.item_type
     if api.key == OrderChannel.TMF622 and line.offering is not None and "productOffering" not in item:
-        item["productOffering"] = {"id": line.offering.number, "name": line.offering.name}
+        item["productOffering"] = versions.reference(api, "ProductOfferingRef", line.offering.number,
+                                                     line.offering.name)
     if api.value_key not in item:
-        described: dict[str, Any] = {}
+        described: dict[str, Any] = {"@type": "Product"} if api.version >= 5 else {}
         if line.inventory is not None:
             described["id"] = line.inventory.number
         if line.specification is not None:
-            described[api.specification_key] = {"id": line.specification.number, "name": line.specification.name}
+            described[api.specification_key] = versions.reference(
+                api, "ProductSpecificationRef", line.specification.number, line.specification.name)
         if line.characteristics:
-            described[api.characteristic_key] = [{"name": c.name, "value": c.value} for c in line.characteristics]
+            described[api.characteristic_key] = [versions.characteristic(api, c.name, c.value)
+                                                 for c in line.characteristics]
         if line.location is not None:
             role = "deliveryAddress" if api.key == OrderChannel.TMF622 else "installationAddress"
-            described["place"] = [{"id": line.location.number, "name": str(line.location), "role": role}]
-        if described or api.key == OrderChannel.TMF641:
+            described["place"] = [versions.place(api, line.location.number, str(line.location), role)]
+        if set(described) - {"@type"} or api.key == OrderChannel.TMF641:
             item[api.value_key] = described
     return item
 
 
 def render_order(api: OrderApi, order: CustomerOrder) -> dict:
-    document = dict(order.extra or {})
+    echo = echoes_extensions(api, order)
+    document = dict(order.extra or {}) if echo else {}
     document.update(
         {
             "id": order.tmf_id,
             "href": api.href(order.tmf_id),
             "@type": api.resource_type,
-            "orderDate": tmf_datetime(order.order_date),
+            api.order_date_key: tmf_datetime(order.order_date),
             "state": api.order_states.get(order.state, "acknowledged"),
             "priority": str(order.priority),
         }
     )
     for key, value in (
-        ("externalId", order.external_id),
+        ("externalId", versions.external_ids(api, order.external_id, document.get("externalId"))),
         ("description", order.description),
         ("category", order.category),
         ("requestedStartDate", tmf_datetime(order.requested_start_date)),
@@ -262,13 +322,11 @@ def render_order(api: OrderApi, order: CustomerOrder) -> dict:
     if "relatedParty" not in document:
         parties = []
         if order.account is not None:
-            parties.append({"id": order.account.number, "name": order.account.name, "role": "customer",
-                            "@referredType": "Organization"})
+            parties.append(versions.party(api, order.account.number, order.account.name, "customer", "Organization"))
         if order.contact is not None:
-            parties.append({"id": order.contact.number, "name": order.contact.name, "role": "contact",
-                            "@referredType": "Individual"})
+            parties.append(versions.party(api, order.contact.number, order.contact.name, "contact", "Individual"))
         document["relatedParty"] = parties
-    document[api.item_key] = [render_item(api, line) for line in order.lines]
+    document[api.item_key] = [render_item(api, line, echo) for line in order.lines]
     return document
 
 
@@ -326,9 +384,9 @@ def validate_create(api: OrderApi, body: dict) -> list[dict]:
         specification = described.get(api.specification_key)
         if specification is not None:
             _check_reference(specification, f"{where}.{api.specification_key}")
-        for index, place in enumerate(object_list(described.get("place"), f"{where}.place")):
-            if place.get("id") is not None:
-                _reference_id(place["id"], f"{where}.place[{index}].id")
+        for index, place_id in enumerate(versions.place_ids(api, described)):
+            if place_id is not None:
+                _reference_id(place_id, f"{where}.place[{index}].id")
         for index, characteristic in enumerate(described.get(api.characteristic_key) or []):
             named = f"{where}.{api.characteristic_key}[{index}]"
             if not characteristic.get("name"):
@@ -337,14 +395,12 @@ def validate_create(api: OrderApi, body: dict) -> list[dict]:
             value = _as_value(characteristic.get("value"))
             if value is not None:
                 text_for_column(value, f"{named}.value", OrderLineCharacteristic.__table__.c.value)
-    for index, party in enumerate(body.get("relatedParty") or []):
-        if not party.get("id") or not party.get("@referredType"):
-            raise TmfError(400, "Missing attribute", "every relatedParty needs id and @referredType")
+    for index, party in enumerate(versions.party_references(api, body)):
         _reference_id(party["id"], f"relatedParty[{index}].id")
     for note in body.get("note") or []:
         if not isinstance(note.get("text"), str) or not note["text"]:
             raise TmfError(400, "Missing attribute", "every note needs a text")
-    _read_order_columns(body)
+    read_order_columns(api, body)
     check_body(api.spec, api.create_definition, body)
     return items
 
@@ -366,14 +422,14 @@ def _reference_id(value: Any, where: str) -> None:
     text_for_column(value, where, EnrichmentIssue.__table__.c.reference)
 
 
-def _read_order_columns(body: dict) -> dict:
+def read_order_columns(api: OrderApi, body: dict) -> dict:
     columns = CustomerOrder.__table__.c
     values: dict[str, Any] = {}
     for field, column in (("externalId", columns.external_id), ("description", columns.description),
                           ("category", columns.category)):
         if field in body:
-            values[column.key] = (None if body[field] is None
-                                  else text_for_column(body[field], field, column, numbers=True))
+            value = versions.external_id(api, body[field]) if field == "externalId" else body[field]
+            values[column.key] = None if value is None else text_for_column(value, field, column, numbers=True)
     if body.get("priority") is not None:
         # A string, as the swagger says, on POST and PATCH alike.
         priority = body["priority"]
@@ -398,14 +454,15 @@ def create_order(api: OrderApi, body: dict, user) -> CustomerOrder:
     representation reads already loaded, so rendering it costs no query.
     """
     items = validate_create(api, body)
-    columns = _read_order_columns(body)
-    parties = body.get("relatedParty") or []
+    columns = read_order_columns(api, body)
+    parties = versions.party_references(api, body)
     references = _load_references(api, parties, items)
     order = CustomerOrder(
         order_type=api.order_type,
         channel=api.key,
-        state=OrderState.NEW,
-        extra={key: value for key, value in body.items() if key not in MODELED_ORDER_FIELDS},
+        # v5 lets the client keep the order a draft, to be submitted later (PATCH state acknowledged).
+        state=OrderState.DRAFT if body.get("requestedInitialState") == "draft" else OrderState.NEW,
+        extra={key: value for key, value in body.items() if key not in api.modeled_order_fields},
         extra_version=api.version,
         **columns,
     )
@@ -437,9 +494,8 @@ class _LineDraft:
     characteristics: list[tuple[str, str | None]]
 
 
-def _place_reference(described: dict) -> Any:
-    places = described.get("place") or [{}]
-    return places[0].get("id")
+def _place_reference(api: OrderApi, described: dict) -> Any:
+    return next(iter(versions.place_ids(api, described)), None)
 
 
 def _is_organisation(party: dict) -> bool:
@@ -455,7 +511,7 @@ def _load_references(api: OrderApi, parties: list[dict], items: list[dict]) -> d
         described = item.get(api.value_key) or {}
         offerings.append((item.get("productOffering") or {}).get("id") or None)
         specifications.append((described.get(api.specification_key) or {}).get("id") or None)
-        places.append(_place_reference(described) or None)
+        places.append(_place_reference(api, described) or None)
         if ACTION_FROM_TMF[item["action"]] in LineAction.ON_INVENTORY:
             inventory.append(described.get("id"))
     return {
@@ -529,7 +585,7 @@ def _line_from_item(api: OrderApi, order: CustomerOrder, item: dict, references:
     if specification is None and offering is not None:
         specification = offering.specification
 
-    place_ref = _place_reference(described)
+    place_ref = _place_reference(api, described)
     if place_ref:
         location = _reference(references, "location", place_ref)
         if location is None:
@@ -553,7 +609,7 @@ def _line_from_item(api: OrderApi, order: CustomerOrder, item: dict, references:
         "external_item_id": item["id"],
         "action": action,
         "quantity": item.get("quantity", 1),
-        "state": OrderLineState.NEW,
+        "state": OrderLineState.DRAFT if order.state == OrderState.DRAFT else OrderLineState.NEW,
         "extra": {key: value for key, value in item.items() if key not in MODELED_ITEM_FIELDS},
         "unit_price": _unit_price(api, item, position, offering),
         "price_type": offering.price_type if offering is not None else PriceType.ONE_TIME,
@@ -662,57 +718,3 @@ def _as_value(value: Any) -> str | None:
     if isinstance(value, (dict, list)):
         return json.dumps(value)
     return str(value)
-
-
-# ---------------------------------------------------------------- patch
-
-PATCH_FORBIDDEN = ("id", "href", "orderDate", "@type", "cancellationDate")
-
-
-def patch_order(api: OrderApi, order: CustomerOrder, patch: dict, user) -> None:
-    """Merge-patch the order's attributes; the state may only move to cancelled (by the cancel rules)."""
-    from app.tmf.common import merge_patch
-
-    forbidden = [field for field in PATCH_FORBIDDEN if field in patch]
-    if forbidden:
-        raise TmfError(400, "Read-only attribute", f"{', '.join(forbidden)} cannot be changed")
-    if api.item_key in patch:
-        raise TmfError(400, "Read-only attribute",
-                       f"{api.item_key} cannot be patched; cancel the order and submit a new one")
-    _read_order_columns(patch)  # its refusals first, as on create
-    check_body(api.spec, api.update_definition, patch, patch=True)
-    if "cancellationReason" in patch and patch.get("state") != "cancelled":
-        raise TmfError(400, "Read-only attribute", "cancellationReason is given when cancelling the order "
-                       "(with state cancelled, or through the cancellation resource)")
-    if "state" in patch:
-        wanted = patch["state"]
-        if wanted not in TMF_ORDER_STATES:
-            raise TmfError(400, "Invalid attribute", f"state must be one of {', '.join(TMF_ORDER_STATES)}")
-        current = api.order_states.get(order.state)
-        if wanted != current:
-            if wanted != "cancelled":
-                raise TmfError(409, "Invalid state transition",
-                               f"the order is {current}; clients may only move it to cancelled")
-            cancel_through_workflow(order, user, reason=patch.get("cancellationReason"))
-    columns = _read_order_columns(patch)
-    for column, value in columns.items():
-        if getattr(order, column) != value:
-            audit(order, column, getattr(order, column), value, action=f"Updated via {api.key}")
-            setattr(order, column, value)
-    remaining = {key: value for key, value in patch.items() if key not in MODELED_ORDER_FIELDS and key != "state"}
-    if remaining:
-        order.extra = merge_patch(order.extra or {}, remaining)
-
-
-def cancel_through_workflow(order: CustomerOrder, user, reason: str | None) -> None:
-    """Cancel by the order rules (no completed line; not already final); refusals become 409."""
-    from app.core.exceptions import DomainError
-    from app.orders.workflows import cancel_order
-
-    if reason is not None and not isinstance(reason, str):
-        raise TmfError(400, "Invalid attribute", "cancellationReason must be a string")
-    try:
-        cancel_order(user, order.id, None, reason=reason)
-    except DomainError as refusal:
-        raise TmfError(409 if refusal.status_code == 409 else 403 if refusal.status_code == 403 else 400,
-                       "Cancellation refused", refusal.message) from refusal

@@ -218,3 +218,75 @@ def test_customer_fills_a_cart_from_the_catalog_and_orders_it(page_as, live_serv
     agent.goto(f"{live_server}/customerorderview/show/{order.id}")
     expect_text(agent, "body", "Branch Router")
     expect_text(agent, "body", "Patch Cable")
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_the_change_form_shows_only_the_chosen_changes_fields(page_as, live_server, account, viewport):
+    order = factories.make_order(account, lines=1, quantity=5)
+    case = factories.make_case(account, order=order, order_lines=list(order.lines))
+    line = case.lines[0]
+    customer = page_as("customer", viewport=viewport)
+    customer.goto(f"{live_server}/portal/cases/{case.id}/lines/{line.id}/edit")
+    visible = lambda: [field for field in ("#requested_quantity", "#requested_delivery_date", "#requested_location_id")
+                       if customer.locator(field).is_visible()]
+    assert visible() == []  # an inquiry needs none of them
+    customer.select_option("#request_type", RequestType.QUANTITY)
+    assert visible() == ["#requested_quantity"]
+    customer.select_option("#request_type", RequestType.DELIVERY_DATE)
+    assert visible() == ["#requested_delivery_date"]
+    customer.select_option("#request_type", RequestType.ADDRESS)
+    assert visible() == ["#requested_location_id"]
+    assert fits_the_screen(customer)
+
+    # The server still checks: a quantity change needs its quantity, and says so at the field.
+    customer.select_option("#request_type", RequestType.QUANTITY)
+    click_and_wait(customer, customer.get_by_role("button", name="Save"))
+    assert visible() == ["#requested_quantity"]
+    expect_text(customer, ".field-error", "Required")
+    customer.fill("#requested_quantity", "9")
+    click_and_wait(customer, customer.get_by_role("button", name="Save"))
+    expect_text(customer, f"tr[data-line-number='{line.number}'] .line-change", "Quantity 5 → 9")
+
+
+def test_without_script_the_change_form_shows_every_field_and_still_works(page_as, live_server, account):
+    order = factories.make_order(account, lines=1, quantity=5)
+    case = factories.make_case(account, order=order, order_lines=list(order.lines))
+    line = case.lines[0]
+    wanted = (dt.date.today() + dt.timedelta(days=40)).isoformat()
+    customer = page_as("customer", viewport=PHONE, javascript=False)
+    customer.goto(f"{live_server}/portal/cases/{case.id}/lines/{line.id}/edit")
+    for field in ("#requested_quantity", "#requested_delivery_date", "#requested_location_id"):
+        assert customer.locator(field).is_visible(), field
+    customer.select_option("#request_type", RequestType.DELIVERY_DATE)
+    customer.fill("#requested_quantity", "7")  # filled, but not what was chosen: ignored
+    customer.fill("#requested_delivery_date", wanted)
+    click_and_wait(customer, customer.get_by_role("button", name="Save"))
+    db.session.expire_all()
+    saved = the_case().lines[0]
+    assert (saved.request_type, str(saved.requested_delivery_date), saved.requested_quantity) == (
+        RequestType.DELIVERY_DATE, wanted, None)
+
+
+def test_on_a_phone_every_tab_is_on_screen_and_case_rows_read_well(page_as, live_server, account):
+    order = factories.make_order(account, lines=1)
+    case = factories.make_case(account, order=order, order_lines=list(order.lines), state=CaseState.NEW,
+                               line_state=LineState.NEW)
+    case.short_description = "Please move the delivery of the second batch to the new warehouse"
+    db.session.commit()
+    customer = page_as("customer", viewport=PHONE)
+    tabs = customer.locator(".portal-tabs a")
+    assert tabs.all_inner_texts() == ["Home", "My Order Cases", "My Orders", "Catalog", "Cart (0)", "My Products"]
+    for tab in tabs.all():
+        box = tab.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], tab.inner_text()
+        assert box["height"] >= 44, tab.inner_text()
+    for link in customer.locator(".portal-bar a").all():
+        assert link.bounding_box()["height"] >= 44, link.inner_text()
+    row = customer.locator(".row-link", has_text=case.number)
+    description = row.locator(".grow")
+    # The description has the row's full width on a line of its own, not a few letters beside the state.
+    assert description.bounding_box()["width"] >= row.bounding_box()["width"] - 2
+    assert "Please move the delivery" in description.inner_text()
+    assert fits_the_screen(customer)
+    click_and_wait(customer, tabs.filter(has_text="My Products"))
+    assert customer.url.endswith("/portal/products/")

@@ -167,7 +167,10 @@ def test_results_are_paged_per_group(client_for, world):
     second = body(agent.get("/search/?q=marsupial&group=cases&page=2"))
     assert second.count('class="search-hit"') == PER_GROUP and ">Next<" not in second
     newest = db.session.query(OrderCase).order_by(OrderCase.id.desc()).first()
-    assert newest.number in first
+    assert newest.number in first and "newest first" in first
+    marsupials = [case.number for case in db.session.query(OrderCase).filter(
+        OrderCase.short_description.like("Marsupial%")).order_by(OrderCase.id.desc())]
+    assert re.findall(r"<strong>(ORDCS\d{7})</strong>", grouped + second) == marsupials
 
 
 @pytest.mark.parametrize("role", ["customer", "integrator"])

@@ -1,0 +1,68 @@
+"""What the case page's side panel reads: who the customer is and how to reach them, the account, the
+orders the case is about, the account's other open cases, and the SLAs the case has or would get.
+
+A fixed number of bounded queries whatever the size of the case or the account, so the record page's cost
+does not grow with them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
+
+from app.core.choices import CaseState
+from app.core.extensions import db
+from app.models import CustomerOrder, OrderCase, OrderCaseLine
+from app.sla.terms import SlaTerms, expected_terms
+
+ORDERS_SHOWN = 10
+OTHER_CASES_SHOWN = 8
+
+
+@dataclass
+class SidePanel:
+    orders: list = field(default_factory=list)
+    order_count: int = 0
+    other_cases: list = field(default_factory=list)
+    other_case_count: int = 0
+    # Draft: the SLAs submitting would start, with their due times if submitted now.
+    expected_slas: list[SlaTerms] = field(default_factory=list)
+    # Submitted: the case's own clocks (rows of ``case_slas`` with their terms).
+    running_slas: list = field(default_factory=list)
+
+
+def _case_orders(case: OrderCase) -> tuple[list[CustomerOrder], int]:
+    """The case's order and its lines' orders (newest first), at most ORDERS_SHOWN, and how many in all."""
+    line_orders = select(OrderCaseLine.order_id).where(OrderCaseLine.case_id == case.id,
+                                                       OrderCaseLine.order_id.is_not(None))
+    about_case = or_(CustomerOrder.id.in_(line_orders), CustomerOrder.id == case.order_id)
+    orders = (db.session.query(CustomerOrder).filter(about_case)
+              .order_by(CustomerOrder.order_date.desc(), CustomerOrder.id.desc()).limit(ORDERS_SHOWN + 1).all())
+    if len(orders) <= ORDERS_SHOWN:
+        return orders, len(orders)
+    return orders[:ORDERS_SHOWN], db.session.scalar(select(func.count(CustomerOrder.id)).where(about_case))
+
+
+def _other_open_cases(case: OrderCase) -> tuple[list[OrderCase], int]:
+    others = (OrderCase.account_id == case.account_id, OrderCase.id != case.id, OrderCase.state.in_(CaseState.OPEN))
+    cases = (db.session.query(OrderCase).options(joinedload(OrderCase.assigned_to)).filter(*others)
+             .order_by(OrderCase.priority, OrderCase.opened_at.desc(), OrderCase.id.desc())
+             .limit(OTHER_CASES_SHOWN + 1).all())
+    if len(cases) <= OTHER_CASES_SHOWN:
+        return cases, len(cases)
+    return cases[:OTHER_CASES_SHOWN], db.session.scalar(select(func.count(OrderCase.id)).where(*others))
+
+
+def side_panel(case: OrderCase, sla_rows: list) -> SidePanel:
+    """The panel of *case*; *sla_rows* are the page's ``case_slas`` rows (the case's own carry terms)."""
+    panel = SidePanel()
+    panel.orders, panel.order_count = _case_orders(case)
+    panel.other_cases, panel.other_case_count = _other_open_cases(case)
+    if case.state == CaseState.DRAFT:
+        line_priorities = db.session.scalars(
+            select(OrderCaseLine.priority).where(OrderCaseLine.case_id == case.id).distinct()).all()
+        panel.expected_slas = expected_terms(case.priority, line_priorities)
+    else:
+        panel.running_slas = [row for row in sla_rows if row.terms is not None]
+    return panel
