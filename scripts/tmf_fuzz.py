@@ -20,17 +20,30 @@ from pathlib import Path
 
 import yaml
 
+# The application's reading of the documents' polymorphism (app/tmf/schemas.py), so that the fuzzer judges
+# by the same rule the server validates by.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from app.tmf.schemas import discriminated  # noqa: E402
+
 
 @dataclass(frozen=True)
 class Target:
     name: str
     document: str
     base_path: str
+    # Examples per operation relative to --examples: v5's bodies are several times larger to generate
+    # and check.
+    share: float = 1.0
+    # Run without --only (as CI does). TMF622 v5 is run by name only: schemathesis did not finish
+    # generating its first operation's bodies (3 examples) within minutes, far beyond CI's budget.
+    by_default: bool = True
 
 
 TARGETS = (
     Target("TMF622 v4", "TMF622-ProductOrder-v4.0.0.swagger.json", "/tmf-api/productOrderingManagement/v4"),
     Target("TMF641 v4", "TMF641-Service_Ordering-v4.0.0.swagger.json", "/tmf-api/serviceOrdering/v4"),
+    Target("TMF622 v5", "TMF622-ProductOrdering-v5.0.0.oas.yaml", "/tmf-api/productOrderingManagement/v5", 0.5,
+           by_default=False),
 )
 
 
@@ -49,15 +62,27 @@ def _definitions(document: dict) -> dict:
     return document["x-request-definitions"]
 
 
-def _references(node):
+def _objects(node):
+    """Every object in *node*, itself included, depth first."""
     if isinstance(node, dict):
-        if isinstance(node.get("$ref"), str):
-            yield node
+        yield node
         for value in node.values():
-            yield from _references(value)
+            yield from _objects(value)
     elif isinstance(node, list):
         for value in node:
-            yield from _references(value)
+            yield from _objects(value)
+
+
+def _references(node):
+    return (element for element in _objects(node) if isinstance(element.get("$ref"), str))
+
+
+def _mappings(node):
+    """The discriminator mappings in *node* (v5): they name their branches by reference too."""
+    for element in _objects(node):
+        discriminator = element.get("discriminator")
+        if isinstance(discriminator, dict) and discriminator.get("mapping"):
+            yield discriminator["mapping"]
 
 
 def _separate_requests(document: dict) -> None:
@@ -76,6 +101,10 @@ def _separate_requests(document: dict) -> None:
         for ref in _references(node):
             if ref["$ref"][len(prefix):] in reached:
                 ref["$ref"] += "__request"
+        for mapping in _mappings(node):
+            for key, target in mapping.items():
+                if target[len(prefix):] in reached:
+                    mapping[key] = target + "__request"
     bodies = [parameter for path in document["paths"].values() for operation in path.values()
               if isinstance(operation, dict) for parameter in operation.get("parameters", []) if parameter.get("in") == "body"]
     bodies += list(document.get("components", {}).get("requestBodies", {}).values())
@@ -163,9 +192,11 @@ def _amounts_fit_a_price(document: dict) -> None:
 
 
 def _notes_have_text(document: dict) -> None:
-    for schema in _object_parts(_definitions(document).get("Note")):
-        schema["required"] = sorted({*schema.get("required", []), "text"})
-        schema["properties"]["text"]["minLength"] = 1
+    for name in ("Note", "Note_FVO", "Note_MVO"):
+        for schema in _object_parts(_definitions(document).get(name)):
+            if "text" in schema.get("properties", {}):
+                schema["required"] = sorted({*schema.get("required", []), "text"})
+                schema["properties"]["text"]["minLength"] = 1
 
 
 # Text the server keeps in columns of a bounded length (app/orders/models.py, app/models.py).
@@ -176,7 +207,11 @@ TEXT_LIMITS = {("ProductOrderItem", "id"): 100, ("ServiceOrderItem", "id"): 100,
                ("ProductOrder_Update", "category"): 100, ("ServiceOrder_Update", "category"): 100,
                ("ProductOrder_Create", "description"): 500, ("ServiceOrder_Create", "description"): 500,
                ("ProductOrder_Update", "description"): 500, ("ServiceOrder_Update", "description"): 500,
-               ("Characteristic", "name"): 100}
+               ("Characteristic", "name"): 100,
+               ("ProductOrderItem_FVO", "id"): 100, ("ExternalIdentifier_FVO", "id"): 100,
+               ("ExternalIdentifier_MVO", "id"): 100, ("ProductOrder_FVO", "category"): 100,
+               ("ProductOrder_MVO", "category"): 100, ("ProductOrder_FVO", "description"): 500,
+               ("ProductOrder_MVO", "description"): 500, ("Characteristic_FVO", "name"): 100}
 
 
 def _text_fits_its_column(document: dict) -> None:
@@ -186,7 +221,7 @@ def _text_fits_its_column(document: dict) -> None:
             if attribute in schema.get("properties", {}):
                 schema["properties"][attribute]["maxLength"] = limit
     for name, schema in definitions.items():
-        if name.endswith(("Ref", "RelatedParty", "RefOrValue")):
+        if name.endswith(("Ref", "RelatedParty", "RefOrValue", "Ref_FVO", "Ref_MVO")):
             for part in _object_parts(schema):
                 if "id" in part.get("properties", {}):
                     part["properties"]["id"]["maxLength"] = 200
@@ -219,6 +254,18 @@ def _created_live(document: dict) -> None:
                 schema.get("properties", {}).pop(attribute, None)
 
 
+def _related_parties_name_a_party(document: dict) -> None:
+    for name in ("RelatedPartyRefOrPartyRoleRef_FVO", "RelatedPartyRefOrPartyRoleRef_MVO"):
+        for schema in _object_parts(_definitions(document).get(name)):
+            if "partyOrPartyRole" in schema.get("properties", {}):
+                schema["required"] = sorted({*schema.get("required", []), "partyOrPartyRole"})
+
+
+def _polymorphism_by_type(document: dict) -> None:
+    schemas = document["components"]["schemas"]
+    schemas.update(discriminated(schemas))
+
+
 def _callback_is_a_url(document: dict) -> None:
     for name in ("EventSubscriptionInput", "Hub_FVO"):
         for schema in _object_parts(_definitions(document).get(name)):
@@ -228,39 +275,39 @@ def _callback_is_a_url(document: dict) -> None:
 
 # (targets, what, why, how): the documented defects of the official documents.
 CORRECTIONS = (
-    (("TMF622 v4", "TMF641 v4"), "offset and limit: minimum 0",
+    (("TMF622 v4", "TMF641 v4", "TMF622 v5"), "offset and limit: minimum 0",
      "the documents type them as bare integers; a negative page position has no meaning and is refused",
      _minimum_zero),
-    (("TMF622 v4", "TMF641 v4"), "order item ids: at least one character",
+    (("TMF622 v4", "TMF641 v4", "TMF622 v5"), "order item ids: at least one character",
      "the conformance profile (TMF622B) makes the item id mandatory; an empty id identifies no item",
      _non_empty_item_ids),
     (("TMF622 v4",), "ProductOrder_Update: productOrderItem not required",
      "a merge patch names only what changes; requiring the items in every PATCH is a defect of the v4 "
      "document (items are not patchable here: an order's items change through a new order)",
      _patch_without_items),
-    (("TMF622 v4", "TMF641 v4"), "hub callback: an http(s) URL",
+    (("TMF622 v4", "TMF641 v4", "TMF622 v5"), "hub callback: an http(s) URL",
      "the documents type the callback as any string; events are POSTed to it, so it must be a URL",
      _callback_is_a_url),
-    (("TMF622 v4", "TMF641 v4"), "priority: one of \"0\" to \"4\"",
+    (("TMF622 v4", "TMF641 v4", "TMF622 v5"), "priority: one of \"0\" to \"4\"",
      "the documents say \"from 0 to 4: 0 is the highest priority\" in the description only",
      _priority_zero_to_four),
-    (("TMF622 v4", "TMF641 v4"), "references and characteristics: a non-empty id / name",
+    (("TMF622 v4", "TMF641 v4", "TMF622 v5"), "references and characteristics: a non-empty id / name",
      "a reference (…Ref, RelatedParty) names its target by id, a characteristic is known by its name: the "
      "conformance profile makes both mandatory, and an empty one names nothing",
      _references_name_something),
-    (("TMF622 v4", "TMF641 v4"), "Money.value: within ±10^12",
+    (("TMF622 v4", "TMF641 v4", "TMF622 v5"), "Money.value: within ±10^12",
      "the documents put no bounds on amounts; prices are kept to the cent below a trillion (NUMERIC(14, 2))",
      _amounts_fit_a_price),
-    (("TMF622 v4", "TMF641 v4"), "note: text required",
+    (("TMF622 v4", "TMF641 v4", "TMF622 v5"), "note: text required",
      "the conformance profile (TMF622B) makes note.text mandatory when a note is given", _notes_have_text),
-    (("TMF622 v4", "TMF641 v4"), "text kept in columns: at most the column's length",
+    (("TMF622 v4", "TMF641 v4", "TMF622 v5"), "text kept in columns: at most the column's length",
      "a server limit rather than a defect: item ids, externalId, category (100), description (500), "
      "characteristic names (100), reference ids (200); longer text is refused with 400",
      _text_fits_its_column),
-    (("TMF622 v4", "TMF641 v4"), "item quantity: 1 to 2^31 - 1",
+    (("TMF622 v4", "TMF641 v4", "TMF622 v5"), "item quantity: 1 to 2^31 - 1",
      "the documents put no bounds on the quantity; none or fewer than none of a product cannot be ordered",
      _quantities_count),
-    (("TMF622 v4", "TMF641 v4"), "order item state: not sent by clients",
+    (("TMF622 v4", "TMF641 v4", "TMF622 v5"), "order item state: not sent by clients",
      "the server sets the state of every item (and the TMF641 conformance kit's E3 expects a POST that "
      "sets it to be refused); the documents' item schema, shared by requests and responses, lists it",
      _item_state_is_the_servers),
@@ -271,11 +318,22 @@ CORRECTIONS = (
     (("TMF622 v4", "TMF641 v4"), "POST /cancel…Order: may answer 404",
      "a cancellation of an order that does not exist is answered 404, which v5 declares and v4 omits",
      _cancel_of_an_unknown_order_is_404),
+    (("TMF622 v5",), "related party: partyOrPartyRole required",
+     "v5 leaves it optional, so a related party may name nobody; v4 required the party's id, and a party "
+     "that names no one cannot be matched to a customer or contact (refused with 400)",
+     _related_parties_name_a_party),
+    # Last: it rewrites every schema, the corrected ones included.
+    (("TMF622 v5",), "oneOf with a discriminator: the branch @type names",
+     "the v5 document's polymorphic attributes (partyOrPartyRole, place, product, ...) are oneOf lists "
+     "whose branches overlap (a PartyRef is also a valid PartyRoleRef), so as plain JSON Schema every "
+     "value matches several and none is valid; OpenAPI's discriminator picks the branch by @type, and a "
+     "@type the mapping does not name (a subclass) must be valid as one of the branches",
+     _polymorphism_by_type),
 )
 
 # (targets, method, path, check, why): checks that cannot hold for one operation, by the document's fault.
 CHECK_EXCLUSIONS = (
-    (("TMF622 v4", "TMF641 v4"), "PATCH", "/{resource}/{id}", "positive_data_acceptance",
+    (("TMF622 v4", "TMF641 v4", "TMF622 v5"), "PATCH", "/{resource}/{id}", "positive_data_acceptance",
      "a schema-valid PATCH may still ask for a state change the order's lifecycle refuses (409), or change a "
      "read-only attribute (id, href, orderDate, cancellationDate: 400); the documents cannot express either"),
     (("TMF622 v4", "TMF641 v4"), "DELETE", "/{resource}/{id}", "content_type_conformance",
@@ -283,7 +341,7 @@ CHECK_EXCLUSIONS = (
      "content, so it has no Content-Type"),
     (("TMF622 v4", "TMF641 v4"), "DELETE", "/hub/{id}", "content_type_conformance",
      "as for DELETE of an order: 204 No Content carries no Content-Type"),
-    (("TMF622 v4", "TMF641 v4"), "POST", "/hub", "positive_data_acceptance",
+    (("TMF622 v4", "TMF641 v4", "TMF622 v5"), "POST", "/hub", "positive_data_acceptance",
      "a callback is registered only when its host resolves to an address the server may call (the outbound "
      "guard refuses unresolvable, private and loopback hosts, 400); no document can express where a URL resolves"),
 )
@@ -329,7 +387,7 @@ def run(target: Target, args, work: Path) -> dict:
         "-H", f"Authorization: Bearer {args.token}",
         "--exclude-path-regex", "^/listener/",
         "--phases", "examples,fuzzing",
-        "--max-examples", str(args.examples), "--seed", str(args.seed), "--generation-database", "none",
+        "--max-examples", str(max(1, round(args.examples * target.share))), "--seed", str(args.seed), "--generation-database", "none",
         # NUL characters are refused with 400 by design (PostgreSQL text cannot hold them; see
         # tests/tmf/test_tmf_api.py::test_fuzzer_reproducers_are_clean_4xx), not fuzzed here.
         "--generation-allow-x00", "false",
@@ -361,7 +419,7 @@ def main() -> int:
     summary = []
     with tempfile.TemporaryDirectory() as directory:
         for target in TARGETS:
-            if args.only and target.name not in args.only:
+            if (target.name not in args.only) if args.only else not target.by_default:
                 continue
             result = run(target, args, Path(directory))
             cases = result.get("test_cases", {}).get("generated", 0)

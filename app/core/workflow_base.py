@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any, Callable, Iterable
 
@@ -36,23 +37,56 @@ def as_text(value: Any) -> str | None:
     return str(value)[:500]
 
 
+STALE_RECORD = "Someone else changed this record at the same moment; nothing was saved. Reload and try again."
+# Set while several operations run as one business operation (``one_transaction``).
+_in_transaction: ContextVar[bool] = ContextVar("in_one_transaction", default=False)
+
+
 @contextmanager
 def operation(user: User):
-    """Run one workflow operation as *user*: commit once on success, roll back on any error."""
+    """Run one workflow operation as *user*: commit once on success, roll back on any error.
+
+    Inside ``one_transaction`` it only flushes, and the enclosing transaction commits or rolls back.
+    """
     token = acting_user_id.set(user.id if user is not None else None)
+    enclosed = _in_transaction.get()
+    try:
+        yield
+        if enclosed:
+            db.session.flush()
+        else:
+            db.session.commit()
+    except StaleDataError as exc:
+        if not enclosed:
+            db.session.rollback()
+        raise VersionConflict(STALE_RECORD) from exc
+    except BaseException:
+        if not enclosed:
+            db.session.rollback()
+        raise
+    finally:
+        acting_user_id.reset(token)
+
+
+@contextmanager
+def one_transaction():
+    """Several workflow operations as one business operation, committed together or not at all (a case
+    opened, its lines filled in and submitted by a machine must not survive half-made)."""
+    if _in_transaction.get():
+        yield
+        return
+    token = _in_transaction.set(True)
     try:
         yield
         db.session.commit()
     except StaleDataError as exc:
         db.session.rollback()
-        raise VersionConflict(
-            "Someone else changed this record at the same moment; nothing was saved. Reload and try again."
-        ) from exc
+        raise VersionConflict(STALE_RECORD) from exc
     except BaseException:
         db.session.rollback()
         raise
     finally:
-        acting_user_id.reset(token)
+        _in_transaction.reset(token)
 
 
 def allowed(check: Callable[[], None]) -> bool:

@@ -2,7 +2,10 @@
 
 A case the consumer submits on an exchanged order is mirrored to the provider as a case on the
 provider's order, its order-line lines with their requested changes included, keyed by the consumer's
-case and line numbers on both sides. Comments flow both ways (work notes never leave their side). Every
+case and line numbers on both sides. A requested address crosses as the address it names (the provider
+finds or adds it among the consumer account's locations); a wrong-item replacement crosses as the
+provider's offering it is a copy of, and one the provider did not publish is refused with the reason.
+Header lines (whole orders on a Multiple-orders case) do not cross: such a case stays on its side. Comments flow both ways (work notes never leave their side). Every
 change of the provider's case or its lines sends the whole case — states, approved values, resolution
 notes and the changes applied to the order — numbered per case; the consumer's copy converges on it
 through the case workflows (start work, accept with the provider's approved values so the same change
@@ -18,18 +21,36 @@ from app.core.choices import CaseOrigin, CaseState, JournalKind, LineState, Scop
 from app.core.exceptions import InvalidInput
 from app.core.extensions import db
 from app.core.workflow_base import add_journal_entry, as_text
-from app.exchange.models import ExchangeCase, ExchangeCaseLine, ExchangeConnection, ExchangeOrder
+from app.exchange.models import (
+    ExchangeCase,
+    ExchangeCaseLine,
+    ExchangeConnection,
+    ExchangeOffering,
+    ExchangeOrder,
+    ExchangePublication,
+)
 from app.exchange.outbox import queue_message
-from app.models import CustomerOrder, JournalEntry, OrderCase, OrderCaseLine, OrderLineItem, ServiceDefinition
+from app.models import (
+    CustomerOrder,
+    JournalEntry,
+    Location,
+    OrderCase,
+    OrderCaseLine,
+    OrderLineItem,
+    ProductOffering,
+    ServiceDefinition,
+)
 from app.orders.changes import changes_by_case_line
 
 CASE_MESSAGE = "orderCase"
 CASE_UPDATE_MESSAGE = "orderCaseUpdate"
 CASE_COMMENT_MESSAGE = "orderCaseComment"
 CASE_SOLUTION_MESSAGE = "orderCaseSolution"
-# The requested change of a line, as it crosses (locations and offerings are each side's own records).
+# The requested change of a line, as it crosses (locations and offerings are each side's own records and
+# cross separately, see _requested_records).
 LINE_FIELDS = ("request_type", "reason_code", "short_description", "requested_quantity", "requested_delivery_date",
                "disputed_unit_price")
+ADDRESS_FIELDS = ("name", "street", "city", "state", "postal_code", "country")
 APPROVED_FIELDS = ("approved_quantity", "approved_delivery_date", "approved_unit_price")
 
 
@@ -103,8 +124,24 @@ def _send_case(case: OrderCase) -> None:
         "priority": case.priority,
         "contact": case.contact.name if case.contact else None,
         "lines": [{"key": line.number, "order_line": line.order_line.number,
-                   **{field: as_text(getattr(line, field)) for field in LINE_FIELDS}} for line in lines],
+                   **{field: as_text(getattr(line, field)) for field in LINE_FIELDS},
+                   **_requested_records(line, order_link.connection)} for line in lines],
     }, case.number)
+
+
+def _requested_records(line: OrderCaseLine, connection: ExchangeConnection) -> dict:
+    """The requested address and replacement offering, which are each side's own records: the address
+    crosses as what it says, the replacement as the provider's offering number it is a copy of."""
+    crossing = {}
+    if line.requested_location is not None:
+        location = line.requested_location
+        crossing["requested_address"] = {field: getattr(location, field) for field in ADDRESS_FIELDS}
+    if line.replacement_offering is not None:
+        remote_id = db.session.scalar(select(ExchangeOffering.remote_id).where(
+            ExchangeOffering.offering_id == line.replacement_offering_id,
+            ExchangeOffering.connection_id == connection.id))
+        crossing["replacement_offering"] = {"id": remote_id, "name": line.replacement_offering.name}
+    return crossing
 
 
 def _send_comment(entry: JournalEntry | None) -> None:
@@ -126,7 +163,9 @@ def _send_comment(entry: JournalEntry | None) -> None:
 # ---------------------------------------------------------------- provider: mirroring and reporting
 
 def receive_case(connection: ExchangeConnection, payload: dict, actor) -> None:
-    """Open (or finish opening) the mirror of the consumer's case on our order."""
+    """Open the mirror of the consumer's case on our order: created, its lines filled in and submitted in
+    the one transaction the inbox applies a message in, so no Draft is left if anything fails (a Draft
+    left by an older version is finished here)."""
     if not connection.is_provider:
         raise InvalidInput("This instance is not the provider on this connection; it takes no cases.")
     key = payload.get("number")
@@ -165,14 +204,47 @@ def receive_case(connection: ExchangeConnection, payload: dict, actor) -> None:
         ours = {line.order_line_id: line.id for line in db.session.get(OrderCase, case.id).lines}
         db.session.add_all([ExchangeCaseLine(exchange_case_id=link.id, remote_key=line["key"],
                                              case_line_id=ours[by_item[line["order_line"]].id]) for line in lines])
-        db.session.commit()
+        db.session.flush()
     case_id, keys = link.case_id, {key: line_id for line_id, key in _line_keys(link).items()}
     if db.session.get(OrderCase, case_id).state != CaseState.DRAFT:
         return
     for line in lines:
         values = {field: line.get(field) for field in LINE_FIELDS if line.get(field) not in (None, "")}
+        values.update(_our_records(connection, line))
         workflows.edit_case_line(keys[line["key"]], actor, None, **values)
     workflows.submit_case(case_id, actor)
+
+
+def _our_records(connection: ExchangeConnection, line: dict) -> dict:
+    """Our records for the address and replacement the consumer asked for: the address is found among (or
+    added to) the connection account's locations; the replacement must be an offering published to it."""
+    values = {}
+    address = line.get("requested_address")
+    if isinstance(address, dict) and str(address.get("name") or "").strip():
+        wanted = {field: (str(address[field]).strip()[:Location.__table__.c[field].type.length]
+                          if address.get(field) not in (None, "") else None) for field in ADDRESS_FIELDS}
+        location = db.session.scalars(select(Location).where(
+            Location.account_id == connection.account_id,
+            *[getattr(Location, field) == value if value is not None else getattr(Location, field).is_(None)
+              for field, value in wanted.items()]).order_by(Location.id).limit(1)).first()
+        if location is None:
+            location = Location(account_id=connection.account_id, **wanted)
+            db.session.add(location)
+            db.session.flush()
+        values["requested_location_id"] = str(location.id)
+    replacement = line.get("replacement_offering")
+    if isinstance(replacement, dict):
+        offering_id = db.session.scalar(
+            select(ProductOffering.id).join(ExchangePublication, ExchangePublication.offering_id == ProductOffering.id)
+            .where(ExchangePublication.connection_id == connection.id,
+                   ProductOffering.number == replacement.get("id"))) if replacement.get("id") else None
+        if offering_id is None:
+            raise InvalidInput(
+                f"Line {line.get('key')} asks for {replacement.get('name') or 'a replacement'} instead of the item "
+                f"delivered, which is not an offering {connection.name} has from us: a wrong-item case can only "
+                "ask for one of the offerings published to it.")
+        values["replacement_offering_id"] = str(offering_id)
+    return values
 
 
 def receive_solution(connection: ExchangeConnection, payload: dict, actor) -> None:

@@ -1,16 +1,19 @@
 """Connections: what an administrator sets up on each side, and each side's view of the other's health."""
 from __future__ import annotations
 
+import secrets
 from typing import Mapping
 from urllib.parse import urlsplit
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.core import outbound
 from app.core.choices import ExchangeMessageState, ExchangeRole
-from app.core.exceptions import InvalidInput
+from app.core.exceptions import InvalidInput, StateConflict
 from app.core.extensions import db
 from app.core.model_base import utcnow
+from app.core.roles import INTEGRATOR
 from app.exchange import transport
 from app.exchange.actor import exchange_actor
 from app.exchange.models import ExchangeConnection, ExchangeMessage
@@ -53,8 +56,6 @@ def save_connection(data: Mapping, connection: ExchangeConnection | None = None)
         except InvalidInput as refused:
             errors.update(refused.field_errors)
     api_key = (data.get("api_key") or "").strip()
-    if not api_key and connection is None:
-        errors["api_key"] = "Required: an API key of the other instance's integrator user"
     if len(api_key) > 500:
         errors["api_key"] = "At most 500 characters"
     peer = values.get("peer_url")
@@ -70,7 +71,7 @@ def save_connection(data: Mapping, connection: ExchangeConnection | None = None)
     if errors:
         raise InvalidInput("Check the highlighted fields.", errors)
     if connection is None:
-        connection = ExchangeConnection(created_on=utcnow())
+        connection = ExchangeConnection(created_on=utcnow(), api_key="")
         db.session.add(connection)
     elif connection.our_role != role and db.session.scalar(
             select(ExchangeMessage.id).where(ExchangeMessage.connection_id == connection.id).limit(1)):
@@ -85,6 +86,33 @@ def save_connection(data: Mapping, connection: ExchangeConnection | None = None)
     exchange_actor()
     db.session.commit()
     return connection
+
+
+def issue_peer_key(connection: ExchangeConnection) -> str:
+    """A new API key for the other instance to call us with on this connection, shown once.
+
+    It belongs to an integrator user of its own, pinned on the connection: the inbox takes the
+    connection's messages from that user's keys only, so no other key (another connection's, any other
+    integrator's) can speak for this instance. A new key replaces the ones issued before.
+    """
+    sm = current_app.appbuilder.sm
+    user = connection.peer_user
+    if user is None:
+        username = f"exchange-peer-{connection.id}"
+        user = sm.find_user(username=username) or sm.add_user(
+            username, "Service Exchange", connection.name[:64], f"{username}@invalid", [sm.find_role(INTEGRATOR)],
+            secrets.token_urlsafe(32))
+        if not user:
+            raise StateConflict("The user for the other instance's key could not be created; see the log.")
+        connection.peer_user_id = user.id
+        db.session.commit()
+    for key in sm.find_api_keys_for_user(user.id):
+        if key.is_active:
+            sm.revoke_api_key(key.uuid)
+    issued = sm.create_api_key(user, f"Service Exchange: {connection.name}"[:256])
+    if not issued:
+        raise StateConflict("The key could not be issued; see the log.")
+    return issued["key"]
 
 
 def check_connection(connection: ExchangeConnection) -> transport.Outcome:

@@ -1,9 +1,10 @@
 """The receiving end: ``POST /exchange/v1/messages`` applies a message from a connected instance once.
 
-The caller proves who it is with an API key of one of our integrator users and names itself by its base
-URL (``X-Exchange-Peer``), which must be the other side of one of our active connections. Each message
-is applied by the handler of its kind as the Service Exchange user; its receipt is written in the last
-commit, so a message delivered again (its answer was lost) is acknowledged without being applied twice,
+The caller names itself by its base URL (``X-Exchange-Peer``), which must be the other side of one of our
+active connections, and proves it with an API key of the integrator user pinned on that connection (the
+key our administrator issued for it): a key of any other user, integrator or administrator, is refused.
+Each message is applied by the handler of its kind as the Service Exchange user, in one transaction with
+its receipt, so a message delivered again (its answer was lost) is acknowledged without being applied twice,
 and one whose handling was interrupted is applied again from where the records stand (every handler
 converges on the state the message describes). A refusal answers 422 with the reason; the sender keeps
 the message aside for an administrator.
@@ -20,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from app.core.exceptions import DomainError
 from app.core.extensions import csrf, db
 from app.core.model_base import acting_user_id, utcnow
-from app.core.roles import ADMIN, INTEGRATOR, role_names
+from app.core.workflow_base import one_transaction
 from app.exchange import cases, ordering, publishing
 from app.exchange.actor import INBOUND_KEY, exchange_actor
 from app.exchange.models import ExchangeConnection, ExchangeReceipt
@@ -53,13 +54,16 @@ def _refusal(status: int, message: str):
 def calling_connection() -> ExchangeConnection:
     user = authenticated_caller()
     if user is None or not getattr(user, "is_active", False):
-        raise Refused(401, "A valid API key of an integrator user is required")
-    if not role_names(user) & {INTEGRATOR, ADMIN}:
-        raise Refused(403, "This account may not exchange messages")
+        raise Refused(401, "A valid API key is required")
     peer = (request.headers.get(PEER_HEADER) or "").strip().rstrip("/")
     connection = db.session.scalars(select(ExchangeConnection).where(ExchangeConnection.peer_url == peer)).first()
     if connection is None:
         raise Refused(403, f"No connection with {peer or '(no ' + PEER_HEADER + ' header)'} is registered here")
+    if connection.peer_user_id is None:
+        raise Refused(403, f"No key has been issued here for the connection with {peer}: its administrator "
+                           "issues one on the connection's page")
+    if connection.peer_user_id != user.id:
+        raise Refused(403, f"This API key does not belong to the connection with {peer}; use the key issued for it")
     if not connection.active:
         raise Refused(403, f"The connection with {peer} is switched off here")
     return connection
@@ -106,11 +110,12 @@ def _apply(connection: ExchangeConnection, body: dict, handler: Callable):
     token = acting_user_id.set(actor.id)
     db.session.info[INBOUND_KEY] = connection_id
     try:
-        handler(db.session.get(ExchangeConnection, connection_id), body["payload"], actor)
-        db.session.add(ExchangeReceipt(connection_id=connection_id, message_id=message_id, kind=body["kind"],
-                                       received_on=utcnow()))
-        db.session.get(ExchangeConnection, connection_id).last_contact_at = utcnow()
-        db.session.commit()
+        # Everything the message changes, and its receipt, in one commit: no half-applied message survives.
+        with one_transaction():
+            handler(db.session.get(ExchangeConnection, connection_id), body["payload"], actor)
+            db.session.add(ExchangeReceipt(connection_id=connection_id, message_id=message_id, kind=body["kind"],
+                                           received_on=utcnow()))
+            db.session.get(ExchangeConnection, connection_id).last_contact_at = utcnow()
     except DomainError as refusal:
         db.session.rollback()
         return _refusal(422, refusal.message)

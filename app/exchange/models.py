@@ -70,7 +70,11 @@ class ExchangeConnection(Model):
     account = relationship("Account")
     peer_url = Column(String(500), nullable=False, unique=True)
     own_url = Column(String(500), nullable=False)
+    # The other instance's key for calling it ("" until its administrator issued one for this connection).
     api_key = Column(String(500), nullable=False)
+    # Our integrator user whose API key the other instance calls us with: no other key speaks for it.
+    peer_user_id = Column(Integer, ForeignKey("ab_user.id"), index=True, unique=True)
+    peer_user = relationship("User", foreign_keys=[peer_user_id])
     active = Column(Boolean, nullable=False, default=True)
     last_contact_at = Column(DateTime)
     last_error = Column(Text)

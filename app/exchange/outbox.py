@@ -1,6 +1,7 @@
 """The outbox: messages written in the transaction that caused them, delivered after commit by a background
 sender (and by the periodic job), per connection strictly in the order written.
 
+Messages to a connection wait while it is switched off or the other side's key is not entered yet.
 A connection's messages are sent by one sender at a time (a lease on the connection row), oldest first.
 While the other side is unreachable the oldest message waits with growing back-off and the later ones
 wait behind it, so nothing overtakes; the other side keeps a receipt of every message it applied, so a
@@ -108,7 +109,7 @@ def deliver_due_messages(now: dt.datetime | None = None, wait_for_other_sender: 
     due = db.session.scalars(
         select(ExchangeMessage.connection_id).join(ExchangeConnection)
         .where(ExchangeMessage.state == ExchangeMessageState.QUEUED, ExchangeMessage.next_attempt_at <= now,
-               ExchangeConnection.active.is_(True)).distinct()
+               ExchangeConnection.active.is_(True), ExchangeConnection.api_key != "").distinct()
     ).all()
     db.session.commit()
     return sum(_deliver_connection(connection_id, wait_for_other_sender) for connection_id in due)
@@ -134,11 +135,12 @@ def _wait_for_lease(connection_id: int) -> None:
 
 def _oldest_message_due(connection_id: int) -> bool:
     oldest = db.session.execute(
-        select(ExchangeMessage.next_attempt_at, ExchangeConnection.active).join(ExchangeConnection)
+        select(ExchangeMessage.next_attempt_at, ExchangeConnection.active, ExchangeConnection.api_key)
+        .join(ExchangeConnection)
         .where(ExchangeMessage.connection_id == connection_id, ExchangeMessage.state == ExchangeMessageState.QUEUED)
         .order_by(ExchangeMessage.id).limit(1)).first()
     db.session.commit()
-    return oldest is not None and oldest.active and oldest.next_attempt_at <= utcnow()
+    return oldest is not None and oldest.active and oldest.api_key != "" and oldest.next_attempt_at <= utcnow()
 
 
 def _deliver_connection(connection_id: int, wait_for_other_sender: bool) -> int:
@@ -172,7 +174,7 @@ def _deliver_under_lease(connection_id: int) -> int:
             .order_by(ExchangeMessage.id).limit(1)
         ).first()
         # The oldest waiting message holds back the later ones until its next attempt is due.
-        if message is None or message.next_attempt_at > utcnow() or not connection.active:
+        if message is None or message.next_attempt_at > utcnow() or not connection.active or not connection.api_key:
             return delivered
         outcome = transport.post_message(connection, message)
         now = utcnow()

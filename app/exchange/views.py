@@ -1,7 +1,7 @@
 """Administrators' pages: connections with their health, publishing offerings, and the outbox with retry."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, make_response, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
@@ -28,7 +28,7 @@ class ServiceExchangeView(BaseView):
     base_permissions = ["can_list", "can_edit"]
     # Administrators only (no role grants them): reading the health is "list", changing anything "edit".
     method_permission_name = {"list": "list", "show": "list", "add": "edit", "edit": "edit", "publish": "edit",
-                              "check": "edit", "retry": "edit", "send": "edit"}
+                              "check": "edit", "retry": "edit", "send": "edit", "issue_key": "edit"}
 
     @expose("/")
     @has_access
@@ -98,6 +98,22 @@ class ServiceExchangeView(BaseView):
             db.session.rollback()
             flash(refused.message, "danger")
         return redirect(url_for(".show", pk=pk))
+
+    @expose("/<int:pk>/key", methods=["POST"])
+    @has_access
+    def issue_key(self, pk):
+        connection = _connection(pk)
+        try:
+            key = connections.issue_peer_key(connection)
+        except DomainError as refused:
+            db.session.rollback()
+            flash(refused.message, "danger")
+            return redirect(url_for(".show", pk=pk))
+        # Shown once, in this answer only: never in a redirect's flash (the session cookie is readable).
+        response = make_response(self.render_template("exchange/connection_key.html", connection=connection,
+                                                      key=key, title=f"Key for {connection.name}"))
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @expose("/<int:pk>/check", methods=["POST"])
     @has_access

@@ -23,6 +23,7 @@ from app.tmf.common import (
     tmf_datetime,
     tmf_endpoint,
 )
+from app.tmf import json_patch
 from app.tmf.events import init_event_delivery, queue_event
 from app.tmf.listing import list_documents, list_orders
 from app.tmf.models import TmfCancelRequest, TmfHubSubscription
@@ -38,6 +39,7 @@ from app.tmf.changes import cancel_through_workflow, patch_order
 from app.tmf.query import parse_query
 from app.tmf.schemas import check_body
 
+JSON_PATCH = "application/json-patch+json"
 FINAL_TMF_STATES = {"completed", "cancelled", "rejected", "failed", "partial"}
 
 
@@ -83,10 +85,16 @@ def make_blueprint(api: OrderApi) -> Blueprint:
     @blueprint.patch(f"/{api.resource}/<tmf_id>")
     @tmf_endpoint
     def patch(tmf_id):
-        if request.mimetype not in ("application/json", "application/merge-patch+json"):
-            raise TmfError(415, "Unsupported media type", "Use application/merge-patch+json or application/json")
+        if request.mimetype not in ("application/json", "application/merge-patch+json", JSON_PATCH):
+            raise TmfError(415, "Unsupported media type",
+                           f"Use application/merge-patch+json, application/json or {JSON_PATCH}")
         order = _find_order(api, tmf_id)
-        patch_order(api, order, request_json_object(), g.tmf_user)
+        if request.mimetype == JSON_PATCH:
+            shown = render_order(api, order)
+            changes = json_patch.as_merge_patch(shown, json_patch.apply(shown, request.get_json(silent=True)))
+        else:
+            changes = request_json_object()
+        patch_order(api, order, changes, g.tmf_user)
         db.session.commit()
         return json_response(render_order(api, _find_order(api, tmf_id)))
 

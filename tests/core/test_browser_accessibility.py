@@ -106,6 +106,12 @@ def back_office_pages() -> dict[str, str]:
         "profile": "/users/userinfo/",
         "user statistics": "/userstatschartview/chart/",
         "not found": "/ordercases/999999999",
+        "service order list": "/serviceorderview/list/",
+        "quote form": "/quoteview/add",
+        "order edit": f"/customerorderview/edit/{order}",
+        "operations": "/operations/",
+        "exchange connections": "/exchange/connections/",
+        "exchange connection form": "/exchange/connections/new",
         **finding_pages(),
     }
 

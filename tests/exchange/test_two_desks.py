@@ -35,24 +35,49 @@ def desks(tmp_path):
             drop_database(TEST_DATABASE_URL, name)
 
 
+ISSUED_KEY = re.compile(r'id="issued-key" readonly value="(sst_[^"]+)"')
+
+
+def issue_key(desk: Desk, admin) -> str:
+    """The key this desk issues, on its connection page, for the other desk to call it with."""
+    response = post_form(admin, desk.connection_page, desk.connection_page + "/key", {})
+    assert response.status == 200, response.body[:2000]
+    return ISSUED_KEY.search(response.body).group(1)
+
+
 def connect(provider: Desk, consumer: Desk) -> None:
-    """Each administrator registers the other instance with an API key of its integrator user."""
-    admin = provider.browser("admin")
-    response = post_form(admin, "/exchange/connections/new", "/exchange/connections/new", {
+    """Each administrator registers the other instance and issues it a key of its own, as the README says."""
+    provider_admin = provider.browser("admin")
+    response = post_form(provider_admin, "/exchange/connections/new", "/exchange/connections/new", {
         "name": "Plant Operations desk", "our_role": "provider", "account_id": provider.records["account_id"],
-        "peer_url": consumer.base, "own_url": provider.base, "api_key": consumer.records["keys"]["integrator"],
-        "active": "y"})
+        "peer_url": consumer.base, "own_url": provider.base, "api_key": "", "active": "y"})
     assert response.status == 302, response.body[:2000]
     provider.connection_page = response.headers["location"].replace(provider.base, "")
-    admin = consumer.browser("admin")
-    response = post_form(admin, "/exchange/connections/new", "/exchange/connections/new", {
+    provider.issued_key = provider_key = issue_key(provider, provider_admin)
+
+    consumer_admin = consumer.browser("admin")
+    response = post_form(consumer_admin, "/exchange/connections/new", "/exchange/connections/new", {
         "name": "Fibre Provider Inc", "our_role": "consumer", "peer_url": provider.base, "own_url": consumer.base,
-        "api_key": provider.records["keys"]["integrator"], "active": "y"})
+        "api_key": provider_key, "active": "y"})
     assert response.status == 302, response.body[:2000]
     consumer.connection_page = response.headers["location"].replace(consumer.base, "")
-    check = post_form(admin, consumer.connection_page, consumer.connection_page + "/check", {})
-    assert check.status == 302
-    assert "answered" in admin.get(consumer.connection_page).body
+    consumer.issued_key = consumer_key = issue_key(consumer, consumer_admin)
+
+    # The integrator keys each desk also has are valid there, but speak for no connection.
+    stranger = Browser(consumer.port).request("POST", "/exchange/v1/messages", body=json.dumps(
+        {"id": "m-1", "kind": "productOffering", "payload": {}}).encode(), headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {consumer.records['keys']['integrator']}",
+        "X-Exchange-Peer": provider.base})
+    assert stranger.status == 403 and "does not belong to the connection" in stranger.body, stranger.body[:500]
+
+    response = post_form(provider_admin, provider.connection_page + "/edit", provider.connection_page + "/edit", {
+        "name": "Plant Operations desk", "our_role": "provider", "account_id": provider.records["account_id"],
+        "peer_url": consumer.base, "own_url": provider.base, "api_key": consumer_key, "active": "y"})
+    assert response.status == 302, response.body[:2000]
+    for desk, admin in ((consumer, consumer_admin), (provider, provider_admin)):
+        check = post_form(admin, desk.connection_page, desk.connection_page + "/check", {})
+        assert check.status == 302
+        assert "answered" in admin.get(desk.connection_page).body
 
 
 def publish(provider: Desk, *offering_ids: int) -> None:
@@ -286,7 +311,7 @@ def test_nothing_lost_nothing_doubled_when_the_other_side_is_down(desks):
     again = Browser(provider.port).request("POST", "/exchange/v1/messages", body=json.dumps({
         "id": message_id, "kind": kind, "payload": payload if isinstance(payload, dict) else json.loads(payload),
     }).encode(), headers={"Content-Type": "application/json", "X-Exchange-Peer": consumer.base,
-                          "Authorization": f"Bearer {provider.records['keys']['integrator']}"})
+                          "Authorization": f"Bearer {provider.issued_key}"})
     assert again.status == 200 and json.loads(again.body)["status"] == "duplicate"
 
     assert len(provider_orders(provider)) == 1

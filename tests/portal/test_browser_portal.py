@@ -243,6 +243,8 @@ def test_the_change_form_shows_only_the_chosen_changes_fields(page_as, live_serv
     click_and_wait(customer, customer.get_by_role("button", name="Save"))
     assert visible() == ["#requested_quantity"]
     expect_text(customer, ".field-error", "Required")
+    assert customer.locator("#requested_quantity").get_attribute("aria-describedby") == "requested_quantity-error"
+    assert customer.locator("#requested_quantity-error").inner_text() == "Required"
     customer.fill("#requested_quantity", "9")
     click_and_wait(customer, customer.get_by_role("button", name="Save"))
     expect_text(customer, f"tr[data-line-number='{line.number}'] .line-change", "Quantity 5 → 9")

@@ -300,3 +300,26 @@ def test_each_listener_hears_events_in_the_version_it_registered_through(tmf, li
         document = event["event"].get("productOrder")
         if document is not None:
             assert "orderDate" in document and "creationDate" not in document
+
+
+def test_json_patch_changes_what_a_merge_patch_may_change(tmf):
+    created = v5(tmf.post(f"{P5}/productOrder", example("CreateProductOrder1_request")), "ProductOrder")
+    url = f"{P5}/productOrder/{created['id']}"
+    patched = tmf.patch(url, [{"op": "test", "path": "/priority", "value": "1"},
+                              {"op": "replace", "path": "/description", "value": "by JSON Patch"},
+                              {"op": "remove", "path": "/category"},
+                              {"op": "add", "path": "/note/-", "value": {"@type": "Note", "text": "second"}}],
+                        content_type="application/json-patch+json")
+    body = v5(patched, "ProductOrder")
+    assert patched.status_code == 200 and body["description"] == "by JSON Patch" and "category" not in body
+    assert [note["text"] for note in body["note"]] == [created["note"][0]["text"], "second"]
+    for operations, status in (([{"op": "test", "path": "/priority", "value": "4"}], 409),
+                               ([{"op": "replace", "path": "/nothing/here", "value": 1}], 400),
+                               ([{"op": "replace", "path": "/creationDate", "value": "2020-01-01T00:00:00Z"}], 400),
+                               ([{"op": "remove", "path": "/productOrderItem/0"}], 400),
+                               ({"op": "remove", "path": "/description"}, 400)):
+        response = tmf.patch(url, operations, content_type="application/json-patch+json")
+        assert response.status_code == status, operations
+        v5(response, "Error")
+    assert tmf.get(url).get_json()["description"] == "by JSON Patch"
+    assert tmf.patch(url, [], content_type="application/json-patch-query+json").status_code == 415
