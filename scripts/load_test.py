@@ -11,6 +11,8 @@ duration or the request count, whichever comes first. Prints requests/s, p50/p95
 one page only (``/health``, or a page with no data) to measure what the stack itself costs; ``--versus PATH``
 runs the agent mix and then that page alone, each for the duration, and prints the mix's requests/s as a
 fraction of the page's (the same machine, minutes apart: the ratio is what compares across machines).
+``--server-pid PID`` (instances on this host) adds the servers' CPU time per request, which other work on a
+shared machine does not inflate, and with ``--versus`` the ratio the two would reach on cores of their own.
 
 Uses the data set of ``./scripts/bench --size S|L --db postgresql --build-only`` (users bench_agent00…, their
 password bench-password-1). Waits up to ``--wait`` seconds for every target to answer /health, so it can be
@@ -22,6 +24,7 @@ import argparse
 import html
 import http.client
 import ipaddress
+import os
 import random
 import re
 import socket
@@ -30,6 +33,7 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
@@ -243,6 +247,25 @@ def report(run: Run) -> dict | None:
     return {"throughput": throughput, "p95": pct(durations, .95), "errors": errors}
 
 
+def process_tree_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by these processes and their children (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    seen, pending, total = set(), list(pids), 0.0
+    while pending:
+        pid = pending.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+    return total
+
+
 def wait_until_healthy(targets: list[tuple[str, int]], seconds: float) -> None:
     deadline = time.monotonic() + seconds
     for address, port in targets:
@@ -273,6 +296,9 @@ def main(argv=None) -> int:
                         help="how long to wait for the targets to answer /health first")
     parser.add_argument("--only", metavar="PATH", help="request only this page (e.g. /health), to measure the "
                                                        "cost of the stack itself against the agent mix")
+    parser.add_argument("--server-pid", type=int, action="append", default=[], metavar="PID",
+                        help="a server process on this host (repeatable; its workers are counted with it): "
+                             "prints its CPU time per request, which a busy machine does not inflate")
     parser.add_argument("--versus", metavar="PATH",
                         help="run the agent mix, then only this page (the floor, e.g. /resetmypassword/form) for "
                              "as long, and print the mix's requests/s as a fraction of the floor's")
@@ -291,6 +317,9 @@ def main(argv=None) -> int:
     print(f"\nagent mix / floor: {mix['throughput']:.1f} / {floor['throughput']:.1f} requests/s = "
           f"{mix['throughput'] / floor['throughput']:.2f}; p95 {mix['p95']:.1f} ms / {floor['p95']:.1f} ms; "
           f"errors {mix['errors']} / {floor['errors']}")
+    if "cpu_ms" in mix and "cpu_ms" in floor:
+        print(f"server CPU a request: {mix['cpu_ms']:.1f} ms / {floor['cpu_ms']:.1f} ms: on cores given to the "
+              f"servers alone, the mix would serve {floor['cpu_ms'] / mix['cpu_ms']:.2f} × the floor's requests/s")
     return 1 if mix["errors"] or floor["errors"] else 0
 
 
@@ -304,12 +333,17 @@ def measure(args, targets, only: str | None) -> dict | None:
     for thread in threads:
         thread.start()
     ready.wait()  # every virtual user signed in: the clock starts now
+    cpu_before = process_tree_cpu(args.server_pid)
     run.started = time.monotonic()
     run.deadline = run.started + args.duration
     for thread in threads:
         thread.join(args.duration + 60)
     run.finished = time.monotonic()
-    return report(run)
+    figures = report(run)
+    if figures is not None and args.server_pid:
+        figures["cpu_ms"] = (process_tree_cpu(args.server_pid) - cpu_before) * 1000 / len(run.samples)
+        print(f"server CPU: {figures['cpu_ms']:.1f} ms a request")
+    return figures
 
 
 if __name__ == "__main__":
