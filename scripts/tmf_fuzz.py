@@ -34,16 +34,18 @@ class Target:
     # Examples per operation relative to --examples: v5's bodies are several times larger to generate
     # and check.
     share: float = 1.0
-    # Run without --only (as CI does). TMF622 v5 is run by name only: schemathesis did not finish
-    # generating its first operation's bodies (3 examples) within minutes, far beyond CI's budget.
+    # Run without --only (as CI does).
     by_default: bool = True
+    # The examples phase sends the document's own examples; for TMF622 v5, schemathesis spends minutes
+    # building them from its polymorphic schemas (11 minutes at 3 per operation), so v5 is fuzzed only.
+    phases: str = "examples,fuzzing"
 
 
 TARGETS = (
     Target("TMF622 v4", "TMF622-ProductOrder-v4.0.0.swagger.json", "/tmf-api/productOrderingManagement/v4"),
     Target("TMF641 v4", "TMF641-Service_Ordering-v4.0.0.swagger.json", "/tmf-api/serviceOrdering/v4"),
     Target("TMF622 v5", "TMF622-ProductOrdering-v5.0.0.oas.yaml", "/tmf-api/productOrderingManagement/v5", 0.5,
-           by_default=False),
+           phases="fuzzing"),
 )
 
 
@@ -386,7 +388,7 @@ def run(target: Target, args, work: Path) -> dict:
         "--url", args.base_url + target.base_path,
         "-H", f"Authorization: Bearer {args.token}",
         "--exclude-path-regex", "^/listener/",
-        "--phases", "examples,fuzzing",
+        "--phases", target.phases,
         "--max-examples", str(max(1, round(args.examples * target.share))), "--seed", str(args.seed), "--generation-database", "none",
         # NUL characters are refused with 400 by design (PostgreSQL text cannot hold them; see
         # tests/tmf/test_tmf_api.py::test_fuzzer_reproducers_are_clean_4xx), not fuzzed here.
