@@ -1,7 +1,8 @@
 # Sourced by scripts/tmf-conformance and scripts/tmf-fuzz: serves the application on loopback port $PORT with
 # a fresh database and the demo data, and sets TOKEN (the integrator's API key) and SERVER_LOG. The server
 # and the scratch folder go when the calling script exits.
-ROOT=$(pwd)
+# The project's environment first, so that the scripts work as the README shows them on a fresh clone.
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 SHARED=${SHARED_DIR:-$ROOT/../shared}
 PYTHON=${PYTHON:-python3}
 WORK=$(mktemp -d)
