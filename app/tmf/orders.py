@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -131,20 +131,10 @@ PRODUCT_ORDERING = OrderApi(
                         "cancellationDate", "cancellationReason"),
 )
 
-PRODUCT_ORDERING_V5 = OrderApi(
-    key=OrderChannel.TMF622,
+# The same resources as v4, in v5's documents and shapes.
+PRODUCT_ORDERING_V5 = replace(
+    PRODUCT_ORDERING,
     base_path="/tmf-api/productOrderingManagement/v5",
-    resource="productOrder",
-    resource_type="ProductOrder",
-    item_key="productOrderItem",
-    item_type="ProductOrderItem",
-    value_key="product",
-    characteristic_key="productCharacteristic",
-    specification_key="productSpecification",
-    order_type=OrderType.PRODUCT,
-    cancel_resource="cancelProductOrder",
-    cancel_type="CancelProductOrder",
-    cancel_accepted_state="acknowledged",
     spec="TMF622-ProductOrdering-v5.0.0.oas.json",
     create_definition="ProductOrder_FVO",
     update_definition="ProductOrder_MVO",
