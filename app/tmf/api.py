@@ -40,6 +40,8 @@ from app.tmf.query import parse_query
 from app.tmf.schemas import check_body
 
 JSON_PATCH = "application/json-patch+json"
+JSON_PATCH_QUERY = "application/json-patch-query+json"
+PATCH_MEDIA_TYPES = ("application/merge-patch+json", "application/json", JSON_PATCH, JSON_PATCH_QUERY)
 FINAL_TMF_STATES = {"completed", "cancelled", "rejected", "failed", "partial"}
 
 
@@ -85,13 +87,13 @@ def make_blueprint(api: OrderApi) -> Blueprint:
     @blueprint.patch(f"/{api.resource}/<tmf_id>")
     @tmf_endpoint
     def patch(tmf_id):
-        if request.mimetype not in ("application/json", "application/merge-patch+json", JSON_PATCH):
-            raise TmfError(415, "Unsupported media type",
-                           f"Use application/merge-patch+json, application/json or {JSON_PATCH}")
+        if request.mimetype not in PATCH_MEDIA_TYPES:
+            raise TmfError(415, "Unsupported media type", f"Use {', '.join(PATCH_MEDIA_TYPES)}")
         order = _find_order(api, tmf_id)
-        if request.mimetype == JSON_PATCH:
+        if request.mimetype in (JSON_PATCH, JSON_PATCH_QUERY):
             shown = render_order(api, order)
-            changes = json_patch.as_merge_patch(shown, json_patch.apply(shown, request.get_json(silent=True)))
+            patched = json_patch.apply(shown, request.get_json(silent=True), query=request.mimetype == JSON_PATCH_QUERY)
+            changes = json_patch.as_merge_patch(shown, patched)
         else:
             changes = request_json_object()
         patch_order(api, order, changes, g.tmf_user)

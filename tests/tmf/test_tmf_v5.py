@@ -328,4 +328,24 @@ def test_json_patch_changes_what_a_merge_patch_may_change(tmf):
         assert response.status_code == status, operations
         v5(response, "Error")
     assert tmf.get(url).get_json()["description"] == "by JSON Patch"
-    assert tmf.patch(url, [], content_type="application/json-patch-query+json").status_code == 415
+    assert tmf.patch(url, {"description": "x"}, content_type="text/plain").status_code == 415
+
+
+def test_json_patch_query_selects_members_by_their_attributes(tmf):
+    """TMF630's JSON Patch Query, which v5 declares for PATCH: a path picks array members by attribute."""
+    created = v5(tmf.post(f"{P5}/productOrder", example("CreateProductOrder1_request")), "ProductOrder")
+    url = f"{P5}/productOrder/{created['id']}"
+    query = "application/json-patch-query+json"
+    added = tmf.patch(url, [{"op": "add", "path": "/note/-", "value": {"@type": "Note", "id": "n2", "text": "two"}},
+                            {"op": "add", "path": "/note/-", "value": {"@type": "Note", "id": "n3", "text": "three"}}],
+                      content_type=query)
+    assert added.status_code == 200
+    patched = tmf.patch(url, [{"op": "replace", "path": "/note[?(@.id=='n2')]/text", "value": "second"},
+                              {"op": "remove", "path": "/note[?(@.id=='n3'&&@.text=='three')]"}], content_type=query)
+    body = v5(patched, "ProductOrder")
+    assert [note["text"] for note in body["note"]] == [created["note"][0]["text"], "second"]
+    for path in ("/note[?(@.id=='nobody')]/text", "/note[?(id=n2)]/text", "/description[?(@.id=='1')]"):
+        refused = tmf.patch(url, [{"op": "replace", "path": path, "value": "x"}], content_type=query)
+        assert refused.status_code == 400, path
+        v5(refused, "Error")
+    assert [note["text"] for note in tmf.get(url).get_json()["note"]] == [created["note"][0]["text"], "second"]
