@@ -245,7 +245,8 @@ class SqlCall:
         return self
 
 
-def run(size_name: str, db: str, repeat: int, rebuild: bool) -> list[dict]:
+def open_data_set(size_name: str, db: str, rebuild: bool = False):
+    """The size and an application over its data set, built first if it is not yet, with the bench users."""
     from bench import dataset
 
     size = dataset.SIZES[size_name]
@@ -259,6 +260,17 @@ def run(size_name: str, db: str, repeat: int, rebuild: bool) -> list[dict]:
             dataset.build(app, size)
         dataset.ensure_schema(database.engine)
         dataset.ensure_users(size)
+        database.session.remove()
+    return size, app
+
+
+def run(size_name: str, db: str, repeat: int, rebuild: bool) -> list[dict]:
+    from bench import dataset
+
+    size, app = open_data_set(size_name, db, rebuild)
+    from app.core.extensions import db as database
+
+    with app.app_context():
         dataset.remove_run_records(database.engine, size)
         api_key = dataset.api_key_for("bench_integrator")
         agent_id = app.appbuilder.sm.find_user(username=dataset.agent_name(0)).id

@@ -19,7 +19,7 @@ import statistics
 import time
 import tracemalloc
 
-from bench.run import RESULTS_DIR, database_url, login, make_app, percentile, prepare_database
+from bench.run import RESULTS_DIR, login, open_data_set, percentile
 
 TARGETS = {"Number jump": "p50 ≤ 30 ms", "Full-text, selective word": "p50 ≤ 100 ms",
            "Export": "≥ 20,000 rows/s, peak memory flat"}
@@ -72,40 +72,25 @@ def export_url(app, rows: int, file_format: str) -> str:
 def run(size_name: str, db: str, repeat: int) -> list[dict]:
     from bench import dataset
 
-    size = dataset.SIZES[size_name]
-    url = database_url(size_name, db)
-    prepare_database(url, False)
-    app = make_app(url)
-    from app.core.extensions import db as database
-
-    with app.app_context():
-        if not dataset.is_built(database.engine, size):
-            dataset.build(app, size)
-        dataset.ensure_schema(database.engine)
-        dataset.ensure_users(size)
-        database.session.remove()
+    size, app = open_data_set(size_name, db)
     agent = login(app, dataset.agent_name(0), dataset.PASSWORD)
     chance = random.Random(15)
     total = size.cases
     rows = []
-    numbers = [f"/search/?q=ORDCS{chance.randint(1, total):07d}" for _ in range(repeat + 3)]
-    p50, p95 = timed(agent, numbers, 302)
-    rows.append({"label": "Number jump", "p50": p50, "p95": p95})
-    selective = [f"/search/?q={chance.randint(1, total)}" for _ in range(repeat + 3)]
-    p50, p95 = timed(agent, selective, 200)
-    rows.append({"label": "Full-text, selective word", "p50": p50, "p95": p95})
-    common = ["/search/?q=disputed"] * (repeat + 3)
-    p50, p95 = timed(agent, common, 200)
-    rows.append({"label": "Full-text, common word (1/4 of cases)", "p50": p50, "p95": p95})
-    quick = [f"/ordercaseview/list/?q={chance.randint(1, total)}+quantity" for _ in range(repeat + 3)]
-    p50, p95 = timed(agent, quick, 200)
-    rows.append({"label": "Quick search on the Order Cases list", "p50": p50, "p95": p95})
-    quick = [f"/ordercaselineview/list/?q={chance.randint(1, total)}" for _ in range(repeat + 3)]
-    p50, p95 = timed(agent, quick, 200)
-    rows.append({"label": "Quick search on the Order Case Lines list (a word of their case)", "p50": p50, "p95": p95})
-    quick = ["/ordercaselineview/list/?q=disputed"] * (repeat + 3)
-    p50, p95 = timed(agent, quick, 200)
-    rows.append({"label": "Quick search on the Order Case Lines list (common word)", "p50": p50, "p95": p95})
+    requests = [
+        ("Number jump", [f"/search/?q=ORDCS{chance.randint(1, total):07d}" for _ in range(repeat + 3)], 302),
+        ("Full-text, selective word", [f"/search/?q={chance.randint(1, total)}" for _ in range(repeat + 3)], 200),
+        ("Full-text, common word (1/4 of cases)", ["/search/?q=disputed"] * (repeat + 3), 200),
+        ("Quick search on the Order Cases list",
+         [f"/ordercaseview/list/?q={chance.randint(1, total)}+quantity" for _ in range(repeat + 3)], 200),
+        ("Quick search on the Order Case Lines list (a word of their case)",
+         [f"/ordercaselineview/list/?q={chance.randint(1, total)}" for _ in range(repeat + 3)], 200),
+        ("Quick search on the Order Case Lines list (common word)",
+         ["/ordercaselineview/list/?q=disputed"] * (repeat + 3), 200),
+    ]
+    for label, urls, status in requests:
+        p50, p95 = timed(agent, urls, status)
+        rows.append({"label": label, "p50": p50, "p95": p95})
     for count in (10_000, 100_000):
         if count > total:
             continue
