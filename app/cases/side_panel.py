@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from app.core.choices import CaseState
@@ -34,14 +34,17 @@ class SidePanel:
 
 def _case_orders(case: OrderCase) -> tuple[list[CustomerOrder], int]:
     """The case's order and its lines' orders (newest first), at most ORDERS_SHOWN, and how many in all."""
-    line_orders = select(OrderCaseLine.order_id).where(OrderCaseLine.case_id == case.id,
-                                                       OrderCaseLine.order_id.is_not(None))
-    about_case = or_(CustomerOrder.id.in_(line_orders), CustomerOrder.id == case.order_id)
-    orders = (db.session.query(CustomerOrder).filter(about_case)
-              .order_by(CustomerOrder.order_date.desc(), CustomerOrder.id.desc()).limit(ORDERS_SHOWN + 1).all())
-    if len(orders) <= ORDERS_SHOWN:
-        return orders, len(orders)
-    return orders[:ORDERS_SHOWN], db.session.scalar(select(func.count(CustomerOrder.id)).where(about_case))
+    # The ids first, through the case's own lines: a subquery OR'd with the case's order let PostgreSQL walk
+    # every order newest first looking for them (105 ms at a million cases).
+    order_ids = set(db.session.scalars(select(OrderCaseLine.order_id).distinct().where(
+        OrderCaseLine.case_id == case.id, OrderCaseLine.order_id.is_not(None))))
+    if case.order_id is not None:
+        order_ids.add(case.order_id)
+    if not order_ids:
+        return [], 0
+    orders = (db.session.query(CustomerOrder).filter(CustomerOrder.id.in_(order_ids))
+              .order_by(CustomerOrder.order_date.desc(), CustomerOrder.id.desc()).limit(ORDERS_SHOWN).all())
+    return orders, len(order_ids)
 
 
 def _other_open_cases(case: OrderCase) -> tuple[list[OrderCase], int]:
