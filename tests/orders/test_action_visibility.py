@@ -11,14 +11,13 @@ import pytest
 from flask_appbuilder.security.sqla.models import User
 
 from app.core.choices import OrderLineState, OrderState, QuoteState
-from app.core.exceptions import DomainError
 from app.core.extensions import db
 from app.models import CustomerOrder, Quote
 from app.orders import guards
 from app.orders import quotes as qwf
 from app.orders import workflows as owf
 from tests import factories
-from tests.cases.test_action_visibility import row_buttons
+from tests.cases.test_action_visibility import outcome as went_through, row_buttons, user
 from tests.orders.test_quotes import make_quote
 
 ORDER_STATES = [OrderState.DRAFT, OrderState.NEW, OrderState.IN_PROGRESS, OrderState.COMPLETED,
@@ -33,19 +32,6 @@ OPERATIONS = {
     "cancel": lambda user, order: owf.cancel_order(user, order.id, order.version),
     "edit": lambda user, order: owf.update_order(user, order.id, order.version, {"description": "Edited"}),
 }
-
-
-def user(users, role) -> User:
-    return db.session.get(User, users[role].id)
-
-
-def went_through(operation) -> bool:
-    try:
-        operation()
-    except DomainError:
-        db.session.rollback()
-        return False
-    return True
 
 
 def an_order(state) -> CustomerOrder:
