@@ -9,7 +9,10 @@ session cookie from one is valid on the others; record numbers come from Postgre
 across instances; start-up work is serialised across instances by a PostgreSQL advisory lock.
 
 Options (or environment): --bind (BIND, default 127.0.0.1:8080), --workers (WEB_CONCURRENCY, default
-the number of CPU cores), --threads (GUNICORN_THREADS, default 2), --timeout (GUNICORN_TIMEOUT, 30 s).
+the number of CPU cores), --threads (GUNICORN_THREADS, default 2), --timeout (GUNICORN_TIMEOUT, 30 s),
+--forwarded-allow-ips (FORWARDED_ALLOW_IPS, default 127.0.0.1,::1): the TLS proxies whose
+X-Forwarded-Proto is believed, so that a request that reached them over HTTPS is answered as one (with
+Strict-Transport-Security); that header from anyone else is ignored.
 Pages are CPU-bound and a worker's threads share one interpreter lock: a second thread overlaps the
 database waits, more only queue for the lock (on 2 cores, 2 instances x 2 workers served the load test
 at 119 requests/s with 2 threads each and 80 with 4).
@@ -35,6 +38,7 @@ def options(argv):
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 2)))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("GUNICORN_THREADS", "2")))
     parser.add_argument("--timeout", type=int, default=int(os.environ.get("GUNICORN_TIMEOUT", "30")))
+    parser.add_argument("--forwarded-allow-ips", default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1"))
     return parser.parse_args(argv)
 
 
@@ -95,6 +99,7 @@ def main(argv=None) -> int:
             settings = {
                 "bind": args.bind, "workers": args.workers, "threads": args.threads,
                 "worker_class": "gthread", "timeout": args.timeout, "graceful_timeout": 20, "keepalive": 5,
+                "forwarded_allow_ips": args.forwarded_allow_ips,
                 "preload_app": True, "accesslog": None, "errorlog": "-", "loglevel": "info",
                 "proc_name": "orderdesk",
                 # Several instances run on one host: no shared control socket in the home directory.

@@ -304,3 +304,19 @@ def test_request_ids_are_generated_when_missing_or_unsafe(served):
     assert re.fullmatch(r"[0-9a-f]{32}", generated)
     unsafe = browser.get("/health", headers={"X-Request-ID": "bad id\twith spaces"}).headers["x-request-id"]
     assert re.fullmatch(r"[0-9a-f]{32}", unsafe) and unsafe != generated
+
+
+@needs_postgres
+def test_https_through_the_tls_proxy_on_the_host_gets_hsts(served):
+    """A TLS proxy on the same host (serve-production's default --forwarded-allow-ips) marks HTTPS requests
+    with X-Forwarded-Proto: their responses carry HSTS, plain HTTP ones do not."""
+    instance = served["start"](workers=1)
+    instance.wait_healthy()
+    browser = Browser(instance.port)
+    proxied = browser.get("/login/", headers={"X-Forwarded-Proto": "https"})
+    assert proxied.status == 200
+    assert proxied.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+    plain = browser.get("/login/")
+    assert plain.status == 200 and "strict-transport-security" not in plain.headers
+    assert plain.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in plain.headers[
+        "content-security-policy"]
