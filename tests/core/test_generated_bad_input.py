@@ -4,8 +4,9 @@ Hypothesis builds the requests: list addresses with paging, sorting and filter p
 (non-numeric, negative, huge, unknown columns, NUL and control characters), and submissions of every
 form found by crawling the back office and the portal as an administrator, an agent and a customer,
 with text fields replaced by NUL, control characters, over-long text, numbers out of range and
-garbage. No answer may be a 5xx, and a refused submission (4xx or an error message) leaves every table
-exactly as it was. The number of requests is bounded (LIST_FUZZ_EXAMPLES, FORM_FUZZ_EXAMPLES).
+garbage. No answer may be a 5xx, and a refused request (a list address answered 4xx, a submission
+answered 4xx or with an error message) leaves every table exactly as it was. The number of requests is
+bounded (LIST_FUZZ_EXAMPLES, FORM_FUZZ_EXAMPLES); run with -s, each test prints its count by status.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from app.core.extensions import db
 from app.core.input_guard import MAX_TEXT
 from app.models import CaseTask
 from tests.conftest import changed_tables, database_fingerprint
+from tests.api.test_rest_api_properties import RefusalsWriteNothing
 from tests.api.test_rest_api_properties import world  # noqa: F401  (the shared world of every state)
 
 LIST_EXAMPLES = int(os.environ.get("LIST_FUZZ_EXAMPLES", 250))
@@ -74,6 +76,7 @@ def test_generated_list_parameters_never_fail(app, client_for, world):  # noqa: 
     admin = client_for("admin")
     lists = sorted(app.extensions["list_views"].items())
     sent = {"requests": 0, "statuses": {}}
+    unchanged = RefusalsWriteNothing()
 
     @settings(max_examples=LIST_EXAMPLES, **SETTINGS)
     @given(data=st.data())
@@ -87,7 +90,9 @@ def test_generated_list_parameters_never_fail(app, client_for, world):  # noqa: 
             st.tuples(st.builds(lambda index, column: f"_flt_{index}_{column}", st.integers(0, 9),
                                 st.sampled_from(search) | st.sampled_from(["bogus", "id"])), LIST_VALUE),
         ), max_size=4), label="parameters")
+        unchanged.before()
         response = admin.get(f"{view.route_base}/list/", query_string=parameters)
+        unchanged.after(response, f"GET {view.route_base}/list/ {parameters}")
         sent["requests"] += 1
         sent["statuses"][response.status_code] = sent["statuses"].get(response.status_code, 0) + 1
         assert response.status_code < 500, f"{view.route_base}/list/ {parameters} answered {response.status_code}"
@@ -95,7 +100,10 @@ def test_generated_list_parameters_never_fail(app, client_for, world):  # noqa: 
             assert b"could not be used" in response.data
 
     send()
-    print(f"\nlist fuzz: {sent['requests']} requests, statuses {sorted(sent['statuses'].items())}")
+    print(f"\nlist fuzz: {sent['requests']} requests, {unchanged.checked} refusals checked for writes, "
+          f"statuses {sorted(sent['statuses'].items())}")
+    refusals = sum(count for status, count in sent["statuses"].items() if status >= 400)
+    assert sent["requests"] >= LIST_EXAMPLES and unchanged.checked == refusals > 0, (unchanged.checked, sent)
     assert {200, 400} <= set(sent["statuses"]), sent["statuses"]
 
 
