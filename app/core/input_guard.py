@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask, current_app, jsonify, render_template, request
+from flask_appbuilder.models.sqla.filters import FilterRelation
 from werkzeug.exceptions import BadRequest
 
 MAX_TEXT = 10_000
@@ -83,7 +84,7 @@ def _check_query() -> None:
         if paging:
             _check_list_parameter(name, paging.group(1), paging.group(2), value)
         elif search:
-            _check_list_filter(name, int(search.group(1)), search.group(2))
+            _check_list_filter(name, int(search.group(1)), search.group(2), value)
 
 
 def _check_list_parameter(name: str, kind: str, view_name: str, value: str) -> None:
@@ -100,15 +101,32 @@ def _check_list_parameter(name: str, kind: str, view_name: str, value: str) -> N
             raise RefusedInput(f"The list cannot be sorted by {_printable(value)!r}.", name)
 
 
-def _check_list_filter(name: str, index: int, column: str) -> None:
+def _check_list_filter(name: str, index: int, column: str, value: str) -> None:
     """``_flt_<n>_<column>`` picks the n-th filter of the column; its view is the page's (any list's on
-    pages that show several)."""
+    pages that show several). The value must be one the filter can compare: Flask-AppBuilder passes it
+    to the database as it came for a record, a yes/no column or a number out of range, which PostgreSQL
+    refuses (SQLite silently matches nothing)."""
     lists = current_app.extensions["list_views"]
     page_view = lists.get((request.endpoint or "").partition(".")[0])
     for view in [page_view] if page_view is not None else lists.values():
         filters = view.search_columns and view._filters.get_search_filters().get(column)
-        if filters and index >= len(filters):
+        if not filters:
+            continue
+        if index >= len(filters):
             raise RefusedInput(f"{name} names no filter of the list.", name)
+        problem = _filter_value_problem(view.datamodel, filters[index], column, value)
+        if problem:
+            raise RefusedInput(f"{name} {problem}.", name)
+
+
+def _filter_value_problem(datamodel, list_filter, column: str, value: str) -> str | None:
+    if isinstance(list_filter, FilterRelation):
+        return None if re.fullmatch(r"\d{1,9}", value) else "must name a record by its number"
+    if datamodel.is_boolean(column):
+        return None if value == "y" else "must be y (a ticked box)"
+    if datamodel.is_integer(column) and value and not re.fullmatch(r"-?\d{1,9}", value):
+        return "must be a whole number of at most 9 digits"
+    return None
 
 
 def _check_form() -> None:

@@ -447,6 +447,9 @@ class QuoteLineView(ManagedOnParentPage):
     datamodel = SQLAInterface(QuoteLine)
     list_title = "Quote Lines"
     list_columns = ["quote", "offering", "quantity", "unit_price"]
+    # Not unit_price: Flask-AppBuilder compares a money filter's text with the NUMERIC column as text,
+    # which PostgreSQL refuses (every unit price filter answered 500 there).
+    search_columns = ["quote", "offering", "quantity"]
 
     def parent_url(self, item):
         return url_for("QuoteView.show", pk=item.quote_id)

@@ -3,6 +3,7 @@ text in web and portal forms, deeply nested JSON on every API (app/core/input_gu
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
@@ -44,6 +45,35 @@ def test_every_list_refuses_malformed_paging_sorting_and_filters_with_400(app, c
         query = f"page_{name}=0&psize_{name}=25" + (f"&_oc_{name}={sortable[0]}&_od_{name}=desc" if sortable else "")
         assert admin.get(f"{url}?{query}").status_code == 200, f"{url}?{query}"
     assert probes >= 300
+
+
+def test_every_filter_refuses_a_value_it_cannot_compare_with_400(app, client_for):
+    """On PostgreSQL these reached the database as text: a record filter given a non-number was answered
+    with a redirect and "ApplyFilterException: DataError", a yes/no column or a number out of range 500."""
+    from flask_appbuilder.models.sqla.filters import FilterRelation
+
+    admin = client_for("admin")
+    checked = Counter()
+    for name, view in sorted(app.extensions["list_views"].items()):
+        filters = view._filters.get_search_filters() if view.search_columns else {}
+        for column, found in sorted(filters.items()):
+            for index, list_filter in enumerate(found):
+                if isinstance(list_filter, FilterRelation):
+                    kind, bad, good = "record", ["abc", "", "__None", "99999999999"], "1"
+                elif view.datamodel.is_boolean(column):
+                    kind, bad, good = "yes/no", ["1", "true", ""], "y"
+                elif view.datamodel.is_integer(column):
+                    kind, bad, good = "number", ["99999999999999999999", "1.5", "abc"], "2"
+                else:
+                    continue
+                url = f"{view.route_base}/list/"
+                for value in bad:
+                    response = admin.get(url, query_string={f"_flt_{index}_{column}": value})
+                    assert response.status_code == 400, f"{url} {column}={value!r} answered {response.status_code}"
+                    checked[kind] += 1
+                response = admin.get(url, query_string={f"_flt_{index}_{column}": good})
+                assert response.status_code == 200, f"{url} {column}={good!r} answered {response.status_code}"
+    assert checked["record"] > 100 and checked["yes/no"] > 20 and checked["number"] > 20, checked
 
 
 @pytest.fixture
