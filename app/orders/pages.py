@@ -169,7 +169,7 @@ def issue_choices(order: CustomerOrder) -> dict[str, list]:
 
 
 def active_offerings(currency: str | None = None, order_type: str | None = None) -> list[ProductOffering]:
-    """The offerings on sale, in *currency*; for an order of *order_type*, only the offerings of that kind."""
+    """The offerings on sale, in *currency*; for an order (or quote) of *order_type*, only those of that kind."""
     query = db.session.query(ProductOffering).options(joinedload(ProductOffering.specification)).filter(
         ProductOffering.active.is_(True)
     )

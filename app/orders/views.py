@@ -477,7 +477,7 @@ class QuoteView(BackOfficeModelView):
         user = _user()
         return self.render_template(
             "orders/quote.html", title=f"Quote {quote.number}", quote=quote, actions=qwf.quote_actions(quote, user),
-            offerings=pages.active_offerings(quote.currency), history=pages.quote_history(quote),
+            offerings=pages.active_offerings(quote.currency, qwf.quote_kind(quote)), history=pages.quote_history(quote),
             can_convert=qwf.may_convert(user, quote), can_edit=qwf.may_edit_quote(user, quote),
             explanation=qwf.QUOTE_STATE_EXPLANATIONS.get(quote.state, ""),
             order_link=order_url(quote.order) if quote.order is not None else None,
@@ -583,7 +583,8 @@ class QuoteView(BackOfficeModelView):
         return self.render_template(
             "orders/quote_line_form.html", title=f"{'Configure' if line else 'New'} line on quote {quote.number}",
             quote=quote, line=line, values=values, characteristics=characteristics, errors=errors, message=message,
-            spec=pages.line_specification(offering_id, None), offerings=pages.active_offerings(quote.currency),
+            spec=pages.line_specification(offering_id, None),
+            offerings=pages.active_offerings(quote.currency, qwf.quote_kind(quote)),
         ), status
 
     @expose("/line/<pk>/remove/<line_id>", methods=["POST"])
