@@ -134,6 +134,21 @@ def test_the_spine_stays_at_the_top_and_the_rest_lives_in_domain_packages():
         assert doc and len(doc.splitlines()) >= 2, f"app/{package}/__init__.py says what it owns"
 
 
+def test_the_readme_map_and_the_developers_guide_name_every_package():
+    readme = (ROOT / "README.md").read_text()
+    readme_map = readme[readme.index("## Map of the code"):]
+    readme_map = readme_map[: readme_map.index("```", readme_map.index("```") + 3)]
+    developers = (ROOT / "DEVELOPERS.md").read_text()
+    developers_map = developers[developers.index("## Map of the code"):developers.index("## Standards")]
+    test_folders = readme_map[readme_map.index("\ntests/"):readme_map.index("\nbench/")]
+    for package in sorted(path.parent.name for path in APP.glob("*/__init__.py")):
+        assert re.search(rf"^  {package}/ ", readme_map, re.M), f"README.md's map of the code lacks app/{package}/"
+        assert f"`{package}/`" in developers_map, f"DEVELOPERS.md's map of the code lacks app/{package}/"
+    for folder in sorted(path.parent.name for path in (ROOT / "tests").glob("*/__init__.py")):
+        if folder != "vendor":
+            assert f"{folder}/" in test_folders, f"README.md's map does not name tests/{folder}/"
+
+
 def test_no_module_is_too_long_to_read():
     sizes = {name: len(path.read_text().splitlines()) for name, path in app_modules().items()}
     assert {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES} == {}
