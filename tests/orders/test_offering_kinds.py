@@ -4,6 +4,9 @@ the other kind keeps it as an enrichment issue instead of a line of the wrong ki
 becomes one order, holds offerings of one kind."""
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 
 from app.core.choices import OrderLineState, OrderState, OrderType, QuoteState, SpecKind
@@ -147,6 +150,12 @@ def test_the_quote_pages_offer_only_the_kind_the_quote_holds(client_for, users, 
     version = db.session.get(Quote, quote.id).version
     page = agent.get(f"/quoteview/show/{quote.id}").get_data(as_text=True)
     assert f'<option value="{firewall.id}">' in page and f'<option value="{laptop.id}">' not in page
+    # The line form's type-ahead asks only for the quote's kind too.
+    form = html.unescape(agent.get(f"/quoteview/line/{quote.id}").get_data(as_text=True))
+    lookup = re.search(r'data-typeahead="([^"]+)"', form).group(1)
+    assert "order_type=service" in lookup
+    found = agent.get(lookup + "&q=a").get_data(as_text=True)
+    assert "Managed firewall" in found and "Laptop" not in found
     refusal = agent.submit(f"/quoteview/line/{quote.id}?offering_id={laptop.id}",
                            {"version": version, "offering_id": laptop.id, "quantity": "1"})
     assert refusal.status_code == 422
