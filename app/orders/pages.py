@@ -125,6 +125,7 @@ def order_page(order: CustomerOrder, user) -> dict:
         "changes": changes,
         "line_change_counts": _line_change_counts(order.id),
         "open_issues": [issue for issue in order.enrichment_issues if not issue.resolved],
+        "fixable_issues": guards.fixable_issues(user, order),
         "line_numbers": {line.id: line.number for line in order.lines},
         "is_agent": has_back_office_role(user, AGENT),
     }
