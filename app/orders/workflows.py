@@ -397,7 +397,7 @@ def submit_order(user, order_id: int, version) -> CustomerOrder:
         for line in lines:
             if line.state == OrderLineState.DRAFT:
                 transition(line, OrderLineState.NEW, "Submit")
-        notify(NotificationEvent.ORDER_SUBMITTED, order)
+        notify(NotificationEvent.ORDER_SUBMITTED, order, received=utcnow())
     return order
 
 
