@@ -308,7 +308,7 @@ class CustomerOrder(Numbered, Audited, Model):
         "EnrichmentIssue", back_populates="order", cascade="all, delete-orphan", order_by="EnrichmentIssue.id"
     )
 
-    # Whether the order has any line, kept by triggers on order_line_item (migration 0028): the TMF APIs
+    # Whether the order has any line, kept by triggers on order_line_item (migration 0029): the TMF APIs
     # show only orders with items, and count them from the index below.
     has_items = Column(Boolean, nullable=False, server_default=false())
 

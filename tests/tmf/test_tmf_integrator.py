@@ -298,7 +298,7 @@ def test_orders_without_items_are_not_shown_by_tmf(tmf, users, listener):
 
 
 def test_tmf_shows_an_order_from_its_first_item_until_its_last_is_gone(tmf, users):
-    # Whether an order has items is kept by triggers on order_line_item (migration 0028), whoever writes.
+    # Whether an order has items is kept by triggers on order_line_item (migration 0029), whoever writes.
     account = factories.make_account("Itemised Co")
     first, second = factories.make_order(account, lines=2), factories.make_order(account, lines=0)
 

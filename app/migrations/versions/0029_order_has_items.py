@@ -5,16 +5,16 @@ instead of testing every matching order for a line (100,000 completed orders: 10
 (the workflows, the APIs, bulk SQL such as the benchmark's data sets) keeps it true. A later migration that
 rebuilds ``order_line_item`` (SQLite batch mode copies the table) must create the triggers again.
 
-Revision ID: 0028_order_has_items
-Revises: 0027_exchange_peer_identity
+Revision ID: 0029_order_has_items
+Revises: 0028_notification_record_index
 Create Date: 2026-12-05 05:30:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0028_order_has_items'
-down_revision = '0027_exchange_peer_identity'
+revision = '0029_order_has_items'
+down_revision = '0028_notification_record_index'
 branch_labels = None
 depends_on = None
 
