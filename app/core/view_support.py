@@ -5,9 +5,9 @@ import sys
 import time
 from collections import Counter
 
-from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
+from flask import abort, current_app, flash, g, has_request_context, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
-from flask_appbuilder.security.decorators import has_access as fab_has_access
+from flask_appbuilder.security.decorators import has_access as fab_has_access, permission_name
 from flask_appbuilder.security.views import RoleModelView
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.fields import QuerySelectField
@@ -28,6 +28,7 @@ from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app.core.errors import STALE_MESSAGE
+from app.core.exceptions import DomainError
 from app.core.sessions import generation_of, remember_loaded_generation
 from app.core.roles import ALL_ROLES, CRU, DELETE, READ
 from app.core.web_login import WebLoginView
@@ -509,6 +510,26 @@ class BackOfficeModelView(ModelView):
 
         attributes.update(validate=validate, process=process, populate_obj=populate_obj)
         return type(form_class.__name__, (form_class,), attributes)
+
+
+class TypeAheadLookup:
+    """``GET <view>/lookup?q=…``: the view's records matching a type-ahead field, as JSON for
+    ``static/js/orderdesk.js`` (``{"results": [{"id", "label", "detail"}]}``). Guarded by the view's list
+    permission: who may not list the records may not look them up. The view's ``lookup_choices`` asks its
+    domain; a refused input (a parent that is not an id, too long a text) is a 422 saying why."""
+
+    def lookup_choices(self, typed: str, args) -> list:
+        raise NotImplementedError
+
+    @expose("/lookup", methods=["GET"])
+    @fab_has_access
+    @permission_name("list")
+    def lookup(self):
+        try:
+            choices = self.lookup_choices(request.args.get("q", ""), request.args)
+        except DomainError as error:
+            return jsonify(message=error.message, errors=error.field_errors), error.status_code
+        return jsonify(results=[{"id": c.id, "label": c.label, "detail": c.detail} for c in choices])
 
 
 class ReadOnlyModelView(BackOfficeModelView):

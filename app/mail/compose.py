@@ -9,7 +9,7 @@ from email.utils import getaddresses
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.attachments.store import MEGABYTE, megabytes
 from app.cases.guards import clean_text, id_list, load_case
@@ -144,16 +144,6 @@ def case_files(case: OrderCase) -> list[Attachment]:
                               .order_by(Attachment.created_on.desc(), Attachment.id.desc())).all()
 
 
-def _thread(case: OrderCase, to: str) -> str | None:
-    """The Message-IDs of the latest e-mails about the case to *to*, so their mail client shows one conversation.
-    The desk's own notices about the case (assignments, SLA warnings) went to others and stay out of it."""
-    ids = db.session.scalars(select(Notification.message_id).where(
-        Notification.record_type == OrderCase.__tablename__, Notification.record_id == case.id,
-        func.lower(Notification.recipient_email) == to.lower(), Notification.message_id.isnot(None))
-        .order_by(Notification.id.desc()).limit(10)).all()
-    return " ".join(reversed(ids)) or None
-
-
 def send_case_email(user: User, case_id, *, subject: str, body: str, cc: str | None = None,
                     attachment_ids=()) -> Notification:
     """Queue the agent's e-mail to the case contact and record it in the case activity."""
@@ -188,7 +178,7 @@ def send_case_email(user: User, case_id, *, subject: str, body: str, cc: str | N
             raise InvalidInput(f"{SEND_EMAIL}: the files come to more than {megabytes(limit)}, the most an e-mail "
                                "may carry; attach fewer.", {"attachment_ids": "Too large together"})
         notification = queue_message(CASE_EMAIL, to, subject, body, case, user_id=case.contact.user_id,
-                                     cc=", ".join(copies), attachments=files, references=_thread(case, to))
+                                     cc=", ".join(copies), attachments=files)
         summary = [f"To: {to}"] + ([f"Cc: {', '.join(copies)}"] if copies else []) + [
             f"Subject: {notification.subject}", "", body]
         if files:

@@ -7,7 +7,7 @@ from collections import Counter
 from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.core.choices import CaseState, InventoryState, LineAction, SpecKind
+from app.core.choices import CaseState, InventoryState, LineAction
 from app.core.extensions import db
 from app.models import (
     AuditEvent,
@@ -24,7 +24,7 @@ from app.models import (
     Quote,
     QuoteLine,
 )
-from app.orders import guards
+from app.orders import guards, lookups
 from app.core.roles import AGENT, has_back_office_role
 
 HISTORY_LIMIT = 200
@@ -176,16 +176,8 @@ def issue_choices(order: CustomerOrder) -> dict[str, list]:
 
 def active_offerings(currency: str | None = None, order_type: str | None = None) -> list[ProductOffering]:
     """The offerings on sale, in *currency*; for an order of *order_type*, only the offerings of that kind."""
-    query = db.session.query(ProductOffering).options(joinedload(ProductOffering.specification)).filter(
-        ProductOffering.active.is_(True)
-    )
-    if currency:
-        query = query.filter(ProductOffering.currency == currency)
-    if order_type:
-        kind = db.session.query(ProductSpecification.kind).filter(
-            ProductSpecification.id == ProductOffering.specification_id).scalar_subquery()
-        query = query.filter(func.coalesce(kind, SpecKind.PRODUCT) == order_type)
-    return query.order_by(ProductOffering.name).all()
+    query = lookups.offerings_on_sale(currency, order_type).options(joinedload(ProductOffering.specification))
+    return db.session.scalars(query.order_by(ProductOffering.name)).all()
 
 
 def account_locations(account_id) -> list[Location]:

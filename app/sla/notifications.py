@@ -18,6 +18,7 @@ import secrets
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import func, select
 
 from app.core.choices import Choices, NotificationState, Priority
 from app.core.extensions import db
@@ -34,6 +35,8 @@ MAX_RETRY_MINUTES = 60
 CLAIM_MINUTES = 10
 BATCH_SIZE = 200
 SMTP_TIMEOUT_SECONDS = 20
+# How many earlier Message-IDs of a case's conversation an e-mail names in References.
+THREAD_LENGTH = 10
 
 
 class NotificationEvent(Choices):
@@ -273,12 +276,25 @@ def queue(event: str, recipient, record, now: dt.datetime | None = None, **conte
     return queue_message(event, email, subject, body, record, user_id=user_id, now=now)
 
 
+def case_thread(case: OrderCase | None, email: str) -> str | None:
+    """The Message-IDs of the latest e-mails about *case* to *email*, so their mail client shows one conversation.
+    The desk's notices about the case to others (assignments, SLA warnings) are not part of it."""
+    if case is None or case.id is None:
+        return None
+    ids = db.session.scalars(select(Notification.message_id).where(
+        Notification.record_type == OrderCase.__tablename__, Notification.record_id == case.id,
+        func.lower(Notification.recipient_email) == email.lower(), Notification.message_id.isnot(None))
+        .order_by(Notification.id.desc()).limit(THREAD_LENGTH)).all()
+    return " ".join(reversed(ids)) or None
+
+
 def queue_message(event: str, email: str, subject: str, body: str, record, *, user_id: int | None = None,
-                  cc: str | None = None, attachments=(), references: str | None = None,
-                  now: dt.datetime | None = None) -> Notification:
+                  cc: str | None = None, attachments=(), now: dt.datetime | None = None) -> Notification:
     """Put one composed message about *record* in the outbox (in the caller's transaction), with its own
-    Message-ID and the case token in its subject so a reply finds the case again."""
+    Message-ID and the case token in its subject so a reply finds the case again, threaded under the
+    earlier e-mails of a case to the same address."""
     now = now or utcnow()
+    references = case_thread(record, email) if isinstance(record, OrderCase) else None
     notification = Notification(
         event=event,
         recipient_email=email,
@@ -293,7 +309,7 @@ def queue_message(event: str, email: str, subject: str, body: str, record, *, us
         created_on=now,
         message_id=new_message_id(record),
         cc=cc or None,
-        references=references or None,
+        references=references,
         attachments=list(attachments),
     )
     db.session.add(notification)
