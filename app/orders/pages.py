@@ -2,6 +2,8 @@
 number of lines, and the actions the order workflows' guards allow this user (``app.orders.guards``)."""
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -41,7 +43,8 @@ def load_order(order_id) -> CustomerOrder | None:
                 joinedload(OrderLineItem.inventory),
                 selectinload(OrderLineItem.characteristics),
             ),
-            selectinload(CustomerOrder.enrichment_issues),
+            # Joined: an order has few issues, mostly none, so no statement of their own.
+            joinedload(CustomerOrder.enrichment_issues),
         )
         .filter(CustomerOrder.id == order_id)
         .one_or_none()
@@ -123,15 +126,19 @@ def order_page(order: CustomerOrder, user) -> dict:
         "history": history,
         "journal": journal,
         "changes": changes,
-        "line_change_counts": _line_change_counts(order.id),
+        "line_change_counts": _line_change_counts(order.id, changes),
         "open_issues": [issue for issue in order.enrichment_issues if not issue.resolved],
+        "fixable_issues": guards.fixable_issues(user, order),
         "line_numbers": {line.id: line.number for line in order.lines},
         "is_agent": has_back_office_role(user, AGENT),
     }
 
 
-def _line_change_counts(order_id: int) -> dict[int, int]:
-    """How many ledger rows each order line has (one grouped query)."""
+def _line_change_counts(order_id: int, newest_changes: list[OrderChange]) -> dict[int, int]:
+    """How many ledger rows each order line has: counted from the page's *newest_changes* when they are
+    the whole ledger, else in one grouped query."""
+    if len(newest_changes) < HISTORY_LIMIT:
+        return dict(Counter(change.order_line_id for change in newest_changes if change.order_line_id is not None))
     return dict(
         db.session.query(OrderChange.order_line_id, func.count())
         .filter(OrderChange.order_id == order_id, OrderChange.order_line_id.is_not(None))

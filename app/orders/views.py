@@ -21,6 +21,7 @@ from app.orders.bulk_views import LINE_BULK_PERMISSIONS, ORDER_BULK_PERMISSIONS,
 from app.orders import guards
 from app.orders import workflows as wf
 from app.orders import quotes as qwf
+from app.orders.rules import EDITABLE_ORDER_STATES
 from app.core.choices import EnrichmentKind, JournalKind, LineAction, OrderLineState, OrderType, QuoteState
 from app.core.exceptions import DomainError
 from app.core.extensions import db
@@ -165,6 +166,7 @@ class OrderLineItemView(LineBulkActions, ManagedOnParentPage):
     base_order = ("number", "desc")
     quick_search_vocabularies = {"state": OrderLineState, "action": LineAction}
     quick_search_through = "order"
+    row_permissions = {"edit": guards.may_edit_line}
 
     def parent_url(self, item):
         return order_url(item.order)
@@ -270,7 +272,7 @@ class CustomerOrderView(OrderBulkActions, BackOfficeModelView):
     @has_access
     def edit(self, pk):
         order = self._order(pk)
-        if request.method == "GET" and order.state not in wf.EDITABLE_ORDER_STATES:
+        if request.method == "GET" and order.state not in EDITABLE_ORDER_STATES:
             flash(f"Order {order.number} is {order.state}; its header can no longer be edited.", "info")
             return redirect(order_url(order))
         if request.method == "GET":

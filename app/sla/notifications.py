@@ -21,6 +21,7 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import func, select
 
 from app.core.choices import Choices, NotificationState, Priority
+from app.core.display import default_time_zone, user_time_zone, when_in_zone
 from app.core.extensions import db
 from app.core.model_base import utcnow
 from app.attachments.store import content_chunks
@@ -121,8 +122,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     NotificationEvent.ORDER_SUBMITTED: (
         "We received your order {record_number}",
-        "Hello {recipient_name},\n\nThank you: we received your order {record_number}. The order desk reviews it"
-        " and tells you when it is approved.",
+        "Hello {recipient_name},\n\nThank you: we received your order {record_number} on {received}. The order"
+        " desk reviews it and tells you when it is approved.",
     ),
     NotificationEvent.ORDER_APPROVED: (
         "Your order {record_number} is approved",
@@ -185,11 +186,7 @@ def link_path(record) -> str:
     return current_app.config.get("PUBLIC_URL", "").rstrip("/") + path
 
 
-def _when(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
-
-
-def _context(record, recipient_name: str, extra: dict) -> _Blank:
+def _context(record, recipient_name: str, extra: dict, time_zone: str) -> _Blank:
     case = _case_of(record)
     values = _Blank(
         recipient_name=recipient_name or "there",
@@ -205,7 +202,8 @@ def _context(record, recipient_name: str, extra: dict) -> _Blank:
         link=link_path(record),
     )
     for key, value in extra.items():
-        values[key] = _when(value) if isinstance(value, dt.datetime) else ("" if value is None else value)
+        values[key] = when_in_zone(value, time_zone) if isinstance(value, dt.datetime) else (
+            "" if value is None else value)
     if values.get("reason"):
         values["reason_line"] = f"\n\n{values['reason']}"
     return values
@@ -235,11 +233,11 @@ def new_message_id(record) -> str:
     return f"<{label}.{secrets.token_hex(8)}@{domain}>"
 
 
-def render(event: str, record, recipient_name: str = "", **context) -> tuple[str, str]:
-    """The subject and body of *event* about *record*."""
+def render(event: str, record, recipient_name: str = "", time_zone: str | None = None, **context) -> tuple[str, str]:
+    """The subject and body of *event* about *record*, its times in *time_zone* (default: the desk's)."""
     NotificationEvent.validate(event)
     subject, body = TEMPLATES[event]
-    values = _context(record, recipient_name, context)
+    values = _context(record, recipient_name, context, time_zone or default_time_zone())
     subject = with_case_token(subject.format_map(values), record)
     if event == NotificationEvent.PORTAL_INVITATION:
         return subject, body.format_map(values)
@@ -272,7 +270,9 @@ def queue(event: str, recipient, record, now: dt.datetime | None = None, **conte
     if not email:
         log.info("No e-mail address for the %s notification on %s; nothing queued", event, record)
         return None
-    subject, body = render(event, record, name, **context)
+    # Times read in the recipient's own zone (a contact's is its portal user's); only looked up when shown.
+    zone = user_time_zone(user_id) if any(isinstance(value, dt.datetime) for value in context.values()) else None
+    subject, body = render(event, record, name, zone, **context)
     return queue_message(event, email, subject, body, record, user_id=user_id, now=now)
 
 
