@@ -18,6 +18,7 @@ from app.cases import views as case_views
 from app.mail import views as mail_views
 from app.home import dashboard
 from app.operations.views import OperationsView
+from app.orders import lookups
 from app.orders import views as order_views
 from app.sla import views as sla_views
 from app.cases import task_views
@@ -60,6 +61,7 @@ from app.core.view_support import (
     BackOfficeModelView,
     as_record_id,
     ReadOnlyModelView,
+    TypeAheadLookup,
     choice_field,
     current_user_id,
     disable_file_downloads,
@@ -84,7 +86,7 @@ def _belongs(form, field_name: str, account_field: str = "account", message: str
         form[field_name].errors.append(message or f"This record belongs to another account than {account}.")
 
 
-class ContactView(BackOfficeModelView):
+class ContactView(TypeAheadLookup, BackOfficeModelView):
     datamodel = SQLAInterface(Contact)
     list_title = "Contacts"
     show_title = "Contact"
@@ -101,6 +103,9 @@ class ContactView(BackOfficeModelView):
                           "last_name": [Length(max=80)]}
     base_order = ("last_name", "asc")
     base_permissions = [*BackOfficeModelView.base_permissions, "can_invite"]
+
+    def lookup_choices(self, typed, args):
+        return lookups.find_contacts(typed, args.get("account_id"))
 
     def record_links(self, pk):
         """Portal access, for those who may grant it: invite (again), or remove it."""
@@ -149,7 +154,7 @@ class ContactView(BackOfficeModelView):
             onboarding.remove_portal_access(current_user, item.id)
 
 
-class LocationView(BackOfficeModelView):
+class LocationView(TypeAheadLookup, BackOfficeModelView):
     datamodel = SQLAInterface(Location)
     list_title = "Locations"
     show_title = "Location"
@@ -163,6 +168,9 @@ class LocationView(BackOfficeModelView):
     edit_columns = add_columns
     label_columns = {**COMMON_LABELS, "state": "State / region"}
     base_order = ("number", "asc")
+
+    def lookup_choices(self, typed, args):
+        return lookups.find_locations(typed, args.get("account_id"))
 
 
 class ProductInventoryView(BackOfficeModelView):
@@ -201,7 +209,7 @@ class ProductInventoryView(BackOfficeModelView):
                                     actions=actions, **page)
 
 
-class AccountView(BackOfficeModelView):
+class AccountView(TypeAheadLookup, BackOfficeModelView):
     datamodel = SQLAInterface(Account)
     list_title = "Accounts"
     show_title = "Account"
@@ -217,6 +225,9 @@ class AccountView(BackOfficeModelView):
     label_columns = {**COMMON_LABELS, "parent": "Parent account"}
     base_order = ("name", "asc")
     related_views = [ContactView, LocationView, ProductInventoryView, order_views.CustomerOrderView]
+
+    def lookup_choices(self, typed, args):
+        return lookups.find_accounts(typed)
 
     def check_form(self, form, item=None):
         if item is None:
@@ -299,7 +310,7 @@ class ProductSpecificationView(BackOfficeModelView):
     related_views = [CharacteristicDefinitionView]
 
 
-class ProductOfferingView(BackOfficeModelView):
+class ProductOfferingView(TypeAheadLookup, BackOfficeModelView):
     datamodel = SQLAInterface(ProductOffering)
     list_title = "Product Offerings"
     show_title = "Product offering"
@@ -316,6 +327,9 @@ class ProductOfferingView(BackOfficeModelView):
     edit_form_extra_fields = add_form_extra_fields
     validators_columns = {"unit_price": PRICE, "currency": CURRENCY}
     base_order = ("name", "asc")
+
+    def lookup_choices(self, typed, args):
+        return lookups.find_offerings(typed, args.get("order_type"), args.get("currency"))
 
     def check_form(self, form, item=None):
         if item is not None and item.provider:

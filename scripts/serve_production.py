@@ -86,7 +86,9 @@ def create_application(threads: int):
 
 def main(argv=None) -> int:
     args = options(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+    # WARNING until the factory sets LOG_LEVEL on the application's own loggers: importing it imports
+    # libraries that announce themselves at INFO (Alembic names each of its plugins).
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(process)d %(levelname)s %(name)s %(message)s")
     from gunicorn.app.base import BaseApplication
 

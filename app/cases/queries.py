@@ -106,6 +106,10 @@ class LinePage:
     state_counts: list[tuple[str, int]]  # every line of the case, in the order of LineState.ALL
 
     @property
+    def holds_every_line(self) -> bool:
+        return len(self.lines) == self.total
+
+    @property
     def first(self) -> int:
         return (self.number - 1) * LINES_PER_PAGE + 1 if self.lines else 0
 

@@ -191,7 +191,7 @@ class OrderCasePageView(BaseView):
             "cases/record.html", case=case, line_page=page, lines=lines,
             activity=case_queries.activity_stream(case.id), tasks=tasks,
             line_tasks=case_queries.tasks_by_line(tasks),
-            slas=slas, side=side_panel(case, slas),
+            slas=slas, side=side_panel(case, page, slas),
             case_actions=self._case_actions(case), line_actions=self._line_actions(case, lines),
             can_delete_case=wf.may_delete_case(current_user, case),
             writable=wf.may_edit_case(current_user, case),

@@ -58,12 +58,20 @@ def remember_time_zone(user_id: int) -> None:
     session[SESSION_KEY] = stored_time_zone(user_id) or default_time_zone()
 
 
-def current_time_zone() -> ZoneInfo:
-    name = (session.get(SESSION_KEY) if has_request_context() else None) or default_time_zone()
+def user_time_zone(user_id: int | None) -> str:
+    """The zone a user reads times in wherever no session holds it (their e-mails): their choice, or the desk's."""
+    return (stored_time_zone(user_id) if user_id is not None else None) or default_time_zone()
+
+
+def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def current_time_zone() -> ZoneInfo:
+    return _zone((session.get(SESSION_KEY) if has_request_context() else None) or default_time_zone())
 
 
 def local(moment: dt.datetime) -> dt.datetime:
@@ -97,6 +105,16 @@ def when_text(moment, seconds: bool = False) -> str:
     if moment is None:
         return NOTHING
     return _as_text(local(moment), seconds)
+
+
+def when_in_zone(moment: dt.datetime, zone_name: str) -> str:
+    """The moment as text in the zone *zone_name*, read away from the pages (an e-mail), so the zone is named
+    in full as well: "2026-12-04 16:14 CET (Europe/Berlin)", "2026-12-04 15:14 UTC"."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    zone = _zone(zone_name)
+    text = _as_text(moment.astimezone(zone), False)
+    return text if text.endswith(f" {zone.key}") else f"{text} ({zone.key})"
 
 
 def _as_text(shown: dt.datetime, seconds: bool) -> str:

@@ -30,6 +30,16 @@ def session_generation(user_id: int) -> int:
         select(UserSessionGeneration.generation).where(UserSessionGeneration.user_id == user_id)) or 0
 
 
+def generation_of(user_id_column):
+    """The generation as a column, so the request's user and its generation load in one statement."""
+    return (select(UserSessionGeneration.generation).where(UserSessionGeneration.user_id == user_id_column)
+            .scalar_subquery())
+
+
+def remember_loaded_generation(user_id: int, generation: int | None) -> None:
+    g.loaded_session_generation = (user_id, generation or 0)
+
+
 def end_all_sessions(user_id: int) -> None:
     """Invalidate every session cookie the user holds (commits)."""
     table = UserSessionGeneration.__table__
@@ -58,7 +68,9 @@ def _refuse_ended_session() -> None:
     """A session cookie from before the user's last sign-out: the request continues as anonymous."""
     if "_user_id" not in session or not current_user.is_authenticated:
         return
-    if session.get(SESSION_KEY, 0) != session_generation(current_user.id):
+    loaded = g.get("loaded_session_generation")
+    current = loaded[1] if loaded and loaded[0] == current_user.id else session_generation(current_user.id)
+    if session.get(SESSION_KEY, 0) != current:
         g.session_revoked = True
         logout_user()
         session.clear()

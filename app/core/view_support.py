@@ -5,13 +5,14 @@ import sys
 import time
 from collections import Counter
 
-from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
+from flask import abort, current_app, flash, g, has_request_context, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
-from flask_appbuilder.security.decorators import has_access as fab_has_access
+from flask_appbuilder.security.decorators import has_access as fab_has_access, permission_name
 from flask_appbuilder.security.views import RoleModelView
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.models.filters import Filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
@@ -19,7 +20,7 @@ from flask_appbuilder.widgets import ListWidget, SearchWidget
 from flask_babel import get_locale, get_translations, lazy_gettext
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import event, func
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.local import LocalProxy
@@ -27,6 +28,8 @@ from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app.core.errors import STALE_MESSAGE
+from app.core.exceptions import DomainError
+from app.core.sessions import generation_of, remember_loaded_generation
 from app.core.roles import ALL_ROLES, CRU, DELETE, READ
 from app.core.web_login import WebLoginView
 from app.core.user_statistics import UserStatisticsView
@@ -208,9 +211,18 @@ class RequestCachedSecurityManager(SecurityManager):
     userstatschartview = UserStatisticsView
 
     def get_user_by_id(self, pk):
-        # Every request loads the signed-in user, then its roles and groups: one query instead of three.
-        return self.session.get(self.user_model, pk, options=[
-            joinedload(self.user_model.roles), joinedload(self.user_model.groups)])
+        # Every request loads the signed-in user, then its roles and groups, then checks its session
+        # generation (app.core.sessions): one statement instead of four.
+        user_id = as_record_id(pk)
+        found = self.session.execute(
+            select(self.user_model, generation_of(self.user_model.id))
+            .options(joinedload(self.user_model.roles), joinedload(self.user_model.groups))
+            .where(self.user_model.id == user_id)).unique().first()
+        if found is None:
+            return None
+        if has_request_context():
+            remember_loaded_generation(user_id, found[1])
+        return found[0]
 
     def has_access(self, permission_name: str, view_name: str) -> bool:
         # A page asks 30-40 different questions (menu, buttons, row actions); FAB re-resolves the user
@@ -500,6 +512,26 @@ class BackOfficeModelView(ModelView):
         return type(form_class.__name__, (form_class,), attributes)
 
 
+class TypeAheadLookup:
+    """``GET <view>/lookup?q=…``: the view's records matching a type-ahead field, as JSON for
+    ``static/js/orderdesk.js`` (``{"results": [{"id", "label", "detail"}]}``). Guarded by the view's list
+    permission: who may not list the records may not look them up. The view's ``lookup_choices`` asks its
+    domain; a refused input (a parent that is not an id, too long a text) is a 422 saying why."""
+
+    def lookup_choices(self, typed: str, args) -> list:
+        raise NotImplementedError
+
+    @expose("/lookup", methods=["GET"])
+    @fab_has_access
+    @permission_name("list")
+    def lookup(self):
+        try:
+            choices = self.lookup_choices(request.args.get("q", ""), request.args)
+        except DomainError as error:
+            return jsonify(message=error.message, errors=error.field_errors), error.status_code
+        return jsonify(results=[{"id": c.id, "label": c.label, "detail": c.detail} for c in choices])
+
+
 class ReadOnlyModelView(BackOfficeModelView):
     base_permissions = list(READ)
 
@@ -523,11 +555,31 @@ def disable_file_downloads(appbuilder) -> None:
             view.base_permissions = [p for p in view.base_permissions if p != "can_download"]
 
 
+def _shared_column_filters(filters: Filters, columns) -> dict:
+    """FAB's Filters._get_filters, converted once per model view and column list instead of per request.
+
+    FAB builds a ``Filters`` three times per list page (search, joined and inner filters), each time
+    making every filter of every column of the model (a case list: 600 objects, a tenth of the page's
+    CPU). The filters hold only their column and view, so they are shared; the lists are copied because
+    FAB appends a view's extra search filters to them in place.
+    """
+    converted = filters.datamodel.__dict__.setdefault("shared_column_filters", {})
+    key = (filters.filter_converter, tuple(columns))
+    if key not in converted:
+        converted[key] = _convert_column_filters(filters, columns)
+    return {column: list(column_filters) for column, column_filters in converted[key].items()}
+
+
+_convert_column_filters = Filters._get_filters
+
+
 def install_page_rendering(app) -> None:
     """Rendering shortcuts for FAB's pages: template gettext reading the request's translations once
-    (a page translates ~180 strings, and Flask-Babel resolves domain, context and locale for each), and
-    a per-app store of rendered fragments (filter inputs, menu bars)."""
+    (a page translates ~180 strings, and Flask-Babel resolves domain, context and locale for each),
+    column filters converted once per view, and a per-app store of rendered fragments (filter inputs,
+    menu bars)."""
     app.extensions["rendered_fragments"] = {}
+    Filters._get_filters = _shared_column_filters
 
     def translations():
         if not has_request_context():

@@ -177,8 +177,13 @@ class CaseBuilder:
         if single:
             order = orders[0]
             open_lines = [line for line in order.lines if line.state not in OrderLineState.CLOSED]
+            if dispute:
+                # Only a priced line has a price to dispute: disconnects and suspensions cost nothing.
+                open_lines = [line for line in open_lines if line.unit_price > 0] or open_lines
             for order_line in rng.sample(open_lines, min(len(open_lines), rng.randint(1, 3))):
                 request = RequestType.PRICE if dispute else rng.choices(LINE_REQUESTS, LINE_REQUEST_WEIGHTS)[0]
+                if request == RequestType.PRICE and not order_line.unit_price > 0:
+                    request = RequestType.INQUIRY
                 lines.append(self._line(case, order, order_line, request, assignee))
         else:
             for order in orders:

@@ -555,8 +555,10 @@ class _DemoBuilder:
             quote = Quote(account=account, contact=rng.choice(account.contacts), state=state, currency="USD",
                           valid_until=(created + dt.timedelta(days=30)).date(), created_on=created,
                           description=f"Proposal for {account.name}")
-            for offering in rng.sample(self.product_offerings + self.service_offerings, rng.randint(1, 4)):
-                # Configured like an order line, so the quote converts into an order that can be submitted.
+            # One kind per quote (it becomes one order), each line configured like an order line, so the
+            # quote converts into an order that can be submitted.
+            kind = rng.choice((self.product_offerings, self.service_offerings))
+            for offering in rng.sample(kind, rng.randint(1, min(4, len(kind)))):
                 quote.lines.append(QuoteLine(offering=offering, quantity=rng.randint(1, 25),
                                              unit_price=offering.unit_price, characteristics=[
                                                  QuoteLineCharacteristic(name=d.name, value=self._value(d, quote))

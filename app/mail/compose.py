@@ -144,14 +144,6 @@ def case_files(case: OrderCase) -> list[Attachment]:
                               .order_by(Attachment.created_on.desc(), Attachment.id.desc())).all()
 
 
-def _thread(case: OrderCase) -> str | None:
-    """The Message-IDs of the latest e-mails about the case, so mail clients show one conversation."""
-    ids = db.session.scalars(select(Notification.message_id).where(
-        Notification.record_type == OrderCase.__tablename__, Notification.record_id == case.id,
-        Notification.message_id.isnot(None)).order_by(Notification.id.desc()).limit(10)).all()
-    return " ".join(reversed(ids)) or None
-
-
 def send_case_email(user: User, case_id, *, subject: str, body: str, cc: str | None = None,
                     attachment_ids=()) -> Notification:
     """Queue the agent's e-mail to the case contact and record it in the case activity."""
@@ -186,7 +178,7 @@ def send_case_email(user: User, case_id, *, subject: str, body: str, cc: str | N
             raise InvalidInput(f"{SEND_EMAIL}: the files come to more than {megabytes(limit)}, the most an e-mail "
                                "may carry; attach fewer.", {"attachment_ids": "Too large together"})
         notification = queue_message(CASE_EMAIL, to, subject, body, case, user_id=case.contact.user_id,
-                                     cc=", ".join(copies), attachments=files, references=_thread(case))
+                                     cc=", ".join(copies), attachments=files)
         summary = [f"To: {to}"] + ([f"Cc: {', '.join(copies)}"] if copies else []) + [
             f"Subject: {notification.subject}", "", body]
         if files:

@@ -89,6 +89,15 @@ def require_cancellable(user, order, version=None) -> None:
             f"Cancel order is not allowed: line {', '.join(completed)} of {order.number} is already completed.")
 
 
+def require_issue_fixable(user, order, issue, version=None) -> None:
+    """Fix enrichment issue: an agent, on an order still being captured or reviewed, an issue still open."""
+    require_back_office(user, AGENT, "Fix enrichment issue")
+    check_version(order, version)
+    require_state(order, EDITABLE_ORDER_STATES, "Fix enrichment issue")
+    if issue.resolved:
+        raise StateConflict(f"Fix enrichment issue is not allowed: {issue.description} is already resolved.")
+
+
 ORDER_GUARDS = {
     "submit": require_submittable, "approve": require_approvable, "reject": require_rejectable,
     "cancel": require_cancellable, "edit": require_order_editable, "add_line": require_lines_addable,
@@ -103,6 +112,12 @@ def may_edit_order(user, order) -> bool:
 def order_actions(user, order) -> list[str]:
     """The order actions (keys of ORDER_GUARDS) this user may take on *order* now."""
     return [name for name, guard in ORDER_GUARDS.items() if allowed(lambda: guard(user, order))]
+
+
+def fixable_issues(user, order) -> set[int]:
+    """The ids of the order's enrichment issues this user may fix now (each gets a Fix form)."""
+    return {issue.id for issue in order.enrichment_issues
+            if allowed(lambda: require_issue_fixable(user, order, issue))}
 
 
 def open_line_count(order) -> int:
@@ -132,6 +147,11 @@ LINE_GUARDS = {
     "start": require_line_startable, "complete": require_line_completable, "cancel": require_line_cancellable,
     "edit": require_line_editable, "delete": require_line_deletable,
 }
+
+
+def may_edit_line(user, line) -> bool:
+    """For the Order Line Items list's Edit on each row: the line form's own check."""
+    return allowed(lambda: require_line_editable(user, line.order, line))
 
 
 def line_actions(user, order, line) -> list[str]:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import relationship
 
@@ -307,11 +308,16 @@ class CustomerOrder(Numbered, Audited, Model):
         "EnrichmentIssue", back_populates="order", cascade="all, delete-orphan", order_by="EnrichmentIssue.id"
     )
 
+    # Whether the order has any line, kept by triggers on order_line_item (migration 0029): the TMF APIs
+    # show only orders with items, and count them from the index below.
+    has_items = Column(Boolean, nullable=False, server_default=false())
+
     __table_args__ = (
         Index("ix_customer_order_account_state", "account_id", "state"),
         Index("ix_customer_order_type_number", "order_type", "number"),
         # Order lists and the TMF APIs filter by type and state; counting them reads this index only.
         Index("ix_customer_order_type_state", "order_type", "state"),
+        Index("ix_customer_order_type_items_state", "order_type", "has_items", "state"),
     )
 
 

@@ -2,10 +2,12 @@
 number of lines, and the actions the order workflows' guards allow this user (``app.orders.guards``)."""
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import joinedload, selectinload
 
-from app.core.choices import CaseState, InventoryState, LineAction, SpecKind
+from app.core.choices import CaseState, InventoryState, LineAction
 from app.core.extensions import db
 from app.models import (
     AuditEvent,
@@ -22,7 +24,7 @@ from app.models import (
     Quote,
     QuoteLine,
 )
-from app.orders import guards
+from app.orders import guards, lookups
 from app.core.roles import AGENT, has_back_office_role
 
 HISTORY_LIMIT = 200
@@ -41,7 +43,8 @@ def load_order(order_id) -> CustomerOrder | None:
                 joinedload(OrderLineItem.inventory),
                 selectinload(OrderLineItem.characteristics),
             ),
-            selectinload(CustomerOrder.enrichment_issues),
+            # Joined: an order has few issues, mostly none, so no statement of their own.
+            joinedload(CustomerOrder.enrichment_issues),
         )
         .filter(CustomerOrder.id == order_id)
         .one_or_none()
@@ -123,15 +126,19 @@ def order_page(order: CustomerOrder, user) -> dict:
         "history": history,
         "journal": journal,
         "changes": changes,
-        "line_change_counts": _line_change_counts(order.id),
+        "line_change_counts": _line_change_counts(order.id, changes),
         "open_issues": [issue for issue in order.enrichment_issues if not issue.resolved],
+        "fixable_issues": guards.fixable_issues(user, order),
         "line_numbers": {line.id: line.number for line in order.lines},
         "is_agent": has_back_office_role(user, AGENT),
     }
 
 
-def _line_change_counts(order_id: int) -> dict[int, int]:
-    """How many ledger rows each order line has (one grouped query)."""
+def _line_change_counts(order_id: int, newest_changes: list[OrderChange]) -> dict[int, int]:
+    """How many ledger rows each order line has: counted from the page's *newest_changes* when they are
+    the whole ledger, else in one grouped query."""
+    if len(newest_changes) < HISTORY_LIMIT:
+        return dict(Counter(change.order_line_id for change in newest_changes if change.order_line_id is not None))
     return dict(
         db.session.query(OrderChange.order_line_id, func.count())
         .filter(OrderChange.order_id == order_id, OrderChange.order_line_id.is_not(None))
@@ -169,17 +176,9 @@ def issue_choices(order: CustomerOrder) -> dict[str, list]:
 
 
 def active_offerings(currency: str | None = None, order_type: str | None = None) -> list[ProductOffering]:
-    """The offerings on sale, in *currency*; for an order of *order_type*, only the offerings of that kind."""
-    query = db.session.query(ProductOffering).options(joinedload(ProductOffering.specification)).filter(
-        ProductOffering.active.is_(True)
-    )
-    if currency:
-        query = query.filter(ProductOffering.currency == currency)
-    if order_type:
-        kind = db.session.query(ProductSpecification.kind).filter(
-            ProductSpecification.id == ProductOffering.specification_id).scalar_subquery()
-        query = query.filter(func.coalesce(kind, SpecKind.PRODUCT) == order_type)
-    return query.order_by(ProductOffering.name).all()
+    """The offerings on sale, in *currency*; for an order (or quote) of *order_type*, only those of that kind."""
+    query = lookups.offerings_on_sale(currency, order_type).options(joinedload(ProductOffering.specification))
+    return db.session.scalars(query.order_by(ProductOffering.name)).all()
 
 
 def account_locations(account_id) -> list[Location]:

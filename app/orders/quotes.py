@@ -6,7 +6,8 @@ on an approved quote records the customer's acceptance and converts in one step.
 in-review or approved quote back to draft; any open quote may be expired or cancelled. Lines are
 edited only in draft, priced from the catalog and configured like order lines (their characteristics
 are validated against the specification and copied onto the order lines); the total is recomputed on
-every line change.
+every line change. A quote holds offerings of one kind, products or services, because it becomes one
+order and an order takes offerings of its own type only.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import datetime as dt
 from typing import Any, Mapping
 
 from app.core.choices import (
-    JournalKind, LineAction, OrderChannel, OrderLineState, OrderState, OrderType, QuoteState, SpecKind,
+    JournalKind, LineAction, OrderChannel, OrderLineState, OrderState, QuoteState,
 )
 from app.core.exceptions import InvalidInput, RecordNotFound, StateConflict
 from app.core.extensions import db
@@ -34,6 +35,7 @@ from app.orders.rules import (
     _get,
     _optional_id,
     _quantity,
+    offering_kind,
     recompute_totals,
     validate_characteristics,
 )
@@ -79,6 +81,13 @@ def _load_quote(quote_id: int) -> Quote:
 def _quote_total(quote: Quote) -> None:
     total = sum(((line.unit_price or ZERO) * line.quantity for line in quote.lines), ZERO)
     set_fields(quote, {"total_amount": total}, action="Recompute total")
+
+
+def quote_kind(quote: Quote) -> str | None:
+    """The kind (product or service) of the offerings on *quote*: None while it has no lines, or when lines
+    saved before quotes kept to one kind mix them."""
+    kinds = {offering_kind(line.offering) for line in quote.lines}
+    return kinds.pop() if len(kinds) == 1 else None
 
 
 def create_quote(user, data: Mapping[str, Any]) -> Quote:
@@ -132,6 +141,13 @@ def add_quote_line(user, quote_id: int, version, offering_id, quantity, characte
             raise InvalidInput(
                 f"Offering {offering.name} is priced in {offering.currency}, the quote in {quote.currency}.",
                 {"offering_id": "Currency differs from the quote"},
+            )
+        kind = quote_kind(quote)
+        if kind is not None and offering_kind(offering) != kind:
+            raise InvalidInput(
+                f"Offering {offering.name} is a {offering_kind(offering)} offering; quote {quote.number} holds "
+                f"{kind} offerings and becomes one {kind} order: quote the {offering_kind(offering)}s separately.",
+                {"offering_id": f"Not a {kind} offering"},
             )
         chosen = validate_characteristics(offering.specification, characteristics or {})
         line = QuoteLine(offering_id=offering.id, quantity=_quantity(quantity), unit_price=offering.unit_price,
@@ -228,6 +244,9 @@ def require_convertible(user, quote: Quote, version=None) -> None:
         _require_valid(quote, "Create order")
     if not quote.lines:
         raise StateConflict(f"Create order is not allowed: {quote.number} has no lines.")
+    if quote_kind(quote) is None:
+        raise StateConflict(f"Create order is not allowed: {quote.number} mixes products and services, and an "
+                            "order takes one kind; Revise it and quote the services separately.")
     if not quote.account.active:
         raise StateConflict(f"Create order is not allowed: account {quote.account.name} is inactive.")
 
@@ -277,13 +296,10 @@ def create_order_from_quote(user, quote_id: int, version) -> CustomerOrder:
         if quote.state == QuoteState.APPROVED:
             transition(quote, QuoteState.ACCEPTED, "Accept")
         account = quote.account
-        kinds = {line.offering.specification.kind if line.offering.specification else SpecKind.PRODUCT
-                 for line in quote.lines}
-        order_type = OrderType.SERVICE if kinds == {SpecKind.SERVICE} else OrderType.PRODUCT
         order = CustomerOrder(
             account_id=account.id,
             contact_id=quote.contact_id,
-            order_type=order_type,
+            order_type=quote_kind(quote),
             channel=OrderChannel.QUOTE,
             state=OrderState.DRAFT,
             currency=quote.currency,

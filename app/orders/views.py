@@ -16,17 +16,17 @@ from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_login import current_user
 
 from app.core.display import capitalised
-from app.orders import pages
+from app.orders import lookups, pages
 from app.orders.bulk_views import LINE_BULK_PERMISSIONS, ORDER_BULK_PERMISSIONS, LineBulkActions, OrderBulkActions
 from app.orders import guards
 from app.orders import workflows as wf
 from app.orders import quotes as qwf
+from app.orders.rules import EDITABLE_ORDER_STATES
 from app.core.choices import EnrichmentKind, JournalKind, LineAction, OrderLineState, OrderType, QuoteState
 from app.core.exceptions import DomainError
 from app.core.extensions import db
 from app.models import (
     Account,
-    Contact,
     CustomerOrder,
     EnrichmentIssue,
     OrderLineCharacteristic,
@@ -82,6 +82,31 @@ def _account_from_args() -> str | None:
 
 def _as_int(value):
     return int(value) if str(value or "").isdigit() else None
+
+
+def _refreshing() -> bool:
+    """The form was sent to show the choices that follow a field, not to save it. Its hidden refresh field
+    (set by orderdesk.js) comes first; without script the refresh button adds a second value."""
+    return "1" in request.form.getlist("refresh")
+
+
+def _account_fields(account_id, values, parties_endpoint: str, with_locations: bool) -> dict:
+    """What an order or quote form's account, contact and shipping location fields render."""
+    typed = request.form.get("account_search", "")[:lookups.MAX_TYPED]
+    return {
+        "account_id": account_id or "", "account_search": typed,
+        "accounts": lookups.account_choices(account_id, typed),
+        "parties": lookups.account_parties(account_id, values.get("contact_id"), values.get("shipping_location_id")),
+        "refresh_url": url_for(parties_endpoint), "with_locations": with_locations,
+    }
+
+
+def _parties_fragment(view, parties_endpoint: str, with_locations: bool):
+    args = request.args
+    parties = lookups.account_parties(args.get("account_id"), args.get("contact_id"),
+                                      args.get("shipping_location_id"), account_changed=True)
+    return view.render_template("orders/_parties.html", parties=parties, errors={}, with_locations=with_locations,
+                                refresh_url=url_for(parties_endpoint))
 
 
 class ManagedOnParentPage(BackOfficeModelView):
@@ -141,6 +166,7 @@ class OrderLineItemView(LineBulkActions, ManagedOnParentPage):
     base_order = ("number", "desc")
     quick_search_vocabularies = {"state": OrderLineState, "action": LineAction}
     quick_search_through = "order"
+    row_permissions = {"edit": guards.may_edit_line}
 
     def parent_url(self, item):
         return order_url(item.order)
@@ -206,19 +232,20 @@ class CustomerOrderView(OrderBulkActions, BackOfficeModelView):
         )
 
     def _render_header_form(self, values, order=None, errors=None, message=None, status=200):
-        account_id = _as_int(values.get("account_id")) or (order.account_id if order else None)
-        contacts = (
-            db.session.query(Contact).filter(Contact.account_id == account_id, Contact.active.is_(True))
-            .order_by(Contact.last_name, Contact.first_name).all() if account_id else []
-        )
-        accounts = db.session.query(Account).filter(Account.active.is_(True)).order_by(Account.name).all()
+        account_id = values.get("account_id") or (order.account_id if order else None)
         title = f"Edit order {order.number}" if order else self.add_title
         return self.render_template(
             "orders/order_form.html", title=title, order=order, values=values, errors=errors or {},
-            back_to=return_path(),
-            message=message, accounts=accounts, contacts=contacts, locations=pages.account_locations(account_id),
-            view_name=self.__class__.__name__, order_type=self.order_type,
+            back_to=return_path(), message=message, view_name=self.__class__.__name__, order_type=self.order_type,
+            **_account_fields(account_id, values, f"{self.__class__.__name__}.parties", with_locations=True),
         ), status
+
+    @expose("/parties", methods=["GET"])
+    @has_access
+    @permission_name("add")
+    def parties(self):
+        """The contact and shipping location fields for the account just chosen (orderdesk.js swaps them in)."""
+        return _parties_fragment(self, f"{self.__class__.__name__}.parties", with_locations=True)
 
     @expose("/add", methods=["GET", "POST"])
     @has_access
@@ -231,7 +258,7 @@ class CustomerOrderView(OrderBulkActions, BackOfficeModelView):
                 values["shipping_location_id"] = account.shipping_location_id or ""
             return self._render_header_form(values)
         values = _form_values(HEADER_FIELDS)
-        if request.form.get("refresh"):
+        if _refreshing():
             return self._render_header_form(values)
         try:
             order = wf.create_order(_user(), {**values, "order_type": self.order_type})
@@ -245,7 +272,7 @@ class CustomerOrderView(OrderBulkActions, BackOfficeModelView):
     @has_access
     def edit(self, pk):
         order = self._order(pk)
-        if request.method == "GET" and order.state not in wf.EDITABLE_ORDER_STATES:
+        if request.method == "GET" and order.state not in EDITABLE_ORDER_STATES:
             flash(f"Order {order.number} is {order.state}; its header can no longer be edited.", "info")
             return redirect(order_url(order))
         if request.method == "GET":
@@ -256,7 +283,7 @@ class CustomerOrderView(OrderBulkActions, BackOfficeModelView):
             values["version"] = order.version
             return self._render_header_form(values, order=order)
         values = _form_values((*HEADER_FIELDS, "version"))
-        if request.form.get("refresh"):
+        if _refreshing():
             return self._render_header_form(values, order=order)
         data = {name: values[name] for name in HEADER_FIELDS}
         try:
@@ -362,7 +389,7 @@ class CustomerOrderView(OrderBulkActions, BackOfficeModelView):
     def _save_line(self, order, line=None):
         values = _form_values((*LINE_FIELDS, "version"))
         characteristics = _characteristics_from_form()
-        if request.form.get("refresh"):
+        if _refreshing():
             return self._render_line_form(order, values, characteristics, line=line)
         data = {**{name: values[name] for name in LINE_FIELDS}, "characteristics": characteristics}
         try:
@@ -480,24 +507,26 @@ class QuoteView(BackOfficeModelView):
         user = _user()
         return self.render_template(
             "orders/quote.html", title=f"Quote {quote.number}", quote=quote, actions=qwf.quote_actions(quote, user),
-            offerings=pages.active_offerings(quote.currency), history=pages.quote_history(quote),
+            offerings=pages.active_offerings(quote.currency, qwf.quote_kind(quote)), history=pages.quote_history(quote),
             can_convert=qwf.may_convert(user, quote), can_edit=qwf.may_edit_quote(user, quote),
             explanation=qwf.QUOTE_STATE_EXPLANATIONS.get(quote.state, ""),
             order_link=order_url(quote.order) if quote.order is not None else None,
         )
 
     def _render_form(self, values, quote=None, errors=None, message=None, status=200):
-        account_id = _as_int(values.get("account_id")) or (quote.account_id if quote else None)
-        contacts = (
-            db.session.query(Contact).filter(Contact.account_id == account_id).order_by(Contact.last_name).all()
-            if account_id else []
-        )
-        accounts = db.session.query(Account).filter(Account.active.is_(True)).order_by(Account.name).all()
+        account_id = values.get("account_id") or (quote.account_id if quote else None)
         return self.render_template(
             "orders/quote_form.html", title=f"Edit quote {quote.number}" if quote else self.add_title, quote=quote,
-            back_to=return_path(),
-            values=values, errors=errors or {}, message=message, accounts=accounts, contacts=contacts,
+            back_to=return_path(), values=values, errors=errors or {}, message=message,
+            **_account_fields(account_id, values, "QuoteView.parties", with_locations=False),
         ), status
+
+    @expose("/parties", methods=["GET"])
+    @has_access
+    @permission_name("add")
+    def parties(self):
+        """The contact field for the account just chosen (orderdesk.js swaps it in)."""
+        return _parties_fragment(self, "QuoteView.parties", with_locations=False)
 
     @expose("/add", methods=["GET", "POST"])
     @has_access
@@ -506,7 +535,7 @@ class QuoteView(BackOfficeModelView):
         if request.method == "GET":
             return self._render_form({"account_id": _account_from_args() or "", "currency": "USD"})
         values = _form_values(fields)
-        if request.form.get("refresh"):
+        if _refreshing():
             return self._render_form(values)
         try:
             quote = qwf.create_quote(_user(), values)
@@ -569,7 +598,7 @@ class QuoteView(BackOfficeModelView):
         characteristics = ({c.name: c.value for c in line.characteristics} if line is not None else {}) \
             if request.method == "GET" else _characteristics_from_form()
         errors, message, status = {}, None, 200
-        if request.method == "POST" and not request.form.get("refresh"):
+        if request.method == "POST" and not _refreshing():
             try:
                 if line is None:
                     saved = qwf.add_quote_line(_user(), quote.id, values["version"], offering_id, values["quantity"],
@@ -586,7 +615,8 @@ class QuoteView(BackOfficeModelView):
         return self.render_template(
             "orders/quote_line_form.html", title=f"{'Configure' if line else 'New'} line on quote {quote.number}",
             quote=quote, line=line, values=values, characteristics=characteristics, errors=errors, message=message,
-            spec=pages.line_specification(offering_id, None), offerings=pages.active_offerings(quote.currency),
+            spec=pages.line_specification(offering_id, None), kind=qwf.quote_kind(quote),
+            offerings=pages.active_offerings(quote.currency, qwf.quote_kind(quote)),
         ), status
 
     @expose("/line/<pk>/remove/<line_id>", methods=["POST"])

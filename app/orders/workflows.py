@@ -54,7 +54,6 @@ from app.models import (
 from app.orders import guards
 from app.orders.guards import require_capture
 from app.orders.rules import (
-    EDITABLE_ORDER_STATES,
     LIVE_ORDER_STATES,
     OPEN_LINE_STATES,
     ZERO,
@@ -77,7 +76,6 @@ from app.core.roles import AGENT, MANAGER
 from app.core.workflow_base import (
     add_journal_entry,
     audit,
-    check_version,
     lock_for_update,
     operation,
     require_back_office,
@@ -399,7 +397,7 @@ def submit_order(user, order_id: int, version) -> CustomerOrder:
         for line in lines:
             if line.state == OrderLineState.DRAFT:
                 transition(line, OrderLineState.NEW, "Submit")
-        notify(NotificationEvent.ORDER_SUBMITTED, order)
+        notify(NotificationEvent.ORDER_SUBMITTED, order, received=utcnow())
     return order
 
 
@@ -572,11 +570,8 @@ def resolve_enrichment_issue(user, issue_id: int, order_version, value_id) -> En
         if order_id is None:
             raise RecordNotFound(f"Enrichment issue {issue_id} does not exist.")
         order = _load_order(order_id)
-        check_version(order, order_version)
-        require_state(order, EDITABLE_ORDER_STATES, "Fix enrichment issue")
         issue = db.session.get(EnrichmentIssue, issue_id)
-        if issue.resolved:
-            raise StateConflict(f"Fix enrichment issue is not allowed: {issue.description} is already resolved.")
+        guards.require_issue_fixable(user, order, issue, order_version)
         value_id = _optional_id(value_id, "value_id", "The chosen record")
         if value_id is None:
             raise InvalidInput("Choose the record this reference stands for.", {"value_id": "Required"})

@@ -1,11 +1,12 @@
-"""Ordering from the catalog: browse it (search, categories), fill a cart, place the cart as one order.
+"""Ordering from the catalog: browse it (search, categories), fill a cart, place the cart as its orders.
 
 A customer adds offerings to their cart one at a time (a quantity and the characteristic values that
 offering's specification asks for), reviews it, changes quantities, removes items and places it. Each
 step validates everything first and commits once, so a refusal writes nothing; the characteristics
 are checked by the order rules (``validate_characteristics``) when an item is added and again when the
 order is placed. Placing goes through the order workflows (create, add lines, submit), which decide
-what a customer may order.
+what a customer may order; a cart of products and services, or of several providers' offerings, becomes
+one order of each, all placed or none.
 """
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.cases.guards import optional_id, parse_positive_int
-from app.core.choices import OrderChannel, OrderState, OrderType, SpecKind
+from app.core.choices import OrderChannel, OrderType, SpecKind
 from app.core.exceptions import DomainError, InvalidInput, RecordNotFound
 from app.core.extensions import db
+from app.core.workflow_base import one_transaction
 from app.models import Contact, CustomerOrder, Location, ProductOffering, ProductSpecification
 from app.orders import workflows as order_workflows
 from app.orders.rules import offering_kind, validate_characteristics
@@ -274,18 +276,46 @@ def cart_totals(items: list[CartItem]) -> list[Totals]:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Placing the cart as an order
+# Placing the cart: one order per kind of offering and provider
 
 
-def place_cart_order(user, contact: Contact, scope: AccountScope, shipping_location_id=None) -> CustomerOrder:
-    """The whole cart → one portal order (channel Portal, state New) through the order workflows; the cart
-    is emptied when the order is placed.
+@dataclass
+class CartOrder:
+    """The cart items that become one order. The order workflows take products and services on orders of
+    their own (an order's type), and the Service Exchange sends a provider one order holding its offerings
+    and nothing else; a cart mixing them becomes one order of each."""
+
+    order_type: str
+    provider: str | None
+    items: list[CartItem]
+    # The order placed for these items (once placed).
+    order: CustomerOrder | None = None
+
+    @property
+    def label(self) -> str:
+        what = "services" if self.order_type == OrderType.SERVICE else "products"
+        return f"{what} from {self.provider}" if self.provider else what
+
+
+def cart_orders(items: list[CartItem]) -> list[CartOrder]:
+    """The orders the cart becomes, in the order their first items went into the cart."""
+    parts: dict[tuple[str, str | None], CartOrder] = {}
+    for item in items:
+        key = (offering_kind(item.offering), item.offering.provider or None)
+        parts.setdefault(key, CartOrder(key[0], key[1], [])).items.append(item)
+    return list(parts.values())
+
+
+def place_cart(user, contact: Contact, scope: AccountScope, shipping_location_id=None) -> list[CartOrder]:
+    """The whole cart → portal orders (channel Portal, state New), one per ``CartOrder`` (returned with its
+    order), through the order workflows; the cart is emptied when they are placed. All or nothing: the
+    orders are created, filled, submitted and the cart emptied in one transaction, so a refusal at any step
+    writes nothing.
 
     Everything the workflows would refuse on input is checked first (offerings still sold, currency,
-    characteristics, location, products and services not mixed), each refusal at the item it concerns
-    (``item-<cart item>``), so the steps after the order exists cannot fail on input; if one still fails
-    (a concurrent catalog change, a provider's rule), the half-built Draft order is cancelled and the
-    cart stays as it was.
+    characteristics, location), each refusal at the item it concerns (``item-<cart item>``); a refusal
+    the steps still meet (a concurrent catalog change, a provider's rule) is shown at the items of the
+    order it concerns.
     """
     items = cart_items(contact)
     if not items:
@@ -308,33 +338,49 @@ def place_cart_order(user, contact: Contact, scope: AccountScope, shipping_locat
     location_id = optional_id(shipping_location_id)
     if shipping_location_id not in (None, "") and scope.get(scope.locations(), Location, location_id) is None:
         errors["shipping_location_id"] = "Not a location of your account"
+    # A service is delivered at a location of its own on each line: the one chosen, or the account's usual one.
+    service_location_id = location_id or contact.account.shipping_location_id
+    if service_location_id is None and any(offering_kind(item.offering) == SpecKind.SERVICE for item in items):
+        errors["shipping_location_id"] = "Choose where the services are delivered"
     if errors:
         messages = [m for key, m in errors.items() if key.startswith("item-")] or ["Check the highlighted fields."]
         raise InvalidInput(" ".join(messages), errors)
-    kinds = {offering_kind(item.offering) for item in items}
-    if len(kinds) > 1:
-        raise InvalidInput("Products and services are ordered separately: remove the services (or the products), "
-                           "place the order, then order the rest.", {"items": "Products and services mixed"})
 
     header = {"account_id": contact.account_id, "contact_id": contact.id, "channel": OrderChannel.PORTAL,
-              "order_type": OrderType.SERVICE if kinds == {SpecKind.SERVICE} else OrderType.PRODUCT,
               "currency": currencies.pop()}
     if location_id:
         header["shipping_location_id"] = location_id
-    order = order_workflows.create_order(user, header)
+    planned, numbers = cart_orders(items), {}
     try:
-        for item in items:
-            order_workflows.add_line(user, order.id, order.version, {
-                "offering_id": item.offering_id, "quantity": item.quantity,
-                "characteristics": dict(item.characteristics),
-            })
-        order_workflows.submit_order(user, order.id, order.version)
-    except DomainError:
-        db.session.refresh(order)
-        if order.state == OrderState.DRAFT:
-            order_workflows.cancel_order(user, order.id, order.version, reason="Ordering from the catalog failed")
-        raise
-    for item in cart_items(contact):
-        db.session.delete(item)
-    db.session.commit()
-    return order
+        with one_transaction():
+            for part in planned:
+                order = order_workflows.create_order(user, {**header, "order_type": part.order_type})
+                numbers[order.number] = part
+                at = {"location_id": service_location_id} if part.order_type == OrderType.SERVICE else {}
+                for item in part.items:
+                    order_workflows.add_line(user, order.id, order.version, {
+                        "offering_id": item.offering_id, "quantity": item.quantity,
+                        "characteristics": dict(item.characteristics), **at})
+                part.order = order_workflows.submit_order(user, order.id, order.version)
+            for item in items:
+                db.session.delete(item)
+    except DomainError as refused:
+        raise _refused_at_items(refused, planned, numbers) from refused
+    return planned
+
+
+def _refused_at_items(refused: DomainError, planned: list[CartOrder], numbers: dict[str, CartOrder]) -> DomainError:
+    """The refusal shown at each item of the order it concerns: the one being placed when it came, or the
+    one it names (a provider's rule is checked at the commit); at every item when neither is known. That
+    order was never written, so the message names it by its items instead of its number."""
+    concerned = next((part for part in planned if part.order is None), None)
+    message = refused.message
+    for number, part in numbers.items():
+        if number in message and concerned in (None, part):
+            concerned, message = part, message.replace(number, f"The order of your {part.label}")
+    message = f"Nothing was ordered: {message}"
+    errors = dict(refused.field_errors)
+    for part in [concerned] if concerned else planned:
+        for item in part.items:
+            errors[f"item-{item.id}"] = message
+    return type(refused)(message, errors)

@@ -93,7 +93,7 @@ def invite_contact(user, contact_id, link_for) -> User:
         queue(NotificationEvent.PORTAL_INVITATION, contact, contact,
               app_name=current_app.config.get("APP_NAME", "order desk"), account_name=contact.account.name,
               inviter=f"{user.first_name} {user.last_name}".strip() or user.username, username=login.username,
-              invitation_link=link_for(invitation_token(login)), expires=expires.strftime("%Y-%m-%d %H:%M UTC"))
+              invitation_link=link_for(invitation_token(login)), expires=expires)
     return login
 
 

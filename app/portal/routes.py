@@ -24,7 +24,6 @@ from app.core.preferences import choose_time_zone, shown_time_zone
 from app.core.choices import CaseOrigin, CaseState, Priority, Scope
 from app.core.exceptions import DomainError, PermissionDenied, RecordNotFound
 from app.core.extensions import db
-from app.models import CustomerOrder
 from app.portal.scope import AccountScope, customer_contact
 from app.search.records import Portal
 from app.search.service import TEXT_GROUPS, search
@@ -293,6 +292,7 @@ class CustomerPortalView(BaseView):
     def _cart_page(self, contact, scope, errors=None, status: int = 200):
         items = ordering.cart_items(contact)
         return self.render("cart.html", contact, status, items=items, totals=ordering.cart_totals(items),
+                           parts=ordering.cart_orders(items),
                            errors=errors or {}, form=request.form, locations=pages.account_locations(scope))
 
     @expose("/cart/update", methods=["POST"])
@@ -317,15 +317,19 @@ class CustomerPortalView(BaseView):
     @expose("/cart/order", methods=["POST"])
     @portal_page
     def place_order(self, contact, scope):
-        """Place order: the quantities on the page are saved first, then the whole cart is ordered."""
+        """Place order: the quantities on the page are saved first, then the whole cart is ordered (as one
+        order of each kind and provider it holds)."""
         try:
             ordering.update_cart(contact, request.form)
-            order: CustomerOrder = ordering.place_cart_order(current_user, contact, scope,
-                                                         request.form.get("shipping_location_id"))
+            placed = ordering.place_cart(current_user, contact, scope, request.form.get("shipping_location_id"))
         except DomainError as refused:
             return self._cart_page(contact, scope, refused.field_errors, _refusal(refused))
-        flash(f"Thank you: order {order.number} was placed.", "info")
-        return redirect(url_for(".order", order_pk=order.id))
+        if len(placed) == 1:
+            flash(f"Thank you: order {placed[0].order.number} was placed.", "info")
+            return redirect(url_for(".order", order_pk=placed[0].order.id))
+        flash(f"Thank you: your cart became {len(placed)} orders: " + "; ".join(
+            f"{part.order.number} for your {part.label}" for part in placed) + ".", "info")
+        return redirect(url_for(".orders"))
 
     # -- settings -------------------------------------------------------------------------------------
 

@@ -132,4 +132,6 @@ class Notification(Model):
     references = Column(Text)
     attachments = relationship("Attachment", secondary=notification_attachment, order_by="Attachment.id")
 
-    __table_args__ = (Index("ix_notification_state_next", "state", "next_attempt_at"),)
+    __table_args__ = (Index("ix_notification_state_next", "state", "next_attempt_at"),
+                      # The messages about one record (a case's e-mail thread, an order's notices in the portal).
+                      Index("ix_notification_record", "record_type", "record_id"))

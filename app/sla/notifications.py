@@ -18,8 +18,10 @@ import secrets
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import func, select
 
 from app.core.choices import Choices, NotificationState, Priority
+from app.core.display import default_time_zone, user_time_zone, when_in_zone
 from app.core.extensions import db
 from app.core.model_base import utcnow
 from app.attachments.store import content_chunks
@@ -34,6 +36,8 @@ MAX_RETRY_MINUTES = 60
 CLAIM_MINUTES = 10
 BATCH_SIZE = 200
 SMTP_TIMEOUT_SECONDS = 20
+# How many earlier Message-IDs of a case's conversation an e-mail names in References.
+THREAD_LENGTH = 10
 
 
 class NotificationEvent(Choices):
@@ -118,8 +122,8 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     NotificationEvent.ORDER_SUBMITTED: (
         "We received your order {record_number}",
-        "Hello {recipient_name},\n\nThank you: we received your order {record_number}. The order desk reviews it"
-        " and tells you when it is approved.",
+        "Hello {recipient_name},\n\nThank you: we received your order {record_number} on {received}. The order"
+        " desk reviews it and tells you when it is approved.",
     ),
     NotificationEvent.ORDER_APPROVED: (
         "Your order {record_number} is approved",
@@ -182,11 +186,7 @@ def link_path(record) -> str:
     return current_app.config.get("PUBLIC_URL", "").rstrip("/") + path
 
 
-def _when(value: dt.datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
-
-
-def _context(record, recipient_name: str, extra: dict) -> _Blank:
+def _context(record, recipient_name: str, extra: dict, time_zone: str) -> _Blank:
     case = _case_of(record)
     values = _Blank(
         recipient_name=recipient_name or "there",
@@ -202,7 +202,8 @@ def _context(record, recipient_name: str, extra: dict) -> _Blank:
         link=link_path(record),
     )
     for key, value in extra.items():
-        values[key] = _when(value) if isinstance(value, dt.datetime) else ("" if value is None else value)
+        values[key] = when_in_zone(value, time_zone) if isinstance(value, dt.datetime) else (
+            "" if value is None else value)
     if values.get("reason"):
         values["reason_line"] = f"\n\n{values['reason']}"
     return values
@@ -232,11 +233,11 @@ def new_message_id(record) -> str:
     return f"<{label}.{secrets.token_hex(8)}@{domain}>"
 
 
-def render(event: str, record, recipient_name: str = "", **context) -> tuple[str, str]:
-    """The subject and body of *event* about *record*."""
+def render(event: str, record, recipient_name: str = "", time_zone: str | None = None, **context) -> tuple[str, str]:
+    """The subject and body of *event* about *record*, its times in *time_zone* (default: the desk's)."""
     NotificationEvent.validate(event)
     subject, body = TEMPLATES[event]
-    values = _context(record, recipient_name, context)
+    values = _context(record, recipient_name, context, time_zone or default_time_zone())
     subject = with_case_token(subject.format_map(values), record)
     if event == NotificationEvent.PORTAL_INVITATION:
         return subject, body.format_map(values)
@@ -269,16 +270,31 @@ def queue(event: str, recipient, record, now: dt.datetime | None = None, **conte
     if not email:
         log.info("No e-mail address for the %s notification on %s; nothing queued", event, record)
         return None
-    subject, body = render(event, record, name, **context)
+    # Times read in the recipient's own zone (a contact's is its portal user's); only looked up when shown.
+    zone = user_time_zone(user_id) if any(isinstance(value, dt.datetime) for value in context.values()) else None
+    subject, body = render(event, record, name, zone, **context)
     return queue_message(event, email, subject, body, record, user_id=user_id, now=now)
 
 
+def case_thread(case: OrderCase | None, email: str) -> str | None:
+    """The Message-IDs of the latest e-mails about *case* to *email*, so their mail client shows one conversation.
+    The desk's notices about the case to others (assignments, SLA warnings) are not part of it."""
+    if case is None or case.id is None:
+        return None
+    ids = db.session.scalars(select(Notification.message_id).where(
+        Notification.record_type == OrderCase.__tablename__, Notification.record_id == case.id,
+        func.lower(Notification.recipient_email) == email.lower(), Notification.message_id.isnot(None))
+        .order_by(Notification.id.desc()).limit(THREAD_LENGTH)).all()
+    return " ".join(reversed(ids)) or None
+
+
 def queue_message(event: str, email: str, subject: str, body: str, record, *, user_id: int | None = None,
-                  cc: str | None = None, attachments=(), references: str | None = None,
-                  now: dt.datetime | None = None) -> Notification:
+                  cc: str | None = None, attachments=(), now: dt.datetime | None = None) -> Notification:
     """Put one composed message about *record* in the outbox (in the caller's transaction), with its own
-    Message-ID and the case token in its subject so a reply finds the case again."""
+    Message-ID and the case token in its subject so a reply finds the case again, threaded under the
+    earlier e-mails of a case to the same address."""
     now = now or utcnow()
+    references = case_thread(record, email) if isinstance(record, OrderCase) else None
     notification = Notification(
         event=event,
         recipient_email=email,
@@ -293,7 +309,7 @@ def queue_message(event: str, email: str, subject: str, body: str, record, *, us
         created_on=now,
         message_id=new_message_id(record),
         cc=cc or None,
-        references=references or None,
+        references=references,
         attachments=list(attachments),
     )
     db.session.add(notification)

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import request
-from sqlalchemy import exists, insert, select
+from sqlalchemy import insert, select, true
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -233,8 +233,7 @@ def order_query(api: OrderApi):
     none of them, as its documents need at least one item (minItems 1)."""
     return (
         select(CustomerOrder)
-        .where(CustomerOrder.order_type == api.order_type,
-               exists().where(OrderLineItem.order_id == CustomerOrder.id))
+        .where(CustomerOrder.order_type == api.order_type, CustomerOrder.has_items == true())
         .options(
             selectinload(CustomerOrder.lines).selectinload(OrderLineItem.offering),
             selectinload(CustomerOrder.lines).selectinload(OrderLineItem.specification),

@@ -3,7 +3,9 @@ refusals (empty, too big, forbidden or disguised type, over the record's total) 
 deletion by the uploader or a manager, and the audit trail."""
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import re
 
 import pytest
 from sqlalchemy import select
@@ -44,6 +46,19 @@ def test_an_agent_attaches_several_files_and_downloads_the_same_bytes(client_for
     actions = db.session.scalars(select(AuditEvent.new_value).where(AuditEvent.action == "Attach file")).all()
     assert sorted(actions)[0].startswith("invoice.pdf")
     assert "Attach file" in page
+
+
+def test_when_a_file_was_added_is_shown_in_the_readers_time_zone(client_for, desk):
+    agent = client_for("agent")
+    assert agent.submit("/preferences/", {"time_zone": "Asia/Tokyo"}).status_code == 302
+    upload(agent, case_page(desk), f"/attachments/cases/{desk.id}", ("invoice.pdf", files.pdf()))
+    added = db.session.scalars(select(Attachment.created_on)).one()
+    tokyo = (added + dt.timedelta(hours=9)).strftime("%Y-%m-%d %H:%M")
+    assert re.search(r'class="attachment-when"><time datetime="[^"]+\+09:00">' + tokyo + " JST</time>",
+                     agent.get(case_page(desk)).get_data(as_text=True))
+    customer = client_for("customer")
+    utc = added.strftime("%Y-%m-%d %H:%M")
+    assert f"{utc} UTC</time>" in customer.get(f"/portal/cases/{desk.id}/").get_data(as_text=True)
 
 
 def test_a_file_goes_to_the_line_chosen_in_attach_to(client_for, desk):

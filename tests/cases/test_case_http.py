@@ -206,7 +206,9 @@ def test_line_buttons_follow_the_state_and_the_role(client_for):
     assert client_for("agent").get("/ordercases/999999").status_code == 404
 
 
-def test_the_record_page_costs_the_same_number_of_queries_for_3_or_60_lines(client_for, app):
+def test_the_record_page_of_3_lines_costs_no_more_queries_than_one_of_60(client_for, app):
+    # A case whose lines all fit on the page takes its side panel's orders from them (two statements
+    # fewer); beyond one page the count stays fixed (test_case_page_paging, 60 or 600 lines).
     agent = client_for("agent")
     counts = []
     for size in (3, 60):
@@ -227,7 +229,7 @@ def test_the_record_page_costs_the_same_number_of_queries_for_3_or_60_lines(clie
         finally:
             event.remove(db.engine, "before_cursor_execute", listener)
         counts.append(len(statements))
-    assert counts[0] == counts[1], counts
+    assert counts[0] <= counts[1], counts
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from html import unescape
 
 import pytest
 
-from app.core.choices import CaseState, SlaKind, SlaSchedule, SlaTarget
+from app.core.choices import CaseState, LineState, RequestType, SlaKind, SlaSchedule, SlaTarget
 from app.core.extensions import db
 from app.models import OrderCase, OrderCaseLine, SlaDefinition
 from app.sla import clocks
@@ -84,6 +84,32 @@ def test_the_panel_shows_the_contact_the_account_the_orders_and_the_other_open_c
     assert "Neighbour Work in Progress" in others and "Work in Progress</span>" in others
     assert "Neighbour Closed" not in others and "Neighbour Cancelled" not in others
     assert '<span class="badge">2</span>' in others and case.number not in others
+
+
+@pytest.mark.parametrize("lines_first", [0, 50], ids=["one page of lines", "orders on page 2 only"])
+def test_the_panel_counts_the_orders_and_open_cases_beyond_those_it_shows(client_for, lines_first):
+    # The orders come from the page's own lines when it holds every line, from the database otherwise:
+    # with 50 lines of one order first, ten of the eleven orders are on lines of page 2.
+    account = factories.make_account()
+    orders = [factories.make_order(account, lines=1) for _ in range(11)]
+    case = factories.make_case(account)
+    db.session.add_all([OrderCaseLine(case=case, order=orders[0], state=LineState.DRAFT,
+                                      request_type=RequestType.INQUIRY) for _ in range(lines_first)])
+    db.session.add_all([OrderCaseLine(case=case, order=order, state=LineState.DRAFT,
+                                      request_type=RequestType.INQUIRY) for order in orders])
+    db.session.add_all([OrderCase(account=account, service=case.service, scope=case.scope, origin=case.origin,
+                                  state=CaseState.NEW, short_description=f"Other {number}", priority=3)
+                        for number in range(10)])
+    db.session.commit()
+    html = client_for("agent").get(f"/ordercases/{case.id}").get_data(as_text=True)
+    shown_orders = section(html, "side-orders")
+    assert '<span class="badge">11</span>' in shown_orders and "1 more: the account's orders" in shown_orders
+    assert len(set(re.findall(r">(ORD\d+)</a>", shown_orders))) == 10
+    newest = max(orders, key=lambda order: (order.order_date, order.id))
+    assert f">{newest.number}</a>" in shown_orders
+    others = section(html, "side-other-cases")
+    assert '<span class="badge">10</span>' in others and "All 10 on the account's page" in others
+    assert len(re.findall(r'class="list-group-item side-other-case"', others)) == 8
 
 
 def test_a_case_without_contact_names_the_accounts_primary_contact_as_such(client_for):

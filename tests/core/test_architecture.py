@@ -26,29 +26,47 @@ def app_modules() -> dict[str, Path]:
     return {module_name(path): path for path in APP.rglob("*.py") if "migrations" not in path.parts}
 
 
-def imports_of(name: str, path: Path) -> set[str]:
-    """Every module *name* imports, at any depth in its body, as a fully qualified name."""
+def import_statements(name: str, path: Path):
+    """(module, names) for every import in *name*'s body at any depth, the module fully qualified; names is
+    None for ``import module``."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            for alias in node.names:
+                yield alias.name, None
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")[: len(package.split(".")) - node.level + 1]
                 source = ".".join(base + ([node.module] if node.module else []))
             else:
                 source = node.module or ""
-            found.add(source)
-            # "from app.sla import clocks" imports the module app.sla.clocks
-            found.update(f"{source}.{alias.name}" for alias in node.names)
+            yield source, [alias.name for alias in node.names]
+
+
+def imports_of(name: str, path: Path) -> set[str]:
+    """Every name *name* imports, as a fully qualified name: the module and each module.name."""
+    found: set[str] = set()
+    for source, names in import_statements(name, path):
+        found.add(source)
+        found.update(f"{source}.{imported}" for imported in names or ())
+    return found
+
+
+def module_dependencies(name: str, path: Path, modules) -> set[str]:
+    """The modules of *modules* that *name* depends on. "from app.sla import clocks" depends on the module
+    app.sla.clocks, not on the package app.sla; "from app import create_app" depends on app, the factory."""
+    found: set[str] = set()
+    for source, names in import_statements(name, path):
+        for imported in names or [None]:
+            target = f"{source}.{imported}" if imported and f"{source}.{imported}" in modules else source
+            if target in modules and target != name:
+                found.add(target)
     return found
 
 
 def import_graph() -> dict[str, set[str]]:
     modules = app_modules()
-    return {name: {target for target in imports_of(name, path) if target in modules and target != name}
-            for name, path in modules.items()}
+    return {name: module_dependencies(name, path, modules) for name, path in modules.items()}
 
 
 def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -86,11 +104,7 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_no_import_circle_between_modules_lazy_imports_included():
-    graph = import_graph()
-    # Package __init__ modules only document: an edge to one is not a dependency on its modules.
-    graph = {name: {t for t in targets if not (APP / Path(*t.split(".")[1:]) / "__init__.py").exists()}
-             for name, targets in graph.items()}
-    assert strongly_connected(graph) == []
+    assert strongly_connected(import_graph()) == []
 
 
 def test_the_checker_sees_lazy_and_relative_imports_and_finds_a_circle(tmp_path):
@@ -98,6 +112,13 @@ def test_the_checker_sees_lazy_and_relative_imports_and_finds_a_circle(tmp_path)
     module.write_text("import os\n\ndef f():\n    from ..orders import changes\n    from .guards import x\n")
     assert imports_of("app.cases.lines", module) == {
         "os", "app.orders", "app.orders.changes", "app.cases.guards", "app.cases.guards.x"}
+    modules = {"app", "app.workflows", "app.orders", "app.orders.changes", "app.cases.lines", "app.cases.guards"}
+    assert module_dependencies("app.cases.lines", module, modules) == {"app.orders.changes", "app.cases.guards"}
+    # The factory (app/__init__.py) is code: importing a name from it depends on it, importing a module
+    # through it does not.
+    factory_user = tmp_path / "bulk.py"
+    factory_user.write_text("from app import workflows\n\ndef f():\n    from app import create_app\n")
+    assert module_dependencies("app.cases.bulk", factory_user, modules) == {"app.workflows", "app"}
     graph = {"app.a": {"app.b"}, "app.b": {"app.c"}, "app.c": {"app.a"}, "app.d": {"app.a"}}
     assert strongly_connected(graph) == [["app.a", "app.b", "app.c"]]
 
@@ -111,6 +132,21 @@ def test_the_spine_stays_at_the_top_and_the_rest_lives_in_domain_packages():
     for package in packages:
         doc = ast.get_docstring(ast.parse((APP / package / "__init__.py").read_text()))
         assert doc and len(doc.splitlines()) >= 2, f"app/{package}/__init__.py says what it owns"
+
+
+def test_the_readme_map_and_the_developers_guide_name_every_package():
+    readme = (ROOT / "README.md").read_text()
+    readme_map = readme[readme.index("## Map of the code"):]
+    readme_map = readme_map[: readme_map.index("```", readme_map.index("```") + 3)]
+    developers = (ROOT / "DEVELOPERS.md").read_text()
+    developers_map = developers[developers.index("## Map of the code"):developers.index("## Standards")]
+    test_folders = readme_map[readme_map.index("\ntests/"):readme_map.index("\nbench/")]
+    for package in sorted(path.parent.name for path in APP.glob("*/__init__.py")):
+        assert re.search(rf"^  {package}/ ", readme_map, re.M), f"README.md's map of the code lacks app/{package}/"
+        assert f"`{package}/`" in developers_map, f"DEVELOPERS.md's map of the code lacks app/{package}/"
+    for folder in sorted(path.parent.name for path in (ROOT / "tests").glob("*/__init__.py")):
+        if folder != "vendor":
+            assert f"{folder}/" in test_folders, f"README.md's map does not name tests/{folder}/"
 
 
 def test_no_module_is_too_long_to_read():

@@ -369,3 +369,13 @@ def test_customers_and_integrators_see_no_back_office_menu(client_for, role):
     html = page.get_data(as_text=True)
     for label in (*roles.BACK_OFFICE_MENUS, "Administration", "Security", "List Users"):
         assert not re.search(r">\s*" + re.escape(label) + r"\s*<", html), f"{role} sees the {label} menu"
+
+
+def test_the_type_ahead_look_ups_are_in_the_matrix_open_to_the_back_office_only(app, client_for, users):
+    """The look-ups of the order forms' relation fields (app/orders/lookups.py) and the fields refreshed in
+    place answer JSON or a fragment to whoever may list the records, and to no customer."""
+    expected = {"/accountview/lookup", "/contactview/lookup", "/locationview/lookup", "/productofferingview/lookup",
+                "/customerorderview/parties", "/serviceorderview/parties", "/quoteview/parties"}
+    for role, status in ((roles.AGENT, 200), (roles.MANAGER, 200), (roles.CUSTOMER, 403)):
+        observed = {e.rule: code for e, code in statuses(app, client_for, users, role).items() if e.rule in expected}
+        assert observed == dict.fromkeys(expected, status), role

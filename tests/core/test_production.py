@@ -307,6 +307,22 @@ def test_request_ids_are_generated_when_missing_or_unsafe(served):
 
 
 @needs_postgres
+def test_the_log_has_one_line_per_request_and_no_library_chatter(served):
+    instance = served["start"](workers=1)
+    instance.wait_healthy()
+    Browser(instance.port).get("/health", headers={"X-Request-ID": "prod-log-check"})
+    instance.stop()
+    log = instance.log_text()
+    assert len([line for line in log.splitlines() if "request_id=prod-log-check" in line]) == 1
+    assert "Running upgrade" in log, "the migrations it ran still show"
+    # Lines of our format ("date time pid LEVEL logger message") below WARNING come from our own loggers only.
+    chatter = [line for line in log.splitlines()
+               if (m := re.match(r"\S+ \S+ \d+ (DEBUG|INFO) (\S+) ", line))
+               and not m.group(2).startswith(("orderdesk.", "app.", "alembic.runtime.migration"))]
+    assert chatter == []
+
+
+@needs_postgres
 def test_https_through_the_tls_proxy_on_the_host_gets_hsts(served):
     """A TLS proxy on the same host (serve-production's default --forwarded-allow-ips) marks HTTPS requests
     with X-Forwarded-Proto: their responses carry HSTS, plain HTTP ones do not."""

@@ -133,6 +133,12 @@ def test_orders_cover_every_state_channel_and_stay_consistent(demo, db):
     assert any(q.state == QuoteState.ACCEPTED and q.order is None for q in quotes), "no accepted, unconverted quote"
     assert all(q.order.channel == OrderChannel.QUOTE for q in quotes if q.order is not None)
     assert all(q.lines and q.total_amount > 0 for q in quotes)
+    # Each quote becomes one order, and an order takes offerings of its own type only.
+    for quote in quotes:
+        kinds = {line.offering.specification.kind for line in quote.lines}
+        assert len(kinds) == 1, (quote.number, kinds)
+        if quote.order is not None:
+            assert quote.order.order_type == kinds.pop(), quote.number
 
 
 def test_api_order_with_open_enrichment_issues(demo, db):

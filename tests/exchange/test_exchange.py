@@ -22,9 +22,10 @@ from app.exchange.models import (
     ExchangePublication,
     ExchangeReceipt,
 )
-from app.models import CustomerOrder, ProductOffering
+from app.models import CartItem, CustomerOrder, Notification, ProductOffering
+from app.orders.rules import offering_kind
 from tests import factories
-from tests.exchange.conftest import ISSUED_KEYS, PEER, make_connection, offering_document
+from tests.exchange.conftest import ISSUED_KEYS, PEER, Peer, make_connection, offering_document
 from tests.portal.shopping import order_through_the_cart
 
 
@@ -229,14 +230,52 @@ def order_in_portal(client_for, *quantities) -> object:
     return order_through_the_cart(client_for("customer"), dict(quantities))
 
 
-def test_an_order_mixing_providers_is_refused_and_nothing_is_sent(client_for, consumer_catalog):
-    ours = factories.make_offering("Our own widget")
+def test_a_cart_mixing_providers_becomes_one_order_each_and_only_the_providers_is_sent(client_for,
+                                                                                        consumer_catalog):
+    ours = factories.make_offering("Our own widget", kind=offering_kind(consumer_catalog))
     bandwidth = consumer_catalog.specification.characteristics[0]
-    response = order_in_portal(client_for, (f"qty-{consumer_catalog.id}", "1"), (f"qty-{ours.id}", "1"),
+    response = order_in_portal(client_for, (f"qty-{consumer_catalog.id}", "1"), (f"qty-{ours.id}", "2"),
                                (f"char-{consumer_catalog.id}-{bandwidth.id}", "100"))
-    assert response.status_code == 422 and "mixes offerings of different providers" in body(response)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/portal/orders/")
+    orders = {order.lines[0].offering.name: order for order in db.session.query(CustomerOrder)}
+    assert sorted((name, order.state, len(order.lines)) for name, order in orders.items()) == [
+        ("Fibre 1G", OrderState.NEW, 1), ("Our own widget", OrderState.NEW, 1)]
+    sent = db.session.query(ExchangeMessage).filter_by(kind="productOrder").one()
+    assert sent.subject == orders["Fibre 1G"].number
+    assert db.session.query(CartItem).count() == 0
+
+
+def test_a_refusal_at_placing_writes_no_order_and_shows_at_its_items(app, client_for, consumer_catalog):
+    """Two provider desks that happen to share a name look like one provider to the cart, so their offerings
+    go on one order, which the exchange refuses when it is submitted: nothing of the cart's orders may stay
+    (not even the products' order placed before it), nothing is sent, and the cart is kept."""
+    make_connection("consumer", name="Fibre Provider Inc", peer="http://127.0.0.3:9")
+    Peer(app, "http://127.0.0.3:9").send("productOffering", offering_document("PO0000043", name="Fibre 10G"))
+    twin = db.session.query(ProductOffering).filter_by(name="Fibre 10G").one()
+    ours = factories.make_offering("Our own widget")
+    customer = client_for("customer")
+    for fields in ({f"qty-{ours.id}": "1"},
+                   {f"qty-{consumer_catalog.id}": "1",
+                    f"char-{consumer_catalog.id}-{consumer_catalog.specification.characteristics[0].id}": "100"},
+                   {f"qty-{twin.id}": "1", f"char-{twin.id}-{twin.specification.characteristics[0].id}": "100"}):
+        assert customer.submit("/portal/catalog/", fields, post_url="/portal/cart/add").status_code == 302
+    orders_before = db.session.query(CustomerOrder).count()
+    notifications_before = db.session.query(Notification).count()
+
+    refused = customer.submit("/portal/cart/", {}, post_url="/portal/cart/order")
+    html = body(refused)
+    assert refused.status_code == 422
+    assert db.session.query(CustomerOrder).count() == orders_before == 0
+    assert db.session.query(Notification).count() == notifications_before
     assert db.session.query(ExchangeMessage).filter_by(kind="productOrder").count() == 0
-    assert db.session.query(CustomerOrder).filter(CustomerOrder.state != OrderState.CANCELLED).count() == 0
+    items = {item.offering_id: item.id for item in db.session.query(CartItem)}
+    assert len(items) == 3
+    # At each item of the refused order, saying which order, not the number it would have had.
+    for offering in (consumer_catalog, twin):
+        assert re.search(rf'<span class="field-error" id="item-{items[offering.id]}-error">Nothing was ordered: '
+                         r'The order of your \w+ from Fibre Provider Inc mixes offerings of different providers',
+                         html), offering.name
+    assert f'id="item-{items[ours.id]}-error"' not in html
 
 
 def event(order: CustomerOrder, sequence: int, state: str, item_state: str, reason: str | None = None) -> dict:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from decimal import Decimal
 
 import pytest
@@ -89,6 +90,20 @@ def test_the_dashboard_page_draws_the_order_panels_for_the_range(client_for, ord
     for key in ("order-backlog", "order-approvals", "order-lead-time", "order-value"):
         assert f'id="chart-{key}"' in page
     assert "<svg" in page and "cdn" not in page.lower()
+    # The figures drawn are the database's, for the range asked for.
+    bounds = {"since": dt.datetime(2026, 6, 1), "until": dt.datetime(2026, 6, 16)}
+    assert drawn(page, "order-backlog") == {f"{state} — {channel}": str(count) for state, channel, count in sql(
+        "SELECT state, channel, COUNT(*) FROM customer_order WHERE state IN ('New', 'In progress') "
+        "AND order_date >= :since AND order_date < :until GROUP BY state, channel", **bounds)}
+    assert drawn(page, "order-approvals") == {f"{order_type} orders — Waiting": str(count) for order_type, count in sql(
+        "SELECT order_type, COUNT(*) FROM customer_order WHERE state = 'New' "
+        "AND order_date >= :since AND order_date < :until GROUP BY order_type", **bounds)}
     wrong = html.unescape(client_for("manager").get("/dashboard/?from=2026-06-15&to=2026-06-01").get_data(as_text=True))
     assert "The range must end on or after its start" in wrong
     assert client_for("agent").get("/dashboard/").status_code in (302, 403)
+
+
+def drawn(page: str, key: str) -> dict[str, str]:
+    """The figures a chart of the page draws: {"bar — segment": value}."""
+    chart = page.split(f'id="chart-{key}"', 1)[1].split("dashboard-chart", 1)[0]
+    return dict(re.findall(r"<title>(.+?): ([^<]+)</title>", chart))

@@ -2,7 +2,8 @@
 under a temporary directory: the real server the desk mailbox tests talk to (nothing mocked).
 
 Dovecot comes from Debian's ``dovecot-imapd`` package; when it is missing and we are root (CI), it is
-installed with apt-get. The server runs in the foreground (``dovecot -F``) as a child of the test run
+installed with apt-get. It speaks plain IMAP (with STARTTLS) on ``port`` and IMAP over TLS on ``tls_port``,
+with a certificate for 127.0.0.1 made for the run by ``openssl`` (``certificate`` is what a client must trust). The server runs in the foreground (``dovecot -F``) as a child of the test run
 and is stopped with it. As root, its processes and mail files use the unprivileged ``dovenull`` /
 ``dovecot`` accounts the package creates, since Dovecot refuses mail access as root.
 """
@@ -19,6 +20,9 @@ import time
 from pathlib import Path
 
 DOVECOT = "/usr/sbin/dovecot"
+OPENSSL = "openssl"
+# Debian's Diffie-Hellman parameters, shipped with the package (generating them takes minutes).
+DH_PARAMETERS = Path("/usr/share/dovecot/dh.pem")
 PACKAGE = "dovecot-imapd"
 
 CONFIG = """\
@@ -27,7 +31,10 @@ listen = 127.0.0.1
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
-ssl = no
+ssl = yes
+ssl_cert = <{root}/tls/cert.pem
+ssl_key = <{root}/tls/key.pem
+ssl_dh = <{root}/tls/dh.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:{root}/mail/%n
@@ -50,7 +57,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -95,6 +103,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def _accounts() -> dict:
     """Who Dovecot's processes and the mail files run as."""
     if os.geteuid() != 0:
@@ -112,17 +125,33 @@ class Dovecot:
         self.binary = ensure_installed()
         self.root = root
         self.port = _free_port()
+        self.tls_port = _free_port()
+        self.certificate = root / "tls" / "cert.pem"
         self.users = users
         self.process: subprocess.Popen | None = None
 
+    def _make_certificate(self) -> None:
+        """A self-signed certificate for 127.0.0.1, valid for a day: the server's TLS identity."""
+        folder = self.certificate.parent
+        if not shutil.which(OPENSSL) or not DH_PARAMETERS.exists():
+            raise DovecotUnavailable(f"TLS for the test mailbox needs {OPENSSL} and {DH_PARAMETERS}")
+        made = subprocess.run([OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                               "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                               "-keyout", str(folder / "key.pem"), "-out", str(self.certificate)],
+                              capture_output=True, timeout=60)
+        if made.returncode != 0:
+            raise DovecotUnavailable(f"openssl could not make a certificate: {made.stderr.decode()[-500:]}")
+        shutil.copyfile(DH_PARAMETERS, folder / "dh.pem")
+
     def start(self) -> "Dovecot":
         accounts = _accounts()
-        for folder in ("run", "state", "mail", "home"):
+        for folder in ("run", "state", "mail", "home", "tls"):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
+        self._make_certificate()
         (self.root / "passwd").write_text("".join(f"{user}:{{PLAIN}}{password}::::::\n"
                                                   for user, password in self.users.items()))
         config = self.root / "dovecot.conf"
-        config.write_text(CONFIG.format(root=self.root, port=self.port, **accounts))
+        config.write_text(CONFIG.format(root=self.root, port=self.port, tls_port=self.tls_port, **accounts))
         if os.geteuid() == 0:
             os.chmod(self.root, 0o755)
             for folder in ("mail", "home"):
@@ -134,9 +163,8 @@ class Dovecot:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise DovecotUnavailable(f"dovecot exited: {self.process.stderr.read().decode()} {self.log()}")
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
+            if all(_listening(port) for port in (self.port, self.tls_port)):
+                return self
             time.sleep(0.1)
         self.stop()
         raise DovecotUnavailable(f"dovecot did not listen on port {self.port}: {self.log()}")

@@ -3,6 +3,7 @@ copies and case files, sent through the outbox with the case token and threading
 in the case activity."""
 from __future__ import annotations
 
+from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
 
 from app.core.choices import JournalKind
@@ -64,15 +65,33 @@ def test_an_agent_emails_the_contact_from_a_template_with_a_case_file(mail_serve
     assert "activity-email" in case_page and "Subject: Your request" in case_page
 
 
-def test_later_emails_thread_under_the_earlier_ones(mail_servers, awaiting_case, client_for):
+def test_emails_about_a_case_thread_under_the_earlier_ones_to_the_same_address(mail_servers, awaiting_case,
+                                                                                 client_for, users):
     smtp, _dovecot = mail_servers
+    # The contact's earlier notice is part of their conversation; the agent's assignment notice is not.
+    asked = notifications.queue(notifications.NotificationEvent.INFORMATION_REQUESTED, awaiting_case.contact,
+                                awaiting_case, question="Which colour?")
+    internal = notifications.queue(notifications.NotificationEvent.CASE_ASSIGNED,
+                                   db.session.get(User, users["agent"].id), awaiting_case)
+    db.session.commit()
+    assert internal is not None and internal.recipient_email != awaiting_case.contact.email
     agent = client_for("agent")
     for number in (1, 2):
         agent.submit(f"/ordercases/{awaiting_case.id}/email", {"subject": f"Note {number}", "body": "Text"})
-    first, second = db.session.scalars(select(Notification).order_by(Notification.id)).all()
-    assert second.references == first.message_id
+    first, second = db.session.scalars(select(Notification).where(Notification.event == notifications.CASE_EMAIL)
+                                       .order_by(Notification.id)).all()
+    assert asked.references is None and internal.references is None
+    assert first.references == asked.message_id
+    assert second.references == f"{asked.message_id} {first.message_id}"
+    # The desk's automatic notices to the contact join the same conversation.
+    proposed = notifications.queue(notifications.NotificationEvent.SOLUTION_PROPOSED, awaiting_case.contact,
+                                   awaiting_case)
+    db.session.commit()
+    assert proposed.references == f"{asked.message_id} {first.message_id} {second.message_id}"
     notifications.send_queued()
-    assert smtp.inbox.messages[1][1]["In-Reply-To"] == first.message_id
+    (_asked_sent, _first_sent, second_sent, proposed_sent) = smtp.inbox.to(awaiting_case.contact.email)
+    assert second_sent["In-Reply-To"] == first.message_id and proposed_sent["In-Reply-To"] == second.message_id
+    assert internal.message_id not in second_sent["References"]
 
 
 def test_bad_compose_input_is_refused_and_nothing_is_queued(mail_servers, awaiting_case, client_for, users):

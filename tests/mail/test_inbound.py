@@ -152,6 +152,24 @@ def test_an_unreachable_mailbox_is_reported_not_raised(app, mail_servers):
     assert poll_mailbox().error
 
 
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_the_mailbox_is_read_over_tls_only_from_a_trusted_server(app, mail_servers, awaiting_case, monkeypatch,
+                                                                 security):
+    _smtp, dovecot = mail_servers
+    dovecot.deliver(DESK, reply(None, awaiting_case.contact.email, "Blue, sent over TLS.",
+                                subject=f"Re: [{awaiting_case.number}]"))
+    app.config.update(IMAP_SECURITY=security, IMAP_PORT=dovecot.tls_port if security == "tls" else dovecot.port)
+    # The server's certificate is checked: one no trusted authority vouches for is refused before logging in.
+    refused = poll_mailbox()
+    assert "certificate verify failed" in refused.error and "mailbox unavailable" in refused.summary()
+    assert db.session.query(InboundEmail).count() == 0 and comments(awaiting_case) == []
+    # Trusted (as a deployment's own CA would be), the same server is read over TLS.
+    monkeypatch.setenv("SSL_CERT_FILE", str(dovecot.certificate))
+    report = poll_mailbox()
+    assert report.error == "" and report.outcomes == {InboundOutcome.COMMENT: 1}
+    assert [c.text for c in comments(awaiting_case)] == ["Blue, sent over TLS."]
+
+
 def broken_corpus(case_number: str, sender: str) -> dict[str, bytes]:
     """Messages real mailboxes receive that a parser can choke on, by what is wrong with them."""
     token = f"[{case_number}]"

@@ -12,7 +12,7 @@ from flask_appbuilder.security.sqla.models import User
 
 from app.core.choices import OrderLineState, OrderState, QuoteState
 from app.core.extensions import db
-from app.models import CustomerOrder, Quote
+from app.models import CustomerOrder, EnrichmentIssue, Quote
 from app.orders import guards
 from app.orders import quotes as qwf
 from app.orders import workflows as owf
@@ -129,3 +129,46 @@ def test_create_task_is_offered_only_where_the_task_workflow_allows_it(client_fo
     db.session.commit()
     page = agent.get(f"/ordercases/{case.id}").get_data(as_text=True)
     assert "/tasks/new/line/" not in page and "case-task-create" not in page
+
+
+def an_order_with_issues(state) -> tuple[CustomerOrder, EnrichmentIssue, EnrichmentIssue]:
+    """An order of *state* with an open location issue and one already resolved."""
+    order = an_order(state)
+    open_issue = EnrichmentIssue(order=order, kind="location", reference="Dock 9",
+                                 description="Location Dock 9 could not be matched")
+    resolved = EnrichmentIssue(order=order, kind="location", reference="Dock 8", resolved=True,
+                               description="Location Dock 8 could not be matched")
+    db.session.add_all([open_issue, resolved])
+    db.session.commit()
+    return order, open_issue, resolved
+
+
+def fix_forms(page: str) -> set[int]:
+    return {int(issue) for issue in re.findall(r'action="/customerorderview/issue/\d+/(\d+)"', page)}
+
+
+@pytest.mark.parametrize("role", ["agent", "manager", "admin"])
+@pytest.mark.parametrize("state", ORDER_STATES)
+def test_the_fix_form_shows_exactly_where_fixing_the_issue_would_succeed(client_for, users, role, state):
+    order, open_issue, resolved = an_order_with_issues(state)
+    page = client_for(role).get(f"/customerorderview/show/{order.id}").get_data(as_text=True)
+    assert 'id="enrichment"' in page
+    location = order.account.shipping_location
+    for issue in (open_issue, resolved):
+        succeeded = went_through(lambda: owf.resolve_enrichment_issue(
+            user(users, role), issue.id, db.session.get(CustomerOrder, order.id).version, location.id))
+        assert (issue.id in fix_forms(page)) == succeeded, (role, state, issue.description)
+    # Only the open issue of an order still being captured or reviewed can be fixed.
+    assert fix_forms(page) == ({open_issue.id} if state in (OrderState.DRAFT, OrderState.NEW) else set())
+
+
+@pytest.mark.parametrize("state", ORDER_STATES)
+def test_the_order_line_items_list_offers_edit_only_where_the_line_may_change(client_for, users, state):
+    order = an_order(state)
+    line = order.lines[0]
+    listing = client_for("agent").get(f"/orderlineitemview/list/?_flt_0_order={order.id}").get_data(as_text=True)
+    offered = "Edit" in row_buttons(listing, line.number)
+    edited = went_through(lambda: owf.update_line(user(users, "agent"), line.id, line.version,
+                                                   {"offering_id": line.offering_id, "quantity": 2}))
+    assert offered == edited == (state in (OrderState.DRAFT, OrderState.NEW))
+    assert "Delete" not in row_buttons(listing, line.number)  # lines are deleted on their order's page

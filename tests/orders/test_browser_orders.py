@@ -5,6 +5,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from app.core.choices import InventoryState, OrderState, PriceType, SpecKind
 from app.core.extensions import db
@@ -18,6 +19,7 @@ from app.models import (
     Quote,
 )
 from tests import factories
+from tests.orders.typeahead import type_ahead
 
 pytestmark = pytest.mark.browser
 
@@ -57,7 +59,8 @@ def test_service_order_for_two_sites_to_inventory(page_as, live_server, catalog)
     agent = page_as("agent")
     agent.goto(f"{live_server}/serviceorderview/list/")
     click_and_wait(agent, agent.locator("a[href*='/serviceorderview/add']").first)
-    choose(agent, "#account_id", account.id)
+    type_ahead(agent, "account_id", "umbre", "Umbrella Corp")
+    expect(agent.locator("#shipping_location_id option", has_text="Branch office")).to_have_count(1)
     click_and_wait(agent, agent.locator("#save-order"))
     assert "created. Add its lines" in agent.content()
     order_url = agent.url
@@ -109,7 +112,8 @@ def test_accepted_quote_becomes_an_order(page_as, live_server, catalog):
     account = factories.make_account("Soylent Ltd")
     agent = page_as("agent")
     agent.goto(f"{live_server}/quoteview/add")
-    choose(agent, "#account_id", account.id)
+    type_ahead(agent, "account_id", "soyl", "Soylent Ltd")
+    expect(agent.locator("#contact_id")).to_be_enabled()
     agent.fill("#description", "Office refit")
     click_and_wait(agent, agent.locator("#save-quote"))
     quote_url = agent.url

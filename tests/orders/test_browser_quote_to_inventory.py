@@ -1,7 +1,8 @@
 """In the browser, the journey of issue 18: a quote with a configured line becomes an order that is
 submitted without re-entering anything, approved (the customer is notified), fulfilled, and the resulting
-inventory item shows its configuration and the order line that created it; a change order then shows
-up in its history as before → after."""
+inventory item shows its configuration and the order line that created it; a change order started
+from the item shows its current values, and once fulfilled it shows up in the item's history as before →
+after (desktop and phone)."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -12,7 +13,8 @@ from app.core.choices import OrderState
 from app.core.extensions import db
 from app.models import CharacteristicDefinition, Notification, ProductInventory, ProductOffering, ProductSpecification
 from tests import factories
-from tests.orders.test_browser_orders import click_and_wait
+from tests.accessibility import axe_violations, blocking
+from tests.orders.test_browser_orders import choose, click_and_wait
 
 
 @pytest.fixture
@@ -25,7 +27,7 @@ def headset():
     return offering
 
 
-@pytest.mark.parametrize("viewport", [{"width": 1366, "height": 900}])
+@pytest.mark.parametrize("viewport", [{"width": 1366, "height": 900}, {"width": 390, "height": 844}])
 def test_configured_quote_to_order_to_inventory_history(page_as, live_server, headset, viewport):
     account = factories.make_account("Journey 18")
     agent = page_as("agent", viewport)
@@ -78,3 +80,31 @@ def test_configured_quote_to_order_to_inventory_history(page_as, live_server, he
     agent.goto(f"{live_server}/accountview/show/{account.id}")
     assert item.number in agent.locator("#account-inventory").inner_text()
     assert agent.locator("#figure-open-quotes .figure").inner_text() == "0"
+
+    # A change order started from the item: its form shows the current values, and once fulfilled the
+    # item's history shows the change as before → after.
+    agent.goto(f"{live_server}/productinventoryview/show/{item.id}")
+    click_and_wait(agent, agent.get_by_role("link", name="Change or disconnect (new order)"))
+    click_and_wait(agent, agent.locator("#save-order"))
+    change_url = agent.url
+    click_and_wait(agent, agent.locator("#add-line"))
+    choose(agent, "#action", "change")
+    choose(agent, "#inventory_id", item.id)
+    assert "Current value: White" in agent.locator("#line-form").inner_text()
+    assert "Current quantity: 4" in agent.locator("#line-form").inner_text()
+    agent.select_option("[name='char:Colour']", "Black")
+    agent.fill("#quantity", "6")
+    click_and_wait(agent, agent.locator("#save-line"))
+    click_and_wait(agent, agent.get_by_role("button", name="Submit"))
+    manager.goto(change_url)
+    click_and_wait(manager, manager.get_by_role("button", name="Approve"))
+    agent.goto(change_url)
+    for button in ("Start", "Complete"):
+        click_and_wait(agent, agent.get_by_role("button", name=button).first)
+    assert agent.locator("#order-state").inner_text().strip() == OrderState.COMPLETED
+    agent.goto(f"{live_server}/productinventoryview/show/{item.id}")
+    assert "Black" in agent.locator("#inventory-characteristics").inner_text()
+    rows = agent.locator("#inventory-history .inventory-change")
+    assert rows.count() == 2
+    assert "Colour: White → Black" in rows.nth(1).inner_text() and "quantity: 4 → 6" in rows.nth(1).inner_text()
+    assert not blocking(axe_violations(agent))

@@ -17,6 +17,7 @@ from app.models import (
     CustomerOrder,
     EnrichmentIssue,
     InventoryCharacteristic,
+    OrderChange,
     OrderLineItem,
     ProductInventory,
     ProductOffering,
@@ -345,6 +346,25 @@ def test_order_page_query_count_does_not_grow_with_lines(client_for, account):
 
     queries(small)  # warm-up: first-request caches
     assert queries(large) == queries(small)
+
+
+@pytest.mark.parametrize("history_limit", [200, 2], ids=["ledger on the page", "ledger beyond the page"])
+def test_order_page_counts_each_lines_changes_by_cases(client_for, account, monkeypatch, history_limit):
+    # The counts come from the ledger rows the page shows when they are all of them, else from the database.
+    from app.orders import pages
+
+    monkeypatch.setattr(pages, "HISTORY_LIMIT", history_limit)
+    order = factories.make_order(account, lines=2)
+    first, second = order.lines
+    db.session.add_all([OrderChange(order=order, order_line=first, field="quantity", old_value=str(n),
+                                    new_value=str(n + 1)) for n in range(3)]
+                       + [OrderChange(order=order, order_line=second, field="quantity", old_value="5", new_value="6"),
+                          OrderChange(order=order, field="description", old_value="a", new_value="b")])
+    db.session.commit()
+    page = client_for("agent").get(order_page(order)).get_data(as_text=True)
+    for line, count in ((first, 3), (second, 1)):
+        row = re.search(rf'<tr data-line="{line.number}">.*?</tr>', page, re.S).group(0)
+        assert f"{count} change(s) by cases" in row
 
 
 def test_enrichment_issue_fixed_on_the_order_page(client_for, account, fibre):

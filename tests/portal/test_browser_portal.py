@@ -9,6 +9,7 @@ from app.core.choices import CaseOrigin, CaseState, LineState, OrderChannel, Ord
 from app.core.extensions import db
 from app.models import CharacteristicDefinition, CustomerOrder, OrderCase
 from tests import factories
+from tests.accessibility import axe_violations, blocking
 
 pytestmark = pytest.mark.browser
 
@@ -218,6 +219,38 @@ def test_customer_fills_a_cart_from_the_catalog_and_orders_it(page_as, live_serv
     agent.goto(f"{live_server}/customerorderview/show/{order.id}")
     expect_text(agent, "body", "Branch Router")
     expect_text(agent, "body", "Patch Cable")
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_cart_of_products_and_services_is_placed_as_one_order_of_each(page_as, live_server, account, viewport):
+    router = factories.make_offering("Branch Router", price="120.00")
+    internet = factories.make_offering("Office Internet", price="99.00", kind="service")
+    customer = page_as("customer", viewport=viewport)
+    for offering in (router, internet):
+        customer.goto(f"{live_server}/portal/catalog/?q={offering.name.split()[1]}")
+        click_and_wait(customer, customer.get_by_role("button", name=f"Add {offering.name} to cart"))
+    click_and_wait(customer, customer.locator(".portal-nav").get_by_role("link", name="Cart (2)"))
+    # Before placing it, the customer reads that the cart becomes two orders; the button says so too.
+    expect_text(customer, "#cart-orders", "Your cart becomes 2 orders, placed together: one for your products; "
+                                          "one for your services.")
+    place = customer.get_by_role("button", name="Place orders")
+    assert place.get_attribute("aria-describedby") == "cart-orders"
+    assert fits_the_screen(customer)
+    assert not blocking(axe_violations(customer))
+    assert db.session.query(CustomerOrder).count() == 0
+
+    click_and_wait(customer, place)
+    db.session.expire_all()
+    orders = {order.order_type: order for order in db.session.query(CustomerOrder)}
+    assert sorted(orders) == ["product", "service"]
+    assert all((order.state, order.channel) == (OrderState.NEW, OrderChannel.PORTAL) for order in orders.values())
+    expect_text(customer, "body", f"your cart became 2 orders: {orders['product'].number} for your products; "
+                                  f"{orders['service'].number} for your services.")
+    for order in orders.values():
+        assert customer.locator(f"tr[data-number='{order.number}']").count() == 1
+    expect_text(customer, ".portal-nav", "Cart (0)")
+    assert fits_the_screen(customer)
+    assert not blocking(axe_violations(customer))
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])

@@ -1,5 +1,5 @@
 """Ordering from the portal catalog over HTTP: search, categories, a cart (add, change, remove) placed as
-one order, errors at the item they concern and nothing written on a refusal."""
+its orders (one per kind of offering), errors at the item they concern and nothing written on a refusal."""
 from __future__ import annotations
 
 import re
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.core.choices import OrderChannel, OrderState, SpecKind, ValueType
+from app.core.choices import OrderChannel, OrderState, OrderType, SpecKind, ValueType
 from app.core.extensions import db
 from app.models import CartItem, CharacteristicDefinition, CustomerOrder, Location, ProductOffering
 from tests import factories
@@ -134,6 +134,37 @@ def test_a_cart_collects_changes_and_is_placed_as_one_order(client_for, account,
     assert placed.headers["Location"].endswith(f"/portal/orders/{order.id}/")
     assert cart_rows() == []
     assert "Your cart is empty" in body(client.get("/portal/cart/"))
+
+
+def test_a_cart_of_products_and_services_becomes_one_order_of_each(client_for, account, catalog):
+    modem, colour = catalog["modem"], catalog["colour"]
+    internet = factories.make_offering("Portal Internet", price="99.00", kind=SpecKind.SERVICE)
+    client = client_for("customer")
+    for fields in ({f"qty-{modem.id}": "2", f"char-{modem.id}-{colour.id}": "Red"}, {f"qty-{internet.id}": "1"}):
+        assert client.submit("/portal/catalog/", fields, post_url="/portal/cart/add").status_code == 302
+    page = body(client.get("/portal/cart/"))
+    # The customer is told before placing it: the cart becomes two orders.
+    assert ("Your cart becomes 2 orders, placed together: one for your products; one for your services."
+            in " ".join(page.split()))
+    assert re.search(r'aria-describedby="cart-orders">Place orders</button>', page)
+    assert db.session.query(CustomerOrder).count() == 0
+
+    warehouse = db.session.query(Location).filter_by(name="Warehouse 2").one()
+    placed = client.submit("/portal/cart/", {"shipping_location_id": warehouse.id}, post_url="/portal/cart/order")
+    assert placed.status_code == 302 and placed.headers["Location"].endswith("/portal/orders/"), re.findall(
+        r'field-error"[^>]*>([^<]*)<', body(placed))
+    orders = {order.order_type: order for order in db.session.query(CustomerOrder)}
+    assert sorted(orders) == [OrderType.PRODUCT, OrderType.SERVICE]
+    for order_type, (name, quantity) in {OrderType.PRODUCT: ("Portal Modem", 2),
+                                         OrderType.SERVICE: ("Portal Internet", 1)}.items():
+        order = orders[order_type]
+        assert (order.state, order.channel, order.shipping_location_id) == (OrderState.NEW, OrderChannel.PORTAL,
+                                                                            warehouse.id)
+        assert [(line.offering.name, line.quantity) for line in order.lines] == [(name, quantity)]
+    listing = body(client.get(placed.headers["Location"]))
+    assert (f"your cart became 2 orders: {orders[OrderType.PRODUCT].number} for your products; "
+            f"{orders[OrderType.SERVICE].number} for your services.") in listing
+    assert cart_rows() == []
 
 
 def test_add_to_cart_shows_each_error_at_its_item_and_writes_nothing(client_for, account, catalog):

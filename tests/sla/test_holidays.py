@@ -1,5 +1,6 @@
 """Holiday calendars on business-hours SLA schedules: a country's public holidays (the ``holidays``
-package) and the desk's own dates pause the clock like a night — across a daylight-saving change too."""
+package) and the desk's own dates pause the clock like a night — across a daylight-saving change too, in
+the schedule and in the clocks the case workflows start and stop."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,11 +8,14 @@ import re
 
 import pytest
 
-from app.core.choices import SlaKind, SlaSchedule, SlaTarget
+from app import workflows as wf
+from app.core.choices import CaseOrigin, Scope, SlaKind, SlaSchedule, SlaStage, SlaTarget
 from app.core.extensions import db
-from app.models import HolidayCalendar, HolidayDate, SlaDefinition
+from app.models import HolidayCalendar, HolidayDate, SlaDefinition, TaskSla
 from app.sla import clocks as sla
 from app.sla import schedules
+from tests import factories
+from tests.sla.test_sla_wiring import clock, person  # noqa: F401  (fixture: every module's utcnow controlled)
 
 H = 3600
 
@@ -80,6 +84,37 @@ def test_a_definitions_calendar_drives_its_clocks_and_an_edit_takes_effect():
     assert sla_due(definition, friday_4pm) == dt.datetime(2026, 3, 31, 10, 0)
     # 8 March (International Women's Day) is a public holiday in Berlin only: a Sunday in 2026, 2027 a Monday.
     assert dt.date(2027, 3, 8) in schedules.schedule_for(definition).days_off
+
+
+def test_a_case_submitted_before_the_spring_change_waits_out_the_desks_holiday(users, clock):
+    """Through the case workflows: submitted on Friday 27 March 2026 at 16:00 in Berlin, the desk closed on
+    Monday 30 March (its own date), clocks forward on Sunday; the 4-hour response is due on Tuesday at 12:00
+    CEST (10:00 UTC), and answering on Tuesday at 09:30 CEST used 1.5 of the 4 hours."""
+    calendar = HolidayCalendar(name="Berlin desk", country="DE", subdivision="BE",
+                               dates=[HolidayDate(day=dt.date(2026, 3, 30), name="Desk off-site")])
+    db.session.add(SlaDefinition(
+        name="Respond in 4 business hours", applies_to=SlaTarget.CASE, kind=SlaKind.RESPONSE, priorities="4",
+        target_minutes=240, schedule=SlaSchedule.BUSINESS_HOURS, timezone="Europe/Berlin",
+        business_day_start="09:00", business_day_end="17:00", business_days="1,2,3,4,5", at_risk_percent=75,
+        active=True, holiday_calendar=calendar))
+    db.session.commit()
+    agent = person(users, "agent")
+    account = factories.make_account()
+    order = factories.make_order(account, lines=1)
+    clock.now = dt.datetime(2026, 3, 27, 15, 0)
+    case = wf.create_case(agent, service_id=factories.make_service().id, account_id=account.id,
+                          scope=Scope.SINGLE_ORDER, origin=CaseOrigin.ORDER_LINE_ITEMS, order_id=order.id,
+                          short_description="Customer wants more", order_line_ids=[order.lines[0].id], priority=4)
+    factories.classify_lines(case.id)
+    wf.submit_case(case.id, agent)
+    (response,) = db.session.query(TaskSla).filter_by(case_id=case.id).all()
+    assert (response.started_at, response.planned_due_at) == (clock.now, dt.datetime(2026, 3, 31, 10, 0))
+    clock.now = dt.datetime(2026, 3, 31, 7, 30)
+    wf.assign_case_to_me(case.id, agent)
+    db.session.expire_all()
+    response = db.session.get(TaskSla, response.id)
+    assert response.stage == SlaStage.ACHIEVED
+    assert response.elapsed_percent == pytest.approx(100 * 1.5 / 4, abs=0.01)
 
 
 def sla_due(definition, start):

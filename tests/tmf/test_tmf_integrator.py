@@ -7,12 +7,12 @@ import time
 
 import pytest
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from app.core.choices import OrderState, QuoteState
 from app.core.extensions import db
 from app.core.model_base import utcnow
-from app.models import CustomerOrder, Quote
+from app.models import CustomerOrder, OrderLineCharacteristic, OrderLineItem, Quote
 from app.orders import workflows as order_workflows
 from app.tmf.common import tmf_datetime
 from app.tmf.events import LEASE_SECONDS, MAX_ATTEMPTS, deliver_due_events, retry_event
@@ -295,6 +295,30 @@ def test_orders_without_items_are_not_shown_by_tmf(tmf, users, listener):
     assert tmf.post(f"{P622}/cancelProductOrder", {"productOrder": {"id": draft.tmf_id}}).status_code == 404
     time.sleep(0.5)
     assert [event["event"]["productOrder"]["id"] for event in received] == [shown["id"]]
+
+
+def test_tmf_shows_an_order_from_its_first_item_until_its_last_is_gone(tmf, users):
+    # Whether an order has items is kept by triggers on order_line_item (migration 0029), whoever writes.
+    account = factories.make_account("Itemised Co")
+    first, second = factories.make_order(account, lines=2), factories.make_order(account, lines=0)
+
+    def listed() -> set[str]:
+        db.session.expire_all()
+        return {o["id"] for o in valid(tmf.get(f"{P622}/productOrder?limit=100"), "ProductOrderList")}
+
+    assert first.tmf_id in listed() and second.tmf_id not in listed()
+    moved, kept = first.lines
+    db.session.execute(update(OrderLineItem).where(OrderLineItem.id == moved.id).values(order_id=second.id))
+    db.session.commit()
+    assert {first.tmf_id, second.tmf_id} <= listed()
+    db.session.delete(db.session.get(OrderLineItem, kept.id))
+    db.session.commit()
+    assert second.tmf_id in listed() and first.tmf_id not in listed()
+    assert tmf.get(f"{P622}/productOrder/{first.tmf_id}").status_code == 404
+    db.session.execute(delete(OrderLineCharacteristic).where(OrderLineCharacteristic.order_line_id == moved.id))
+    db.session.execute(delete(OrderLineItem).where(OrderLineItem.id == moved.id))
+    db.session.commit()
+    assert not {first.tmf_id, second.tmf_id} & listed()
 
 
 # 11 --------------------------------------------------------------------------------------------------

@@ -98,10 +98,14 @@
       .catch(function () { window.location.href = link.href; });
   });
 
+  function fieldLabel(select) {
+    var label = select.id ? $("label[for='" + select.id + "']").first().text().replace("*", "").trim() : "";
+    return label || select.getAttribute("aria-label") || select.name;
+  }
+
   /* select2 puts the chosen value in a span of its own: give it the field's label so it is announced. */
   function nameSelect2(select) {
-    var label = select.id ? $("label[for='" + select.id + "']").first().text().replace("*", "").trim() : "";
-    label = label || select.getAttribute("aria-label") || select.name;
+    var label = fieldLabel(select);
     var $container = $(select).nextAll(".select2, .select2-container").first();
     $container.find(".select2-selection, .select2-selection__rendered, .select2-search__field").attr("aria-label", label);
     /* A multiple select2 lists its choices in a <ul> that also holds a <span>: say it is a list. */
@@ -118,7 +122,9 @@
     });
   }
 
-  /* Type-ahead: the select carries the address answering ?q= with {results: [{id, text}]}. */
+  /* Type-ahead: the select carries the address answering ?q= with {results: [{id, label, detail}]}
+     (app/core/view_support.py TypeAheadLookup); data-typeahead-scope names the field whose value
+     narrows the look-up (the account of a contact), sent under that field's name. */
   function typeahead(select) {
     var $select = $(select);
     $select.select2({
@@ -127,30 +133,46 @@
       ajax: {
         url: select.dataset.typeahead, dataType: "json", delay: 200,
         data: function (params) {
-          var query = { q: params.term || "", page: params.page || 1 };
+          var query = { q: params.term || "" };
           var scope = select.dataset.typeaheadScope && document.getElementById(select.dataset.typeaheadScope);
-          if (scope && scope.value) { query.scope = scope.value; }
+          if (scope) { query[scope.name] = scope.value; }
           return query;
         },
-        processResults: function (data) { return { results: data.results, pagination: { more: data.more } }; }
+        processResults: function (data) {
+          return { results: $.map(data.results, function (r) { return { id: r.id, text: r.label, detail: r.detail }; }) };
+        }
+      },
+      templateResult: function (choice) {
+        if (!choice.detail) { return choice.text; }
+        return $("<span></span>").text(choice.text).append($('<span class="od-choice-detail"></span>').text(choice.detail));
       }
     });
+    /* The search box opens in a dropdown of its own, outside the field's container: name it too, and
+       say which list the open combobox controls (select2 4.0 only sets aria-owns). */
+    var $combobox = $select.nextAll(".select2").first().find(".select2-selection");
+    $select.on("select2:open", function () {
+      $(".select2-container--open .select2-search__field").attr("aria-label", "Search: " + fieldLabel(select));
+      $combobox.attr("aria-controls", $combobox.attr("aria-owns"));
+    });
+    $select.on("select2:close", function () { $combobox.removeAttr("aria-controls"); });
     nameSelect2(select);
   }
 
   /* Dependent fields: when the field named in data-depends-on changes, the fragment at data-refresh-url
-     (given the form's values) replaces this field's group, without reloading the page. */
+     (given the changed field and the group's own values) replaces the group holding them, without
+     reloading the page; the form's other values stay as they are. */
   function refreshDependents(changed) {
     var form = changed.form;
-    if (!form) { return; }
-    $(form).find("[data-depends-on~='" + changed.name + "']").each(function () {
-      var $group = $(this).closest("[data-refresh-url]");
-      if (!$group.length) { return; }
-      $.get($group.data("refresh-url"), $(form).serialize()).done(function (html) {
-        var $fresh = $(html);
+    if (!form || !changed.name) { return; }
+    var groups = $(form).find("[data-depends-on~='" + changed.name + "']").closest("[data-refresh-url]");
+    groups.each(function () {
+      var $group = $(this);
+      $group.attr("aria-busy", "true");
+      $.get($group.data("refresh-url"), $group.find(":input").add(changed).serialize()).done(function (html) {
+        var $fresh = $($.parseHTML(html.trim()));
         $group.replaceWith($fresh);
         enhance($fresh);
-      });
+      }).always(function () { $group.removeAttr("aria-busy"); });
     });
   }
   $(document).on("change", "select, input", function () { refreshDependents(this); });
