@@ -264,6 +264,7 @@ class OrderCasePageView(BaseView):
                 return redirect(case_url(pk))
             return self._render_action_form(case, None, label, inputs, dict(request.args), {})
         values = {field: request.form.get(field) for field in inputs}
+        number = case.number  # read before the action commits: afterwards it would load the case again
         try:
             wf.CASE_ACTIONS[label](pk, current_user, version=request.form.get("version"), **values)
         except DomainError as error:
@@ -273,7 +274,7 @@ class OrderCasePageView(BaseView):
                 return self._render_action_form(get_record(OrderCase, pk), None, label, inputs, values,
                                                 error.field_errors), error.status_code
             return redirect(case_url(pk))
-        flash(f"{case.number} {DONE[label]}.", "success")
+        flash(f"{number} {DONE[label]}.", "success")
         return redirect(case_url(pk))
 
     @expose("/line/<int:pk>/action/<name>", methods=["GET", "POST"])
@@ -289,6 +290,9 @@ class OrderCasePageView(BaseView):
                 return redirect(line_url(line))
             return self._render_action_form(line.case, line, label, inputs, _accept_defaults(line, label), {})
         values = {field: request.form.get(field) for field in inputs}
+        # Read before the action commits (afterwards they would load the line again); a line action
+        # adds lines only after this one, so the page that shows it stays the same.
+        number, back = line.number, line_url(line)
         try:
             wf.LINE_ACTIONS[label](pk, current_user, version=request.form.get("version"), **values)
         except DomainError as error:
@@ -298,9 +302,9 @@ class OrderCasePageView(BaseView):
                 line = case_queries.load_line(pk)
                 return self._render_action_form(line.case, line, label, inputs, values,
                                                 error.field_errors), error.status_code
-            return redirect(line_url(line))
-        flash(f"Line {line.number} {DONE[label]}.", "success")
-        return redirect(line_url(line))
+            return redirect(back)
+        flash(f"Line {number} {DONE[label]}.", "success")
+        return redirect(back)
 
     def _render_action_form(self, case, line, label, inputs, values, errors):
         return self.render_template(

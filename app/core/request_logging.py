@@ -41,7 +41,9 @@ def _user_label() -> str:
     user = caller.user if caller is not None else g.get("tmf_user") or g.get("_login_user")
     if user is None or not getattr(user, "is_authenticated", False):
         return "-"
-    return getattr(user, "username", None) or str(getattr(user, "id", "-"))
+    # A signed-in user's columns are expired by the request's commit: reading them would load the user
+    # again, so the name noted when the request loaded it comes first.
+    return g.get("signed_in_username") or getattr(user, "username", None) or str(getattr(user, "id", "-"))
 
 
 def _finish(response):

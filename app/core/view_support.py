@@ -222,6 +222,7 @@ class RequestCachedSecurityManager(SecurityManager):
             return None
         if has_request_context():
             remember_loaded_generation(user_id, found[1])
+            g.signed_in_username = found[0].username  # for the request's log line (app.core.request_logging)
         return found[0]
 
     def has_access(self, permission_name: str, view_name: str) -> bool:
