@@ -10,7 +10,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import DateTime, Integer, String, bindparam, func, insert, literal, null, select, update
+from sqlalchemy import DateTime, Integer, String, bindparam, func, insert, literal, null, select, true, union_all, update
+from sqlalchemy import case as sql_case
 from werkzeug.local import LocalProxy
 
 from app.core.choices import CaseState
@@ -89,8 +90,9 @@ def bulk_line_transition(case: OrderCase, line_ids_states: list[tuple[int, str, 
                           action: str, user: User, extra: dict[str, Any] | None = None) -> None:
     """Move the given lines (id, number, old state) to *new_state*, bumping version and who/when columns.
 
-    Each line's audit events are copied from the line rows by the database (one INSERT … SELECT per
-    audited field, before the UPDATE so the old state is still there to read): no row is built in Python.
+    Each line's audit events are copied from the line rows by the database (one INSERT … SELECT for
+    every audited field, before the UPDATE so the old state is still there to read): no row is built in
+    Python. The events come out field by field, each in line order.
     """
     if not line_ids_states:
         return
@@ -104,13 +106,23 @@ def bulk_line_transition(case: OrderCase, line_ids_states: list[tuple[int, str, 
     audited = [("state", table.c.state, new_state)] + [
         (field, null(), value) for field, value in (extra or {}).items() if field != "resolved_at"]
     ids = [line_id for line_id, _number, _state in line_ids_states]
+    if len(audited) == 1:
+        (field, old, new), = audited
+        fields, event = None, (literal(field, String), old, literal(as_text(new), String))
+    else:
+        fields = union_all(*(
+            select(literal(position, Integer).label("position"), literal(field, String).label("field"),
+                   literal(as_text(new), String).label("new_value"))
+            for position, (field, _old, new) in enumerate(audited))).subquery()
+        # Only the state (audited[0]) has its old value recorded.
+        event = (fields.c.field, sql_case((fields.c.position == 0, table.c.state), else_=null()), fields.c.new_value)
     for chunk in chunks(ids):
-        for field, old, new in audited:
-            db.session.execute(insert(AuditEvent.__table__).from_select(AUDIT_COLUMNS, select(
-                literal(OrderCaseLine.__tablename__), table.c.id, table.c.number, literal(case.id, Integer),
-                literal(action), literal(field), old, literal(as_text(new), String), literal(user.id, Integer),
-                literal(now, DateTime),
-            ).where(table.c.id.in_(chunk)).order_by(table.c.id)))
+        events = select(
+            literal(OrderCaseLine.__tablename__), table.c.id, table.c.number, literal(case.id, Integer),
+            literal(action), *event, literal(user.id, Integer), literal(now, DateTime),
+        ).select_from(table if fields is None else table.join(fields, true())).where(table.c.id.in_(chunk))
+        events = events.order_by(table.c.id) if fields is None else events.order_by(fields.c.position, table.c.id)
+        db.session.execute(insert(AuditEvent.__table__).from_select(AUDIT_COLUMNS, events))
         db.session.execute(update(table).where(table.c.id.in_(chunk)).values(**values))
     _expire_loaded_lines(case.id)
 

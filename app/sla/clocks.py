@@ -376,7 +376,8 @@ def sync_case_slas(case: OrderCase, now: dt.datetime | None = None) -> list[Sync
     The hook for case workflows: call it once at the end of any case or line operation that changes
     a state, adds a line or changes a priority, before the operation commits. Lines and task SLAs are
     read as plain rows (lines moved by bulk UPDATEs included); clocks whose figures changed are
-    written with one executemany UPDATE, missing ones with one INSERT, replaced ones with one DELETE.
+    written grouped by their new figures (``_write_case_slas``), missing ones with one INSERT, replaced
+    ones with one DELETE.
     Returns every task SLA of the case.
     """
     now = now or utcnow()
@@ -393,7 +394,8 @@ def sync_case_slas(case: OrderCase, now: dt.datetime | None = None) -> list[Sync
     definitions = {d.id: d for d in db.session.query(SlaDefinition).order_by(SlaDefinition.id)}
     clocks = _Clocks(now)
     existing: dict[tuple[str, int], set[int]] = {key: set() for key in subjects}
-    dropped, changed, kept = [], [], []
+    # Changed clocks by the (shared) figures they now hold: the lines one bulk action moved get the same.
+    dropped, changed, kept = [], {}, []
     rows = db.session.execute(select(_TASK_SLA).where(_TASK_SLA.c.case_id == case.id).order_by(_TASK_SLA.c.id))
     names = tuple(rows.keys())
     for row in rows:
@@ -408,7 +410,7 @@ def sync_case_slas(case: OrderCase, now: dt.datetime | None = None) -> list[Sync
             figures = clocks.figures(definition, subject, histories[key])
             if any(values[name] != value for name, value in figures.items()):
                 values.update(figures, computed_at=now)
-                changed.append(values)
+                changed.setdefault(id(figures), (figures, []))[1].append(values)
         kept.append(values)
     # The active definitions per kind of record and priority, matched once rather than once per line.
     matching: dict[tuple[str, int], list[SlaDefinition]] = {}
@@ -420,26 +422,43 @@ def sync_case_slas(case: OrderCase, now: dt.datetime | None = None) -> list[Sync
                 definition for definition in definitions.values()
                 if definition.active and _matches(definition, subject)]
         new_rows.extend(_new_slas(subject, candidates, existing[key], histories[key], clocks))
-    inserted = _write_case_slas(dropped, changed, new_rows)
-    _forget_loaded(case.id, set(dropped), {values["id"] for values in changed})
+    inserted = _write_case_slas(dropped, list(changed.values()), new_rows, now)
+    _forget_loaded(case.id, set(dropped), {values["id"] for _, group in changed.values() for values in group})
     return [SyncedSla(definition=definitions[values["definition_id"]], **values)
             for values in sorted(kept + inserted, key=lambda values: values["id"])]
 
 
-def _write_case_slas(dropped: list[int], changed: list[dict], new_rows: list[dict]) -> list[dict]:
-    """One DELETE, one executemany UPDATE by id and one INSERT … RETURNING; returns the inserted rows.
+# The largest groups of clocks given the same figures (the lines one bulk action moved), up to this many,
+# are written with one UPDATE … WHERE id IN each; the rest go in one executemany UPDATE.
+_SET_UPDATES = 3
+
+
+def _write_case_slas(dropped: list[int], changed: list[tuple[dict, list[dict]]], new_rows: list[dict],
+                     now: dt.datetime) -> list[dict]:
+    """One DELETE, an UPDATE for each of the few largest groups of changed clocks holding the same figures
+    (one executemany for the others) and one INSERT … RETURNING; returns the inserted rows.
 
     Without ``sort_by_parameter_order`` on the INSERT: asking for it makes SQLite insert one row per
     statement (the caller sorts by id).
     """
     for start in range(0, len(dropped), 900):
         db.session.execute(delete(_TASK_SLA).where(_TASK_SLA.c.id.in_(dropped[start:start + 900])))
-    if changed:
+    groups = sorted(changed, key=lambda pair: -len(pair[1]))
+    singles = [values for _figures, group in groups[_SET_UPDATES:] for values in group]
+    for figures, group in groups[:_SET_UPDATES]:
+        if len(group) == 1:
+            singles.extend(group)
+            continue
+        ids = [values["id"] for values in group]
+        for start in range(0, len(ids), 900):
+            db.session.execute(update(_TASK_SLA).where(_TASK_SLA.c.id.in_(ids[start:start + 900]))
+                               .values({**figures, "computed_at": now}))
+    if singles:
         db.session.execute(
             update(_TASK_SLA).where(_TASK_SLA.c.id == bindparam("target_id"))
             .values({name: bindparam(f"new_{name}") for name in _RECOMPUTED}),
             [{"target_id": values["id"], **{f"new_{name}": values[name] for name in _RECOMPUTED}}
-             for values in changed])
+             for values in singles])
     if not new_rows:
         return []
     rows = db.session.execute(insert(_TASK_SLA).returning(*_TASK_SLA.c), new_rows)
