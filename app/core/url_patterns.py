@@ -6,26 +6,35 @@ named value, and returns a function that puts the values in: ``pattern(12, "acce
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from urllib.parse import quote
 
 from flask import url_for
 
 # Markers are numbers, so that int converters accept them, and long enough not to occur by chance; the
 # pattern checks each occurs exactly once in the address, else it asks url_for every time.
 _FIRST_MARKER = 7_306_419_285
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
 def url_pattern(endpoint: str, *names: str, **fixed) -> Callable[..., str]:
     markers = [str(_FIRST_MARKER + index) for index in range(len(names))]
     address = url_for(endpoint, **fixed, **dict(zip(names, markers)))
+
+    def ask(*values) -> str:
+        return url_for(endpoint, **fixed, **dict(zip(names, values, strict=True)))
+
     if any(address.count(marker) != 1 for marker in markers):
-        return lambda *values: url_for(endpoint, **fixed, **dict(zip(names, values)))
+        return ask
 
     def fill(*values) -> str:
+        texts = [str(value) for value in values]
+        # Ids and slugs read the same in a URL; anything else is quoted by the URL map itself.
+        if len(texts) != len(markers) or not all(_PLAIN.fullmatch(text) for text in texts):
+            return ask(*values)
         filled = address
-        for marker, value in zip(markers, values, strict=True):
-            filled = filled.replace(marker, quote(str(value), safe=""))
+        for marker, text in zip(markers, texts):
+            filled = filled.replace(marker, text)
         return filled
 
     return fill
