@@ -28,12 +28,14 @@ def url_pattern(endpoint: str, *names: str, **fixed) -> Callable[..., str]:
         return ask
 
     def fill(*values) -> str:
-        texts = [str(value) for value in values]
-        # Ids and slugs read the same in a URL; anything else is quoted by the URL map itself.
-        if len(texts) != len(markers) or not all(_PLAIN.fullmatch(text) for text in texts):
+        if len(values) != len(markers):
             return ask(*values)
         filled = address
-        for marker, text in zip(markers, texts):
+        for marker, value in zip(markers, values):
+            text = str(value)
+            # Ids and slugs read the same in a URL; anything else is quoted by the URL map itself.
+            if type(value) is not int and not _PLAIN.fullmatch(text):
+                return ask(*values)
             filled = filled.replace(marker, text)
         return filled
 
