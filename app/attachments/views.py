@@ -16,6 +16,7 @@ from app.attachments import store
 from app.attachments.models import Attachment
 from app.core.exceptions import DomainError, RecordNotFound
 from app.core.extensions import db
+from app.core.url_patterns import url_pattern
 from app.models import OrderCase
 
 UPLOAD_FIELD = "files"
@@ -78,12 +79,14 @@ class Panel:
     portal: bool = False
 
 
-def _labels(attachments: list[Attachment]) -> dict[tuple[str, int], str]:
-    """The human number of each attachment's owner (one query per kind of owner)."""
+def _labels(attachments: list[Attachment], known=()) -> dict[tuple[str, int], str]:
+    """The human number of each attachment's owner: from the *known* records the page already holds
+    (the owner and the lines it shows), else one query per kind of owner."""
+    labels = {(record.__tablename__, record.id): record.number for record in known}
     wanted: dict[str, set[int]] = {}
     for attachment in attachments:
-        wanted.setdefault(attachment.record_type, set()).add(attachment.record_id)
-    labels = {}
+        if (attachment.record_type, attachment.record_id) not in labels:
+            wanted.setdefault(attachment.record_type, set()).add(attachment.record_id)
     for record_type, ids in wanted.items():
         model = store.OWNERS[store.OWNER_NAMES[record_type]]
         for record_id, number in db.session.execute(select(model.id, model.number).where(model.id.in_(ids))):
@@ -94,31 +97,33 @@ def _labels(attachments: list[Attachment]) -> dict[tuple[str, int], str]:
 def attachment_panel(owner, children=(), portal: bool = False) -> Panel:
     """The files of *owner* (for a case: of its lines and tasks too) and where new ones may go: the owner
     and *children* (the lines a case page shows), unless the case is closed."""
-    user = current_user
+    user = current_user._get_current_object()
     attachments = store.attachments_of(owner)
     if portal:
         attachments = [a for a in attachments if a.record_type in store.CUSTOMER_RECORD_TYPES]
-    labels = _labels(attachments)
+    labels = _labels(attachments, (owner, *children))
     panel = Panel(max_file=store.megabytes(store.max_file_bytes()), max_record=store.megabytes(store.max_record_bytes()),
                   portal=portal)
+    # One address pattern per endpoint: a case page offers each of its 50 lines as an upload target.
+    if portal:
+        download_url = url_pattern("CustomerPortalAttachmentsView.download", "attachment_pk")
+        delete_url = url_pattern("CustomerPortalAttachmentsView.delete", "attachment_pk")
+        upload_url = url_pattern("CustomerPortalAttachmentsView.upload", "kind", "record_pk")
+    else:
+        download_url = url_pattern("AttachmentView.download", "pk")
+        delete_url = url_pattern("AttachmentView.delete", "pk")
+        upload_url = url_pattern("AttachmentView.upload", "kind", "pk")
     for attachment in attachments:
-        if portal:
-            download = url_for("CustomerPortalAttachmentsView.download", attachment_pk=attachment.id)
-            delete = url_for("CustomerPortalAttachmentsView.delete", attachment_pk=attachment.id)
-        else:
-            download = url_for("AttachmentView.download", pk=attachment.id)
-            delete = url_for("AttachmentView.delete", pk=attachment.id)
-        panel.rows.append(Row(attachment, labels.get((attachment.record_type, attachment.record_id), ""), download,
-                              delete if store.may_delete(user, attachment) else None))
+        panel.rows.append(Row(attachment, labels.get((attachment.record_type, attachment.record_id), ""),
+                              download_url(attachment.id),
+                              delete_url(attachment.id) if store.may_delete(user, attachment) else None))
     case = store.case_of(owner)
     if case is None or not case.is_read_only:
         for record in (owner, *children):
             kind = store.OWNER_NAMES[record.__tablename__]
             what = "the case" if isinstance(record, OrderCase) else f"line {record.number}" \
                 if kind == "case-lines" else record.number
-            address = url_for("CustomerPortalAttachmentsView.upload", kind=kind, record_pk=record.id) if portal \
-                else url_for("AttachmentView.upload", kind=kind, pk=record.id)
-            panel.targets.append(Target(what, address))
+            panel.targets.append(Target(what, upload_url(kind, record.id)))
     return panel
 
 

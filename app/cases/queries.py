@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.util import identity_key as orm_identity_key
 
 from app.core.display import field_label
 from app.cases.guards import get_record, optional_id
@@ -76,20 +78,41 @@ def case_form_choices(case: OrderCase) -> dict:
     }
 
 
+def _case_page_options():
+    return (
+        joinedload(OrderCase.account), joinedload(OrderCase.contact), joinedload(OrderCase.service),
+        joinedload(OrderCase.order), joinedload(OrderCase.interaction), joinedload(OrderCase.assigned_to),
+        joinedload(OrderCase.assignment_group), joinedload(OrderCase.changed_by),
+    )
+
+
 def load_case_page(case_id: int) -> OrderCase | None:
     """The case with everything its header shows, loaded up front; its lines come a page at a time."""
     if optional_id(case_id) is None:
         return None
-    return (
-        db.session.query(OrderCase)
-        .options(
-            joinedload(OrderCase.account), joinedload(OrderCase.contact), joinedload(OrderCase.service),
-            joinedload(OrderCase.order), joinedload(OrderCase.interaction), joinedload(OrderCase.assigned_to),
-            joinedload(OrderCase.assignment_group), joinedload(OrderCase.changed_by),
-        )
-        .filter(OrderCase.id == case_id)
-        .one_or_none()
+    return db.session.query(OrderCase).options(*_case_page_options()).filter(OrderCase.id == case_id).one_or_none()
+
+
+def load_case_record(case_id: int) -> tuple[OrderCase | None, dict[str, int]]:
+    """The record page's case as load_case_page reads it, with its own tasks and how many of its lines are in
+    each state ({state: count}, states without lines left out), in one query: the counts are one aggregate
+    over the (case_id, state) index, joined to the case's row."""
+    if optional_id(case_id) is None:
+        return None, {}
+    from app.models import CaseTask
+
+    counts = (select(*[func.count().filter(OrderCaseLine.state == state).label(f"lines_{index}")
+                       for index, state in enumerate(LineState.ALL)])
+              .where(OrderCaseLine.case_id == case_id).subquery("line_counts"))
+    rows = (
+        db.session.query(OrderCase, *counts.c)
+        .options(*_case_page_options(), joinedload(OrderCase.tasks).joinedload(CaseTask.assigned_to))
+        .join(counts, true()).filter(OrderCase.id == case_id).all()
     )
+    if not rows:
+        return None, {}
+    case, *state_counts = rows[0]
+    return case, {state: count for state, count in zip(LineState.ALL, state_counts) if count}
 
 
 LINES_PER_PAGE = 50
@@ -128,15 +151,17 @@ class LinePage:
         return shown
 
 
-def case_line_page(case_id: int, page) -> LinePage:
-    """Page *page* of the case's lines (a page out of range shows the nearest one), in three queries.
+def case_line_page(case_id: int, page, counts: dict[str, int] | None = None) -> LinePage:
+    """Page *page* of the case's lines (a page out of range shows the nearest one), with their
+    characteristics in the same query.
 
-    The lines per state come from one GROUP BY over the (case_id, state) index, so the totals stay
-    right for the whole case without loading its other lines.
+    The lines per state (*counts*, as load_case_record reads them, else one GROUP BY over the
+    (case_id, state) index) keep the totals right for the whole case without loading its other lines.
     """
-    counts = dict(db.session.execute(
-        select(OrderCaseLine.state, func.count()).where(OrderCaseLine.case_id == case_id)
-        .group_by(OrderCaseLine.state)).all())
+    if counts is None:
+        counts = dict(db.session.execute(
+            select(OrderCaseLine.state, func.count()).where(OrderCaseLine.case_id == case_id)
+            .group_by(OrderCaseLine.state)).all())
     total = sum(counts.values())
     page_count = max(1, -(-total // LINES_PER_PAGE))
     number = min(optional_id(page) or 1, page_count)
@@ -147,7 +172,7 @@ def case_line_page(case_id: int, page) -> LinePage:
             joinedload(OrderCaseLine.current_location), joinedload(OrderCaseLine.requested_location),
             joinedload(OrderCaseLine.replacement_offering),
             joinedload(OrderCaseLine.order_line).joinedload(OrderLineItem.offering),
-            selectinload(OrderCaseLine.characteristics),
+            joinedload(OrderCaseLine.characteristics),
         )
         .filter(OrderCaseLine.case_id == case_id).order_by(OrderCaseLine.id)
         .offset((number - 1) * LINES_PER_PAGE).limit(LINES_PER_PAGE).all()
@@ -183,16 +208,14 @@ def load_line(line_id: int) -> OrderCaseLine | None:
     )
 
 
-def case_tasks(case_id: int) -> list:
-    """The case's tasks and its lines' tasks, each list in one query."""
-    from app.models import CaseLineTask, CaseTask
+def case_tasks(case: OrderCase) -> list:
+    """The case's tasks (load_case_record brought them with the case) and its lines' tasks (one query)."""
+    from app.models import CaseLineTask
 
-    case_level = (db.session.query(CaseTask).options(joinedload(CaseTask.assigned_to))
-                  .filter(CaseTask.case_id == case_id).order_by(CaseTask.id).all())
     line_level = (db.session.query(CaseLineTask)
                   .options(joinedload(CaseLineTask.assigned_to), joinedload(CaseLineTask.case_line))
-                  .filter(CaseLineTask.case_id == case_id).order_by(CaseLineTask.id).all())
-    return case_level + line_level
+                  .filter(CaseLineTask.case_id == case.id).order_by(CaseLineTask.id).all())
+    return list(case.tasks) + line_level
 
 
 def tasks_by_line(tasks: list) -> dict[int, list]:
@@ -245,38 +268,58 @@ class Activity:
 
 
 def activity_stream(case_id: int, limit: int = ACTIVITY_LIMIT) -> list[Activity]:
-    """The journal and audit events of the case and its lines (newest first), one query per table."""
+    """The journal and audit events of the case and its lines (newest first), one query per table.
+
+    Read as plain rows with their people's names joined in: hundreds of events as ORM objects cost the
+    case page more CPU than anything but its template, and nothing here changes them.
+    """
+    from flask_appbuilder.security.sqla.models import User
+
     events = db.session.execute(
-        select(AuditEvent).options(joinedload(AuditEvent.user))
+        select(AuditEvent.created_on, AuditEvent.user_id, AuditEvent.record_number, AuditEvent.record_type,
+               AuditEvent.action, AuditEvent.field, AuditEvent.old_value, AuditEvent.new_value,
+               User.first_name, User.last_name, User.username)
+        .outerjoin(User, User.id == AuditEvent.user_id)
         .where(AuditEvent.case_id == case_id)
         .order_by(AuditEvent.created_on.desc(), AuditEvent.id.desc()).limit(limit)
-    ).scalars().all()
+    ).all()
     entries = db.session.execute(
-        select(JournalEntry).options(joinedload(JournalEntry.author))
+        select(JournalEntry.created_on, JournalEntry.record_type, JournalEntry.kind, JournalEntry.text,
+               JournalEntry.author_id, User.first_name, User.last_name, User.username)
+        .outerjoin(User, User.id == JournalEntry.author_id)
         .where(JournalEntry.case_id == case_id)
         .order_by(JournalEntry.created_on.desc(), JournalEntry.id.desc()).limit(limit)
-    ).scalars().all()
+    ).all()
     stream = [
-        Activity(when=entry.created_on, who=_name(entry.author), record=_record_label(entry.record_type),
+        Activity(when=entry.created_on, who=_row_name(entry, entry.author_id), record=_record_label(entry.record_type),
                  kind=entry.kind, text=entry.text)
         for entry in entries
     ]
     # One operation's audit events on one record (same second, user and action) read as one change.
-    groups: dict[tuple, list[AuditEvent]] = {}
+    groups: dict[tuple, list] = {}
     for audit_event in events:
         when = audit_event.created_on.replace(microsecond=0)
         groups.setdefault((when, audit_event.user_id, audit_event.record_number, audit_event.action), []).append(
             audit_event)
-    names = _referenced_names(events)
-    for (when, _user_id, number, action), group in groups.items():
+    actors = {event.user_id: event for event in events if event.username is not None}
+    names = _referenced_names(events, actors)
+    for (when, user_id, number, action), group in groups.items():
         stream.append(Activity(
-            when=group[0].created_on, who=_name(group[0].user), record=number or _record_label(group[0].record_type),
-            kind="change", action=action,
+            when=group[0].created_on, who=_row_name(group[0], user_id),
+            record=number or _record_label(group[0].record_type), kind="change", action=action,
             changes=[(_field_label(e.field), names.get((e.field, e.old_value), e.old_value),
                       names.get((e.field, e.new_value), e.new_value)) for e in reversed(group) if e.field],
         ))
     stream.sort(key=lambda a: a.when, reverse=True)
     return stream[:limit]
+
+
+def _row_name(row, user_id) -> str:
+    """The name shown for the user of a row carrying its user's first_name, last_name and username (None: no user)."""
+    if user_id is None or row.username is None:
+        return "system"
+    full = f"{row.first_name or ''} {row.last_name or ''}".strip()
+    return full or row.username
 
 
 # Audit events store ids of related records; the stream shows their names (one query per kind).
@@ -294,7 +337,10 @@ def _field_label(field: str) -> str:
     return _REFERENCES[field][1] if field in _REFERENCES else field_label(field)
 
 
-def _referenced_names(events) -> dict[tuple[str, str], str]:
+def _referenced_names(events, actors: dict) -> dict[tuple[str, str], str]:
+    """{(field, id as text): name} of the records the audit *events* refer to by id. People who acted
+    in the stream (*actors*: {user id: a row with their names}) and records this request already loaded
+    are not read again."""
     from flask_appbuilder.security.sqla.models import User
 
     from app import models
@@ -309,17 +355,29 @@ def _referenced_names(events) -> dict[tuple[str, str], str]:
     for referring_field, ids in wanted.items():
         model_name = _REFERENCES[referring_field][0]
         model = User if model_name == "User" else getattr(models, model_name)
-        for record in db.session.query(model).filter(model.id.in_(ids)):
-            label = (f"{record.first_name} {record.last_name}".strip() if model is User else str(record))
-            names[(referring_field, str(record.id))] = label
+        if model is User:
+            for user_id in ids & actors.keys():
+                names[(referring_field, str(user_id))] = _user_label(actors[user_id])
+            ids = ids - actors.keys()
+        held = [record for record in (_loaded(model, record_id) for record_id in ids) if record is not None]
+        missing = ids - {record.id for record in held}
+        records = held + (db.session.query(model).filter(model.id.in_(missing)).all() if missing else [])
+        for record in records:
+            names[(referring_field, str(record.id))] = _user_label(record) if model is User else str(record)
     return names
 
 
-def _name(user) -> str:
-    if user is None:
-        return "system"
-    full = f"{user.first_name or ''} {user.last_name or ''}".strip()
-    return full or user.username
+def _user_label(user) -> str:
+    """How the stream names a person an event refers to (a User, or a row with its names)."""
+    return f"{user.first_name} {user.last_name}".strip()
+
+
+def _loaded(model, record_id: int):
+    """The record if this session already holds it with its attributes loaded; None otherwise (no query)."""
+    record = db.session.identity_map.get(orm_identity_key(model, record_id))
+    if record is None or sa_inspect(record).expired_attributes:
+        return None
+    return record
 
 
 def _record_label(record_type: str) -> str:

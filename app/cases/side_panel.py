@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, func, literal, select
 from sqlalchemy.orm import joinedload
 
 from app.core.choices import CaseState
@@ -42,17 +42,20 @@ def _case_orders(case: OrderCase, page: LinePage) -> tuple[list[CustomerOrder], 
             orders.add(case.order)
         newest_first = sorted(orders, key=lambda order: (order.order_date, order.id), reverse=True)
         return newest_first[:ORDERS_SHOWN], len(orders)
-    # The ids first, through the case's own lines: a subquery OR'd with the case's order let PostgreSQL walk
-    # every order newest first looking for them (105 ms at a million cases).
-    order_ids = set(db.session.scalars(select(OrderCaseLine.order_id).distinct().where(
-        OrderCaseLine.case_id == case.id, OrderCaseLine.order_id.is_not(None))))
+    # The ids first, through the case's own lines (materialized: a subquery OR'd with the case's order let
+    # PostgreSQL walk every order newest first looking for them, 105 ms at a million cases), then those
+    # orders by primary key, with how many there are: one statement.
+    ids = select(OrderCaseLine.order_id.label("id")).where(OrderCaseLine.case_id == case.id,
+                                                          OrderCaseLine.order_id.is_not(None))
     if case.order_id is not None:
-        order_ids.add(case.order_id)
-    if not order_ids:
-        return [], 0
-    orders = (db.session.query(CustomerOrder).filter(CustomerOrder.id.in_(order_ids))
-              .order_by(CustomerOrder.order_date.desc(), CustomerOrder.id.desc()).limit(ORDERS_SHOWN).all())
-    return orders, len(order_ids)
+        ids = ids.union(select(literal(case.order_id, Integer).label("id")))
+    else:
+        ids = ids.distinct()
+    order_ids = ids.cte("case_order_ids").prefix_with("MATERIALIZED")
+    rows = db.session.execute(
+        select(CustomerOrder, func.count().over()).join(order_ids, order_ids.c.id == CustomerOrder.id)
+        .order_by(CustomerOrder.order_date.desc(), CustomerOrder.id.desc()).limit(ORDERS_SHOWN)).all()
+    return [order for order, _count in rows], rows[0][1] if rows else 0
 
 
 def _other_open_cases(case: OrderCase) -> tuple[list[OrderCase], int]:

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from app.cases import queries as case_queries
 from app.cases.side_panel import side_panel
+from app.core.url_patterns import url_pattern
 from app.cases.tasks import may_create_task
 from app.orders import changes as order_changes
 from app import workflows as wf
@@ -180,11 +181,13 @@ class OrderCasePageView(BaseView):
     @expose("/<int:pk>", methods=["GET"])
     @has_access
     def record(self, pk):
-        case = case_queries.load_case_page(pk)
+        case, line_counts = case_queries.load_case_record(pk)
         if case is None:
             abort(404)
-        page = case_queries.case_line_page(case.id, request.args.get("lines_page"))
-        tasks = case_queries.case_tasks(case.id)
+        # Resolved once: the guards below are asked a few hundred times on a page of 50 lines.
+        user = current_user._get_current_object()
+        page = case_queries.case_line_page(case.id, request.args.get("lines_page"), line_counts)
+        tasks = case_queries.case_tasks(case)
         lines = page.lines
         slas = case_queries.case_slas(case.id, lines)
         return self.render_template(
@@ -192,33 +195,38 @@ class OrderCasePageView(BaseView):
             activity=case_queries.activity_stream(case.id), tasks=tasks,
             line_tasks=case_queries.tasks_by_line(tasks),
             slas=slas, side=side_panel(case, page, slas),
-            case_actions=self._case_actions(case), line_actions=self._line_actions(case, lines),
-            can_delete_case=wf.may_delete_case(current_user, case),
-            writable=wf.may_edit_case(current_user, case),
-            can_add_lines=wf.may_add_lines(current_user, case),
-            editable_lines={line.id for line in lines if wf.may_edit_line(current_user, case, line)},
-            task_lines={line.id for line in lines if may_create_task(current_user, case, line)},
-            can_create_case_task=may_create_task(current_user, case),
+            case_actions=self._case_actions(user, case), line_actions=self._line_actions(user, case, lines),
+            can_delete_case=wf.may_delete_case(user, case),
+            writable=wf.may_edit_case(user, case),
+            can_add_lines=wf.may_add_lines(user, case),
+            editable_lines={line.id for line in lines if wf.may_edit_line(user, case, line)},
+            task_lines={line.id for line in lines if may_create_task(user, case, line)},
+            can_create_case_task=may_create_task(user, case),
             bulk_operations=[slug for slug, action in BULK_LINE_OPERATIONS.items()
-                             if any(wf.may_bulk_line_action(current_user, case, line, action) for line in lines)],
-            can_delete_lines=any(wf.may_delete_line(current_user, case, line) for line in lines),
+                             if any(wf.may_bulk_line_action(user, case, line, action) for line in lines)],
+            can_delete_lines=any(wf.may_delete_line(user, case, line) for line in lines),
             priority_labels=Priority.LABELS,
             line_changes=order_changes.changes_by_case_line([line.id for line in lines]),
+            edit_line_url=url_pattern("OrderCasePageView.edit_line", "pk"),
+            create_line_task_url=url_pattern("TaskPageView.create_line_task", "case_line_id"),
+            line_task_url=url_pattern("TaskPageView.line_task", "line_task_id"),
         )
 
-    def _case_actions(self, case):
+    def _case_actions(self, user, case):
         """(button label, slug, opens a form first, irreversible) for each action the workflows allow."""
         return [
             (CASE_ACTION_BUTTONS.get(label, label), _slug(label, CASE_ACTION_SLUGS),
              label in CASE_ACTION_INPUTS or label in CASE_ACTION_CONFIRMATIONS, label in CASE_ACTION_CONFIRMATIONS)
-            for label in wf.CASE_ACTION_SOURCES if wf.may_case_action(current_user, case, label)
+            for label in wf.CASE_ACTION_SOURCES if wf.may_case_action(user, case, label)
         ]
 
-    def _line_actions(self, case, lines) -> dict[int, list]:
-        """For each of *lines*: the actions the workflows allow this user on it."""
+    def _line_actions(self, user, case, lines) -> dict[int, list]:
+        """For each of *lines*: (label, address, opens a form first) of each action the workflows allow *user*."""
+        action_url = url_pattern("OrderCasePageView.line_action", "pk", "name")
+        slugs = {label: _slug(label, LINE_ACTION_SLUGS) for label in wf.LINE_ACTION_SOURCES}
         return {
-            line.id: [(label, _slug(label, LINE_ACTION_SLUGS), label in LINE_ACTION_INPUTS)
-                      for label in wf.LINE_ACTION_SOURCES if wf.may_line_action(current_user, case, line, label)]
+            line.id: [(label, action_url(line.id, slugs[label]), label in LINE_ACTION_INPUTS)
+                      for label in wf.LINE_ACTION_SOURCES if wf.may_line_action(user, case, line, label)]
             for line in lines
         }
 

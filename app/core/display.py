@@ -63,7 +63,9 @@ def user_time_zone(user_id: int | None) -> str:
     return (stored_time_zone(user_id) if user_id is not None else None) or default_time_zone()
 
 
+@lru_cache(maxsize=64)
 def _zone(name: str) -> ZoneInfo:
+    # Cached by name: a case page converts a few hundred moments, each asking for the user's zone.
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
