@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy import and_, func, or_
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.core.choices import CaseState, InventoryState, LineAction
 from app.core.extensions import db
@@ -54,30 +54,28 @@ def load_order(order_id) -> CustomerOrder | None:
 def order_page(order: CustomerOrder, user) -> dict:
     """Everything the order page shows besides the order itself, in one query per section."""
     line_ids = [line.id for line in order.lines]
-    # The cases of the order or of its lines, each row with the case line that refers to this order (if
-    # any): one statement for the case table and the open-case badges.
-    case_line = aliased(OrderCaseLine)
     case_rows = (
-        db.session.query(OrderCase, case_line.id, case_line.order_line_id)
-        .options(joinedload(OrderCase.assigned_to))
-        .outerjoin(case_line, and_(case_line.case_id == OrderCase.id, case_line.order_id == order.id))
-        .filter(or_(OrderCase.order_id == order.id, OrderCase.id.in_(
-            select(OrderCaseLine.case_id).where(OrderCaseLine.order_id == order.id))))
-        .order_by(OrderCase.number.desc(), case_line.id)
+        db.session.query(OrderCaseLine.order_line_id, OrderCase.id, OrderCase.number, OrderCase.state)
+        .join(OrderCase, OrderCase.id == OrderCaseLine.case_id)
+        .filter(OrderCaseLine.order_id == order.id)
         .all()
     )
     open_states = set(CaseState.ALL) - set(CaseState.READ_ONLY)
     line_cases: dict[int, list[str]] = {}
     header_cases: list[str] = []
-    cases: list[OrderCase] = []
-    for case, case_line_id, order_line_id in case_rows:
-        if not cases or cases[-1] is not case:
-            cases.append(case)
-        if case_line_id is None or case.state not in open_states:
+    for order_line_id, _case_id, number, state in case_rows:
+        if state not in open_states:
             continue
         target = header_cases if order_line_id is None else line_cases.setdefault(order_line_id, [])
-        if case.number not in target:
-            target.append(case.number)
+        if number not in target:
+            target.append(number)
+    cases = (
+        db.session.query(OrderCase)
+        .options(joinedload(OrderCase.assigned_to))
+        .filter(or_(OrderCase.order_id == order.id, OrderCase.id.in_({row[1] for row in case_rows} or {-1})))
+        .order_by(OrderCase.number.desc())
+        .all()
+    )
     inventory_ids = {line.inventory_id for line in order.lines if line.inventory_id}
     inventory = (
         db.session.query(ProductInventory)

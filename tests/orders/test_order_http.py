@@ -330,10 +330,10 @@ def test_order_page_shows_cases_badges_and_create_case_entry_points(client_for, 
 
 
 # Sign-in (user, permissions), the order with its account, contact, site and issues, its lines, their
-# characteristics, the cases with their badges, inventory, audit trail, journal, change ledger, the Service
-# Exchange status and the attachments. A new statement here is a regression: make it cost nothing per
+# characteristics, the case lines that refer to it (badges), the cases, inventory, audit trail, journal,
+# change ledger, the Service Exchange status and the attachments. A new statement here is a regression: make it cost nothing per
 # request, or say why it must, and raise the figure.
-ORDER_PAGE_STATEMENTS = 12
+ORDER_PAGE_STATEMENTS = 13
 
 
 def test_order_page_query_count_does_not_grow_with_lines(client_for, account):
