@@ -15,6 +15,7 @@ import time
 import uuid
 
 from flask import Flask, g, jsonify, request
+from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -35,15 +36,21 @@ def _begin() -> None:
     g.request_started = time.perf_counter()
 
 
+def note_username(user) -> None:
+    """Note the name of a user the request has loaded, for its log line: the request's commit expires
+    the user's columns, and reading one afterwards would load the user again."""
+    g.setdefault("usernames", {})[user.id] = user.username
+
+
 def _user_label() -> str:
     # Only users already loaded by this request: logging must not cost a query of its own.
     caller = g.get("api_caller")  # a REST caller (JWT or API key), app/api/framework.py
     user = caller.user if caller is not None else g.get("tmf_user") or g.get("_login_user")
     if user is None or not getattr(user, "is_authenticated", False):
         return "-"
-    # A signed-in user's columns are expired by the request's commit: reading them would load the user
-    # again, so the name noted when the request loaded it comes first.
-    return g.get("signed_in_username") or getattr(user, "username", None) or str(getattr(user, "id", "-"))
+    state = inspect(user, raiseerr=False)  # the identity stays readable when the columns are expired
+    noted = g.get("usernames", {}).get(state.identity[0]) if state is not None and state.identity else None
+    return noted or getattr(user, "username", None) or str(getattr(user, "id", "-"))
 
 
 def _finish(response):

@@ -28,6 +28,7 @@ from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app.core.errors import STALE_MESSAGE
+from app.core.request_logging import note_username
 from app.core.exceptions import DomainError
 from app.core.sessions import generation_of, remember_loaded_generation
 from app.core.roles import ALL_ROLES, CRU, DELETE, READ
@@ -222,7 +223,7 @@ class RequestCachedSecurityManager(SecurityManager):
             return None
         if has_request_context():
             remember_loaded_generation(user_id, found[1])
-            g.signed_in_username = found[0].username  # for the request's log line (app.core.request_logging)
+            note_username(found[0])
         return found[0]
 
     def has_access(self, permission_name: str, view_name: str) -> bool:

@@ -15,6 +15,7 @@ from jwt.exceptions import PyJWTError
 
 from app.core.exceptions import DomainError
 from app.core.extensions import db
+from app.core.request_logging import note_username
 from app.core.roles import ADMIN, INTEGRATOR, role_names
 
 log = logging.getLogger(__name__)
@@ -240,6 +241,7 @@ def tmf_endpoint(view: Callable) -> Callable:
             if not role_names(user) & TMF_ROLES:
                 raise TmfError(403, "Forbidden", "This account may not use the ordering APIs")
             g.tmf_user = user
+            note_username(user)
             return view(*args, **kwargs)
         except TmfError as error:
             db.session.rollback()
