@@ -12,6 +12,7 @@ from typing import Any, Iterable
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import DateTime, Integer, String, bindparam, func, insert, literal, null, select, true, union_all, update
 from sqlalchemy import case as sql_case
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.local import LocalProxy
 
 from app.core.choices import CaseState
@@ -159,7 +160,26 @@ def bulk_line_values(case: OrderCase, changes: list[tuple[int, str, dict[str, tu
         audit_row(OrderCaseLine.__tablename__, line_id, number, case.id, action, field, old, new, user, now)
         for line_id, number, fields in changes for field, (old, new) in fields.items()
     ])
-    _expire_loaded_lines(case.id)
+    _note_written_values(changes, now, user.id)
+
+
+def _note_written_values(changes: list[tuple[int, str, dict[str, tuple]]], now: dt.datetime, user_id: int) -> None:
+    """Give the changed lines the session holds the values just written, rather than expiring them: the
+    operation goes on with the line it loaded, and an expired one would be loaded again (with its
+    characteristics) at its next read."""
+    written = {line_id: fields for line_id, _number, fields in changes}
+    for obj in list(db.session.identity_map.values()):
+        fields = written.get(obj.__dict__.get("id")) if isinstance(obj, OrderCaseLine) else None
+        if fields is None:
+            continue
+        if "version" not in obj.__dict__:
+            db.session.expire(obj)
+            continue
+        for name, (_old, new) in fields.items():
+            set_committed_value(obj, name, new)
+        set_committed_value(obj, "version", obj.__dict__["version"] + 1)
+        set_committed_value(obj, "changed_on", now)
+        set_committed_value(obj, "changed_by_id", user_id)
 
 
 def plain_user(user):
