@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select, true
+from sqlalchemy import and_, bindparam, func, or_, select, true
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.util import identity_key as orm_identity_key
@@ -93,6 +93,13 @@ def load_case_page(case_id: int) -> OrderCase | None:
     return db.session.query(OrderCase).options(*_case_page_options()).filter(OrderCase.id == case_id).one_or_none()
 
 
+# Built once: a subquery's columns refer back to it, so one built per request would leave a reference cycle
+# for the collector (tests/core/test_garbage_collection.py), the cause of the tail issue 23 removed.
+_LINE_COUNTS = (select(*[func.count().filter(OrderCaseLine.state == state).label(f"lines_{index}")
+                         for index, state in enumerate(LineState.ALL)])
+                .where(OrderCaseLine.case_id == bindparam("line_counts_case_id")).subquery("line_counts"))
+
+
 def load_case_record(case_id: int) -> tuple[OrderCase | None, dict[str, int]]:
     """The record page's case as load_case_page reads it, with its own tasks and how many of its lines are in
     each state ({state: count}, states without lines left out), in one query: the counts are one aggregate
@@ -101,13 +108,11 @@ def load_case_record(case_id: int) -> tuple[OrderCase | None, dict[str, int]]:
         return None, {}
     from app.models import CaseTask
 
-    counts = (select(*[func.count().filter(OrderCaseLine.state == state).label(f"lines_{index}")
-                       for index, state in enumerate(LineState.ALL)])
-              .where(OrderCaseLine.case_id == case_id).subquery("line_counts"))
     rows = (
-        db.session.query(OrderCase, *counts.c)
+        db.session.query(OrderCase, *_LINE_COUNTS.c)
         .options(*_case_page_options(), joinedload(OrderCase.tasks).joinedload(CaseTask.assigned_to))
-        .join(counts, true()).filter(OrderCase.id == case_id).all()
+        .join(_LINE_COUNTS, true()).filter(OrderCase.id == case_id)
+        .params(line_counts_case_id=case_id).all()
     )
     if not rows:
         return None, {}
