@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import and_, bindparam, func, or_, select, true
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import joinedload, selectinload
@@ -20,12 +21,15 @@ from app.core.extensions import db
 from app.models import (
     Account,
     AuditEvent,
+    CaseLineTask,
+    CaseTask,
     CustomerOrder,
     JournalEntry,
     OrderCase,
     OrderCaseLine,
     OrderLineItem,
     ServiceDefinition,
+    TaskSla,
 )
 
 ACTIVITY_LIMIT = 300
@@ -54,7 +58,7 @@ def active_accounts(selected_id=None) -> list[Account]:
 
 def routing_choices() -> dict:
     """Who a case can be routed to: the assignment groups and the active back-office users."""
-    from flask_appbuilder.security.sqla.models import Role, User
+    from flask_appbuilder.security.sqla.models import Role
 
     from app.models import AssignmentGroup
     from app.core.roles import BACK_OFFICE_RANK
@@ -78,26 +82,31 @@ def case_form_choices(case: OrderCase) -> dict:
     }
 
 
-def _case_page_options():
-    return (
-        joinedload(OrderCase.account), joinedload(OrderCase.contact), joinedload(OrderCase.service),
-        joinedload(OrderCase.order), joinedload(OrderCase.interaction), joinedload(OrderCase.assigned_to),
-        joinedload(OrderCase.assignment_group), joinedload(OrderCase.changed_by),
-    )
+# The record page's statements are built once, here, with their values as bound parameters: built per
+# request, their construction and cache keys cost more CPU than running them on a small case, and a
+# subquery built per request leaves a reference cycle for the collector (tests/core/test_garbage_collection.py).
+_CASE_PAGE_OPTIONS = (
+    joinedload(OrderCase.account), joinedload(OrderCase.contact), joinedload(OrderCase.service),
+    joinedload(OrderCase.order), joinedload(OrderCase.interaction), joinedload(OrderCase.assigned_to),
+    joinedload(OrderCase.assignment_group), joinedload(OrderCase.changed_by),
+)
 
 
 def load_case_page(case_id: int) -> OrderCase | None:
     """The case with everything its header shows, loaded up front; its lines come a page at a time."""
     if optional_id(case_id) is None:
         return None
-    return db.session.query(OrderCase).options(*_case_page_options()).filter(OrderCase.id == case_id).one_or_none()
+    return db.session.query(OrderCase).options(*_CASE_PAGE_OPTIONS).filter(OrderCase.id == case_id).one_or_none()
 
 
-# Built once: a subquery's columns refer back to it, so one built per request would leave a reference cycle
-# for the collector (tests/core/test_garbage_collection.py), the cause of the tail issue 23 removed.
 _LINE_COUNTS = (select(*[func.count().filter(OrderCaseLine.state == state).label(f"lines_{index}")
                          for index, state in enumerate(LineState.ALL)])
                 .where(OrderCaseLine.case_id == bindparam("line_counts_case_id")).subquery("line_counts"))
+_CASE_RECORD = (
+    select(OrderCase, *_LINE_COUNTS.c)
+    .options(*_CASE_PAGE_OPTIONS, joinedload(OrderCase.tasks).joinedload(CaseTask.assigned_to))
+    .join(_LINE_COUNTS, true()).where(OrderCase.id == bindparam("case_id"))
+)
 
 
 def load_case_record(case_id: int) -> tuple[OrderCase | None, dict[str, int]]:
@@ -106,14 +115,7 @@ def load_case_record(case_id: int) -> tuple[OrderCase | None, dict[str, int]]:
     over the (case_id, state) index, joined to the case's row."""
     if optional_id(case_id) is None:
         return None, {}
-    from app.models import CaseTask
-
-    rows = (
-        db.session.query(OrderCase, *_LINE_COUNTS.c)
-        .options(*_case_page_options(), joinedload(OrderCase.tasks).joinedload(CaseTask.assigned_to))
-        .join(_LINE_COUNTS, true()).filter(OrderCase.id == case_id)
-        .params(line_counts_case_id=case_id).all()
-    )
+    rows = db.session.execute(_CASE_RECORD, {"case_id": case_id, "line_counts_case_id": case_id}).unique().all()
     if not rows:
         return None, {}
     case, *state_counts = rows[0]
@@ -121,6 +123,18 @@ def load_case_record(case_id: int) -> tuple[OrderCase | None, dict[str, int]]:
 
 
 LINES_PER_PAGE = 50
+_LINE_PAGE = (
+    select(OrderCaseLine)
+    .options(
+        joinedload(OrderCaseLine.order), joinedload(OrderCaseLine.assigned_to),
+        joinedload(OrderCaseLine.current_location), joinedload(OrderCaseLine.requested_location),
+        joinedload(OrderCaseLine.replacement_offering),
+        joinedload(OrderCaseLine.order_line).joinedload(OrderLineItem.offering),
+        joinedload(OrderCaseLine.characteristics),
+    )
+    .where(OrderCaseLine.case_id == bindparam("case_id")).order_by(OrderCaseLine.id)
+    .offset(bindparam("offset")).limit(LINES_PER_PAGE)
+)
 
 
 @dataclass
@@ -170,18 +184,8 @@ def case_line_page(case_id: int, page, counts: dict[str, int] | None = None) -> 
     total = sum(counts.values())
     page_count = max(1, -(-total // LINES_PER_PAGE))
     number = min(optional_id(page) or 1, page_count)
-    lines = (
-        db.session.query(OrderCaseLine)
-        .options(
-            joinedload(OrderCaseLine.order), joinedload(OrderCaseLine.assigned_to),
-            joinedload(OrderCaseLine.current_location), joinedload(OrderCaseLine.requested_location),
-            joinedload(OrderCaseLine.replacement_offering),
-            joinedload(OrderCaseLine.order_line).joinedload(OrderLineItem.offering),
-            joinedload(OrderCaseLine.characteristics),
-        )
-        .filter(OrderCaseLine.case_id == case_id).order_by(OrderCaseLine.id)
-        .offset((number - 1) * LINES_PER_PAGE).limit(LINES_PER_PAGE).all()
-    ) if total else []
+    lines = db.session.scalars(
+        _LINE_PAGE, {"case_id": case_id, "offset": (number - 1) * LINES_PER_PAGE}).unique().all() if total else []
     return LinePage(lines=lines, number=number, page_count=page_count, total=total,
                     state_counts=[(state, counts[state]) for state in LineState.ALL if state in counts])
 
@@ -213,14 +217,14 @@ def load_line(line_id: int) -> OrderCaseLine | None:
     )
 
 
+_LINE_TASKS = (select(CaseLineTask)
+               .options(joinedload(CaseLineTask.assigned_to), joinedload(CaseLineTask.case_line))
+               .where(CaseLineTask.case_id == bindparam("case_id")).order_by(CaseLineTask.id))
+
+
 def case_tasks(case: OrderCase) -> list:
     """The case's tasks (load_case_record brought them with the case) and its lines' tasks (one query)."""
-    from app.models import CaseLineTask
-
-    line_level = (db.session.query(CaseLineTask)
-                  .options(joinedload(CaseLineTask.assigned_to), joinedload(CaseLineTask.case_line))
-                  .filter(CaseLineTask.case_id == case.id).order_by(CaseLineTask.id).all())
-    return list(case.tasks) + line_level
+    return list(case.tasks) + db.session.scalars(_LINE_TASKS, {"case_id": case.id}).all()
 
 
 def tasks_by_line(tasks: list) -> dict[int, list]:
@@ -243,17 +247,20 @@ class SlaRow:
     terms: object = None
 
 
+_CASE_SLAS = (select(TaskSla).options(joinedload(TaskSla.definition))
+              .where(TaskSla.case_id == bindparam("case_id"),
+                     or_(TaskSla.case_line_id.is_(None),
+                         TaskSla.case_line_id.in_(bindparam("line_ids", expanding=True))))
+              .order_by(TaskSla.case_line_id.is_not(None), TaskSla.id))
+
+
 def case_slas(case_id: int, lines: list[OrderCaseLine]) -> list[SlaRow]:
     """The SLA clocks of the case and of *lines* (the page shown) with their time left (one query)."""
     from app.sla.clocks import describe_time_left
-    from app.sla.models import TaskSla
     from app.sla.terms import terms_of
 
     numbers = {line.id: line.number for line in lines}
-    task_slas = (db.session.query(TaskSla).options(joinedload(TaskSla.definition))
-                 .filter(TaskSla.case_id == case_id,
-                         or_(TaskSla.case_line_id.is_(None), TaskSla.case_line_id.in_(list(numbers))))
-                 .order_by(TaskSla.case_line_id.is_not(None), TaskSla.id).all())
+    task_slas = db.session.scalars(_CASE_SLAS, {"case_id": case_id, "line_ids": list(numbers)}).all()
     return [SlaRow(name=t.definition.name, record=numbers.get(t.case_line_id, "case"), stage=t.stage,
                    due=t.planned_due_at, time_left=describe_time_left(t),
                    terms=terms_of(t.definition) if t.case_line_id is None else None) for t in task_slas]
@@ -272,29 +279,31 @@ class Activity:
     changes: list[tuple[str, str | None, str | None]] = field(default_factory=list)
 
 
+_CASE_AUDIT_EVENTS = (
+    select(AuditEvent.created_on, AuditEvent.user_id, AuditEvent.record_number, AuditEvent.record_type,
+           AuditEvent.action, AuditEvent.field, AuditEvent.old_value, AuditEvent.new_value,
+           User.first_name, User.last_name, User.username)
+    .outerjoin(User, User.id == AuditEvent.user_id)
+    .where(AuditEvent.case_id == bindparam("case_id"))
+    .order_by(AuditEvent.created_on.desc(), AuditEvent.id.desc()).limit(bindparam("limit"))
+)
+_CASE_JOURNAL = (
+    select(JournalEntry.created_on, JournalEntry.record_type, JournalEntry.kind, JournalEntry.text,
+           JournalEntry.author_id, User.first_name, User.last_name, User.username)
+    .outerjoin(User, User.id == JournalEntry.author_id)
+    .where(JournalEntry.case_id == bindparam("case_id"))
+    .order_by(JournalEntry.created_on.desc(), JournalEntry.id.desc()).limit(bindparam("limit"))
+)
+
+
 def activity_stream(case_id: int, limit: int = ACTIVITY_LIMIT) -> list[Activity]:
     """The journal and audit events of the case and its lines (newest first), one query per table.
 
     Read as plain rows with their people's names joined in: hundreds of events as ORM objects cost the
     case page more CPU than anything but its template, and nothing here changes them.
     """
-    from flask_appbuilder.security.sqla.models import User
-
-    events = db.session.execute(
-        select(AuditEvent.created_on, AuditEvent.user_id, AuditEvent.record_number, AuditEvent.record_type,
-               AuditEvent.action, AuditEvent.field, AuditEvent.old_value, AuditEvent.new_value,
-               User.first_name, User.last_name, User.username)
-        .outerjoin(User, User.id == AuditEvent.user_id)
-        .where(AuditEvent.case_id == case_id)
-        .order_by(AuditEvent.created_on.desc(), AuditEvent.id.desc()).limit(limit)
-    ).all()
-    entries = db.session.execute(
-        select(JournalEntry.created_on, JournalEntry.record_type, JournalEntry.kind, JournalEntry.text,
-               JournalEntry.author_id, User.first_name, User.last_name, User.username)
-        .outerjoin(User, User.id == JournalEntry.author_id)
-        .where(JournalEntry.case_id == case_id)
-        .order_by(JournalEntry.created_on.desc(), JournalEntry.id.desc()).limit(limit)
-    ).all()
+    events = db.session.execute(_CASE_AUDIT_EVENTS, {"case_id": case_id, "limit": limit}).all()
+    entries = db.session.execute(_CASE_JOURNAL, {"case_id": case_id, "limit": limit}).all()
     stream = [
         Activity(when=entry.created_on, who=_row_name(entry, entry.author_id), record=_record_label(entry.record_type),
                  kind=entry.kind, text=entry.text)
@@ -346,8 +355,6 @@ def _referenced_names(events, actors: dict) -> dict[tuple[str, str], str]:
     """{(field, id as text): name} of the records the audit *events* refer to by id. People who acted
     in the stream (*actors*: {user id: a row with their names}) and records this request already loaded
     are not read again."""
-    from flask_appbuilder.security.sqla.models import User
-
     from app import models
 
     wanted: dict[str, set[int]] = {}
