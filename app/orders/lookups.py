@@ -190,7 +190,7 @@ def _with_chosen(choices: list[Choice], chosen: Choice | None) -> list[Choice]:
 def account_choices(account_id=None, typed: str | None = "") -> list[Choice]:
     """The account field's options: the accounts named like *typed* (the Find box of a form without
     script), always with the chosen one."""
-    chosen = _record(Account, account_id)
+    chosen = record(Account, account_id)
     return _with_chosen(find_accounts(typed, CHOICE_LIMIT), account_choice(chosen) if chosen else None)
 
 
@@ -199,13 +199,13 @@ def account_parties(account_id, contact_id=None, location_id=None, account_chang
     options, and the values they hold: the chosen ones while they may go with the account (a shared site
     may); when the account has just changed, the others become its primary contact and shipping location,
     as a new order starts."""
-    account = _record(Account, account_id)
+    account = record(Account, account_id)
     if account is None:
         return {"has_account": False, "contacts": [], "locations": [], "contact_id": "", "shipping_location_id": ""}
-    contact = _record(Contact, contact_id)
+    contact = record(Contact, contact_id)
     if contact is not None and contact.account_id != account.id:
         contact = None
-    location = _record(Location, location_id)
+    location = record(Location, location_id)
     if location is not None and location.account_id not in (None, account.id):
         location = None
     if account_changed:
@@ -224,6 +224,7 @@ def account_parties(account_id, contact_id=None, location_id=None, account_chang
     }
 
 
-def _record(model, record_id):
+def record(model, record_id):
+    """The record of *model* whose id is *record_id* as typed (None when it is not an id, or unknown)."""
     text = str(record_id or "")
     return db.session.get(model, int(text)) if RECORD_ID.fullmatch(text) else None

@@ -208,16 +208,16 @@ def account_inventory(account_id) -> list[ProductInventory]:
 
 def line_specification(offering_id, inventory_id):
     """The specification whose characteristics a line form asks for."""
-    offering = db.session.get(ProductOffering, int(offering_id)) if str(offering_id or "").isdigit() else None
+    offering = lookups.record(ProductOffering, offering_id)
     if offering is not None and offering.specification is not None:
         return offering.specification
-    item = db.session.get(ProductInventory, int(inventory_id)) if str(inventory_id or "").isdigit() else None
+    item = lookups.record(ProductInventory, inventory_id)
     return item.specification if item is not None else None
 
 
 def inventory_item(inventory_id) -> ProductInventory | None:
     """The inventory item a change line form targets (its current values are shown next to the inputs)."""
-    return db.session.get(ProductInventory, int(inventory_id)) if str(inventory_id or "").isdigit() else None
+    return lookups.record(ProductInventory, inventory_id)
 
 
 def load_quote(quote_id) -> Quote | None:

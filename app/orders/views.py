@@ -16,7 +16,7 @@ from flask_appbuilder.security.decorators import has_access, permission_name
 from flask_login import current_user
 
 from app.core.display import capitalised
-from app.orders import lookups, pages
+from app.orders import form_fields, pages
 from app.orders.bulk_views import LINE_BULK_PERMISSIONS, ORDER_BULK_PERMISSIONS, LineBulkActions, OrderBulkActions
 from app.orders import guards
 from app.orders import workflows as wf
@@ -66,8 +66,8 @@ def _form_values(fields) -> dict:
     return {name: request.form.get(name, "") for name in fields}
 
 
-def _characteristics_from_form() -> dict:
-    return {key[5:]: value for key, value in request.form.items() if key.startswith("char:")}
+def _characteristics_from(source) -> dict:
+    return {key[5:]: value for key, value in source.items() if key.startswith("char:")}
 
 
 def _account_from_args() -> str | None:
@@ -82,31 +82,6 @@ def _account_from_args() -> str | None:
 
 def _as_int(value):
     return int(value) if str(value or "").isdigit() else None
-
-
-def _refreshing() -> bool:
-    """The form was sent to show the choices that follow a field, not to save it. Its hidden refresh field
-    (set by orderdesk.js) comes first; without script the refresh button adds a second value."""
-    return "1" in request.form.getlist("refresh")
-
-
-def _account_fields(account_id, values, parties_endpoint: str, with_locations: bool) -> dict:
-    """What an order or quote form's account, contact and shipping location fields render."""
-    typed = request.form.get("account_search", "")[:lookups.MAX_TYPED]
-    return {
-        "account_id": account_id or "", "account_search": typed,
-        "accounts": lookups.account_choices(account_id, typed),
-        "parties": lookups.account_parties(account_id, values.get("contact_id"), values.get("shipping_location_id")),
-        "refresh_url": url_for(parties_endpoint), "with_locations": with_locations,
-    }
-
-
-def _parties_fragment(view, parties_endpoint: str, with_locations: bool):
-    args = request.args
-    parties = lookups.account_parties(args.get("account_id"), args.get("contact_id"),
-                                      args.get("shipping_location_id"), account_changed=True)
-    return view.render_template("orders/_parties.html", parties=parties, errors={}, with_locations=with_locations,
-                                refresh_url=url_for(parties_endpoint))
 
 
 class ManagedOnParentPage(BackOfficeModelView):
@@ -237,7 +212,7 @@ class CustomerOrderView(OrderBulkActions, BackOfficeModelView):
         return self.render_template(
             "orders/order_form.html", title=title, order=order, values=values, errors=errors or {},
             back_to=return_path(), message=message, view_name=self.__class__.__name__, order_type=self.order_type,
-            **_account_fields(account_id, values, f"{self.__class__.__name__}.parties", with_locations=True),
+            **form_fields.account_fields(account_id, values, f"{self.__class__.__name__}.parties", with_locations=True),
         ), status
 
     @expose("/parties", methods=["GET"])
@@ -245,7 +220,7 @@ class CustomerOrderView(OrderBulkActions, BackOfficeModelView):
     @permission_name("add")
     def parties(self):
         """The contact and shipping location fields for the account just chosen (orderdesk.js swaps them in)."""
-        return _parties_fragment(self, f"{self.__class__.__name__}.parties", with_locations=True)
+        return form_fields.parties_fragment(self, f"{self.__class__.__name__}.parties", with_locations=True)
 
     @expose("/add", methods=["GET", "POST"])
     @has_access
@@ -258,7 +233,7 @@ class CustomerOrderView(OrderBulkActions, BackOfficeModelView):
                 values["shipping_location_id"] = account.shipping_location_id or ""
             return self._render_header_form(values)
         values = _form_values(HEADER_FIELDS)
-        if _refreshing():
+        if form_fields.refreshing():
             return self._render_header_form(values)
         try:
             order = wf.create_order(_user(), {**values, "order_type": self.order_type})
@@ -283,7 +258,7 @@ class CustomerOrderView(OrderBulkActions, BackOfficeModelView):
             values["version"] = order.version
             return self._render_header_form(values, order=order)
         values = _form_values((*HEADER_FIELDS, "version"))
-        if _refreshing():
+        if form_fields.refreshing():
             return self._render_header_form(values, order=order)
         data = {name: values[name] for name in HEADER_FIELDS}
         try:
@@ -372,24 +347,47 @@ class CustomerOrderView(OrderBulkActions, BackOfficeModelView):
             abort(404)
         return line
 
-    def _render_line_form(self, order, values, characteristics, line=None, errors=None, message=None, status=200):
-        spec = pages.line_specification(values.get("offering_id"), values.get("inventory_id"))
+    def _line_choices(self, order, values, characteristics, line) -> dict:
+        """What the line form's fields that follow its action, item and offering render (_line_choices.html)."""
         item = pages.inventory_item(values.get("inventory_id"))
-        return self.render_template(
-            "orders/line_form.html", item=item,
+        return dict(
+            order=order, line=line, values=values, characteristics=characteristics, item=item,
+            spec=pages.line_specification(values.get("offering_id"), values.get("inventory_id")),
             current={c.name: c.value for c in item.characteristics} if item is not None else {},
-            title=f"{'Edit line ' + line.number if line else 'New line'} on order {order.number}",
-            order=order, line=line, values=values, characteristics=characteristics, spec=spec,
-            errors=errors or {}, message=message, actions=LineAction.ALL,
-            offerings=pages.active_offerings(order.currency, order.order_type),
+            actions=LineAction.ALL, offerings=pages.active_offerings(order.currency, order.order_type),
             inventory=pages.account_inventory(order.account_id),
             locations=pages.account_locations(order.account_id), view_name=self.__class__.__name__,
+        )
+
+    def _render_line_form(self, order, values, characteristics, line=None, errors=None, message=None, status=200):
+        return self.render_template(
+            "orders/line_form.html",
+            title=f"{'Edit line ' + line.number if line else 'New line'} on order {order.number}",
+            errors=errors or {}, message=message, **self._line_choices(order, values, characteristics, line),
         ), status
+
+    @expose("/line/<pk>/characteristics", methods=["GET"])
+    @expose("/line/<pk>/characteristics/<line_id>", methods=["GET"])
+    @has_access
+    @permission_name("edit")
+    def line_choices(self, pk, line_id=None):
+        """The fields of a new line on the order (or of its line *line_id*) that follow the action, item and
+        offering in the query string: orderdesk.js swaps them in when one of those changes."""
+        try:
+            order = self._order(form_fields.record_id(pk, "The order"))
+            line = None if line_id is None else self._line(order, form_fields.record_id(line_id, "The line"))
+        except DomainError as error:
+            return form_fields.refused(error)
+        values = {name: request.args.get(name, "") for name in LINE_FIELDS}
+        if line is not None:
+            values["action"] = line.action  # a saved line keeps its action
+        return self.render_template("orders/_line_choices.html", errors={},
+                                    **self._line_choices(order, values, _characteristics_from(request.args), line))
 
     def _save_line(self, order, line=None):
         values = _form_values((*LINE_FIELDS, "version"))
-        characteristics = _characteristics_from_form()
-        if _refreshing():
+        characteristics = _characteristics_from(request.form)
+        if form_fields.refreshing():
             return self._render_line_form(order, values, characteristics, line=line)
         data = {**{name: values[name] for name in LINE_FIELDS}, "characteristics": characteristics}
         try:
@@ -518,7 +516,7 @@ class QuoteView(BackOfficeModelView):
         return self.render_template(
             "orders/quote_form.html", title=f"Edit quote {quote.number}" if quote else self.add_title, quote=quote,
             back_to=return_path(), values=values, errors=errors or {}, message=message,
-            **_account_fields(account_id, values, "QuoteView.parties", with_locations=False),
+            **form_fields.account_fields(account_id, values, "QuoteView.parties", with_locations=False),
         ), status
 
     @expose("/parties", methods=["GET"])
@@ -526,7 +524,7 @@ class QuoteView(BackOfficeModelView):
     @permission_name("add")
     def parties(self):
         """The contact field for the account just chosen (orderdesk.js swaps it in)."""
-        return _parties_fragment(self, "QuoteView.parties", with_locations=False)
+        return form_fields.parties_fragment(self, "QuoteView.parties", with_locations=False)
 
     @expose("/add", methods=["GET", "POST"])
     @has_access
@@ -535,7 +533,7 @@ class QuoteView(BackOfficeModelView):
         if request.method == "GET":
             return self._render_form({"account_id": _account_from_args() or "", "currency": "USD"})
         values = _form_values(fields)
-        if _refreshing():
+        if form_fields.refreshing():
             return self._render_form(values)
         try:
             quote = qwf.create_quote(_user(), values)
@@ -596,9 +594,9 @@ class QuoteView(BackOfficeModelView):
         values = {"offering_id": offering_id, "version": source.get("version", quote.version),
                   "quantity": source.get("quantity", line.quantity if line is not None else "1")}
         characteristics = ({c.name: c.value for c in line.characteristics} if line is not None else {}) \
-            if request.method == "GET" else _characteristics_from_form()
+            if request.method == "GET" else _characteristics_from(request.form)
         errors, message, status = {}, None, 200
-        if request.method == "POST" and not _refreshing():
+        if request.method == "POST" and not form_fields.refreshing():
             try:
                 if line is None:
                     saved = qwf.add_quote_line(_user(), quote.id, values["version"], offering_id, values["quantity"],
@@ -614,10 +612,30 @@ class QuoteView(BackOfficeModelView):
                 return redirect(url_for("QuoteView.show", pk=quote.id) + "#quote-lines")
         return self.render_template(
             "orders/quote_line_form.html", title=f"{'Configure' if line else 'New'} line on quote {quote.number}",
-            quote=quote, line=line, values=values, characteristics=characteristics, errors=errors, message=message,
-            spec=pages.line_specification(offering_id, None), kind=qwf.quote_kind(quote),
-            offerings=pages.active_offerings(quote.currency, qwf.quote_kind(quote)),
+            errors=errors, message=message, **self._line_choices(quote, line, values, characteristics),
         ), status
+
+    @staticmethod
+    def _line_choices(quote, line, values, characteristics) -> dict:
+        """What the quote line form's offering and characteristics render (_quote_line_choices.html)."""
+        kind = qwf.quote_kind(quote)
+        return dict(quote=quote, line=line, values=values, characteristics=characteristics, kind=kind,
+                    spec=pages.line_specification(values["offering_id"], None),
+                    offerings=pages.active_offerings(quote.currency, kind))
+
+    @expose("/line/<pk>/characteristics", methods=["GET"])
+    @has_access
+    @permission_name("edit")
+    def line_choices(self, pk):
+        """The offering and characteristics fields of a new line on the quote for the offering in the query
+        string: orderdesk.js swaps them in when the offering changes."""
+        try:
+            quote = self._quote(form_fields.record_id(pk, "The quote"))
+        except DomainError as error:
+            return form_fields.refused(error)
+        values = {"offering_id": request.args.get("offering_id", "")}
+        return self.render_template("orders/_quote_line_choices.html", errors={},
+                                    **self._line_choices(quote, None, values, _characteristics_from(request.args)))
 
     @expose("/line/<pk>/remove/<line_id>", methods=["POST"])
     @has_access

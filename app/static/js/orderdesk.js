@@ -3,8 +3,7 @@
    - form[data-confirm]: an irreversible action asks first, in a dialog that says what will happen;
    - a[data-dialog]: a picker or a short form opens in a dialog instead of a page of its own;
    - select[data-typeahead]: a relation field searches the server as the user types;
-   - select[data-depends-on]: a field whose choices depend on another is refreshed in place;
-   - select[data-refresh-on-change]: the form is sent again with refresh=1 when the choice changes
+   - [data-depends-on]: fields whose choices depend on another are refreshed in place
      (inline handlers are not allowed by the Content-Security-Policy, app/core/security_headers.py). */
 (function ($) {
   "use strict";
@@ -127,8 +126,12 @@
      narrows the look-up (the account of a contact), sent under that field's name. */
   function typeahead(select) {
     var $select = $(select);
+    /* Inside a Bootstrap dialog the dropdown must live in the dialog: the modal's focus trap would take its
+       search box's focus away, and the backdrop would hide it. */
+    var $dialog = $select.closest(".modal-content");
     $select.select2({
       theme: "bootstrap", width: "100%", allowClear: !select.required, placeholder: select.dataset.placeholder || "",
+      dropdownParent: $dialog.length ? $dialog : $(document.body),
       minimumInputLength: 0,
       ajax: {
         url: select.dataset.typeahead, dataType: "json", delay: 200,
@@ -158,28 +161,37 @@
     nameSelect2(select);
   }
 
-  /* Dependent fields: when the field named in data-depends-on changes, the fragment at data-refresh-url
-     (given the changed field and the group's own values) replaces the group holding them, without
-     reloading the page; the form's other values stay as they are. */
+  /* Dependent fields: when the field named in data-depends-on (of a field, or of the group itself) changes,
+     the fragment at data-refresh-url (given the changed field and the group's own values) replaces the
+     group holding them, without reloading the page; the form's other values stay as they are. When the
+     changed field was inside the group, focus goes to its fresh copy. When the fragment cannot be had,
+     a form with a refresh field is sent again to be re-rendered, as it is without script. */
   function refreshDependents(changed) {
     var form = changed.form;
     if (!form || !changed.name) { return; }
     var groups = $(form).find("[data-depends-on~='" + changed.name + "']").closest("[data-refresh-url]");
     groups.each(function () {
       var $group = $(this);
+      var focused = $.contains(this, changed) && changed.id;
       $group.attr("aria-busy", "true");
       $.get($group.data("refresh-url"), $group.find(":input").add(changed).serialize()).done(function (html) {
         var $fresh = $($.parseHTML(html.trim()));
         $group.replaceWith($fresh);
         enhance($fresh);
+        if (focused) {
+          var $again = $(document.getElementById(focused));
+          var $select2 = $again.nextAll(".select2").first().find(".select2-selection");
+          ($select2.length ? $select2 : $again).trigger("focus");
+        }
+      }).fail(function () {
+        if (form.elements.refresh) {
+          form.elements.refresh.value = "1";
+          form.submit();
+        }
       }).always(function () { $group.removeAttr("aria-busy"); });
     });
   }
   $(document).on("change", "select, input", function () { refreshDependents(this); });
-  $(document).on("change", "select[data-refresh-on-change]", function () {
-    this.form.elements.refresh.value = "1";
-    this.form.submit();
-  });
 
   function enhance(root) {
     $(root).find("select[data-typeahead]").each(function () { typeahead(this); });

@@ -1,0 +1,54 @@
+"""The relation fields shared by the back-office forms that name an account (order, quote, case intake): the
+account type-ahead, the contact (and shipping location) that follow it, and the fragments orderdesk.js
+fetches to refresh dependent fields in place (``[data-depends-on]`` in a ``[data-refresh-url]`` group).
+
+Every form keeps working without script: its refresh button sends it again with ``refresh=1`` and the
+whole form is rendered with the same fragment templates.
+"""
+from __future__ import annotations
+
+from flask import request, url_for
+from markupsafe import escape
+
+from app.core.exceptions import DomainError, InvalidInput
+from app.orders import lookups
+
+
+def refreshing() -> bool:
+    """The form was sent to show the choices that follow a field, not to save it. Its hidden refresh field
+    comes first; without script the refresh button adds a second value."""
+    return "1" in request.form.getlist("refresh")
+
+
+def account_fields(account_id, values, parties_endpoint: str, with_locations: bool) -> dict:
+    """What a form's account field (``orders/_account_field.html``) and the fields that follow it
+    (``orders/_parties.html``) render."""
+    typed = request.form.get("account_search", "")[:lookups.MAX_TYPED]
+    return {
+        "account_id": account_id or "", "account_search": typed,
+        "accounts": lookups.account_choices(account_id, typed),
+        "parties": lookups.account_parties(account_id, values.get("contact_id"), values.get("shipping_location_id")),
+        "refresh_url": url_for(parties_endpoint), "with_locations": with_locations,
+    }
+
+
+def parties_fragment(view, parties_endpoint: str, with_locations: bool):
+    """The contact (and shipping location) fields for the account just chosen."""
+    args = request.args
+    parties = lookups.account_parties(args.get("account_id"), args.get("contact_id"),
+                                      args.get("shipping_location_id"), account_changed=True)
+    return view.render_template("orders/_parties.html", parties=parties, errors={}, with_locations=with_locations,
+                                refresh_url=url_for(parties_endpoint))
+
+
+def record_id(value, label: str) -> int:
+    """The id of the record a fragment's address names; anything but digits is refused (422)."""
+    found = lookups.parent_id(value, "id", label)
+    if found is None:
+        raise InvalidInput(f"{label} must be a record id (digits).", {"id": "Not a record id"})
+    return found
+
+
+def refused(error: DomainError):
+    """A fragment's refusal: the message alone, for the page that asked to say or to fall back on."""
+    return f'<p class="alert alert-danger" role="alert">{escape(error.message)}</p>', error.status_code
