@@ -15,11 +15,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.util import identity_key as orm_identity_key
 
 from app.core.display import field_label
-from app.cases.guards import get_record, optional_id
+from app.cases.guards import optional_id
 from app.core.choices import CaseState, LineState, Scope
 from app.core.extensions import db
 from app.models import (
-    Account,
     AuditEvent,
     CaseLineTask,
     CaseTask,
@@ -41,19 +40,6 @@ def active_services() -> list[ServiceDefinition]:
         db.session.query(ServiceDefinition).filter(ServiceDefinition.active.is_(True))
         .order_by(ServiceDefinition.sort_order, ServiceDefinition.name).all()
     )
-
-
-ACCOUNT_CHOICES_LIMIT = 500
-
-
-def active_accounts(selected_id=None) -> list[Account]:
-    """The intake form's account choices: active accounts by name (capped), always with the selected one."""
-    accounts = (db.session.query(Account).filter(Account.active.is_(True)).order_by(Account.name)
-                .limit(ACCOUNT_CHOICES_LIMIT).all())
-    selected = get_record(Account, selected_id)
-    if selected is not None and selected not in accounts:
-        accounts.insert(0, selected)
-    return accounts
 
 
 def routing_choices() -> dict:

@@ -15,6 +15,7 @@ from app.cases.side_panel import side_panel
 from app.core.url_patterns import url_pattern
 from app.cases.tasks import may_create_task
 from app.orders import changes as order_changes
+from app.orders import form_fields
 from app import workflows as wf
 from app.core.choices import (
     CaseOrigin,
@@ -124,7 +125,7 @@ class OrderCasePageView(BaseView):
     # starting instance would briefly take the Order Cases list away from the users of running ones.
     base_permissions = list(ORDER_CASE_PERMISSIONS)
     method_permission_name = {
-        "select_type": "add", "intake": "add", "record": "show", "add_lines": "edit", "new_line": "edit",
+        "select_type": "add", "intake": "add", "parties": "add", "record": "show", "add_lines": "edit", "new_line": "edit",
         "edit_line": "edit", "case_action": "edit", "line_action": "edit", "selected_lines": "edit",
         "journal": "edit", "delete_case": "delete", "edit_case": "edit", "attention": "edit",
     }
@@ -150,9 +151,12 @@ class OrderCasePageView(BaseView):
             return redirect(url_for("OrderCasePageView.select_type", **params))
         values = _intake_defaults(params)
         if request.method == "POST":
-            values.update({k: source.get(k, "") for k in ("account_id", "scope", "order_number", "short_description")})
+            values.update({k: source.get(k, "") for k in ("account_id", "contact_id", "scope", "order_number",
+                                                          "short_description")})
             if values.get("fixed_scope"):
                 values["scope"] = values["fixed_scope"]
+            if form_fields.refreshing():
+                return self._render_intake(service, params, values, {})
             try:
                 case = wf.create_case(
                     current_user, service_id=service.id, account_id=values["account_id"], scope=values["scope"],
@@ -172,9 +176,16 @@ class OrderCasePageView(BaseView):
 
     def _render_intake(self, service, params, values, errors):
         return self.render_template(
-            "cases/intake.html", service=service, carry=params, values=values, errors=errors,
-            accounts=case_queries.active_accounts(values.get("account_id")), scopes=Scope.ALL,
+            "cases/intake.html", service=service, carry=params, values=values, errors=errors, scopes=Scope.ALL,
+            **form_fields.account_fields(values.get("account_id"), values, "OrderCasePageView.parties",
+                                         with_locations=False),
         )
+
+    @expose("/create/parties", methods=["GET"])
+    @has_access
+    def parties(self):
+        """The intake form's contact field for the account just chosen (orderdesk.js swaps it in)."""
+        return form_fields.parties_fragment(self, "OrderCasePageView.parties", with_locations=False)
 
     # -- the record page ---------------------------------------------------------------------------
 

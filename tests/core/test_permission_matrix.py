@@ -372,10 +372,14 @@ def test_customers_and_integrators_see_no_back_office_menu(client_for, role):
 
 
 def test_the_type_ahead_look_ups_are_in_the_matrix_open_to_the_back_office_only(app, client_for, users):
-    """The look-ups of the order forms' relation fields (app/orders/lookups.py) and the fields refreshed in
-    place answer JSON or a fragment to whoever may list the records, and to no customer."""
+    """The look-ups of the forms' relation fields (app/orders/lookups.py) and the fields refreshed in place
+    (app/orders/form_fields.py) answer JSON or a fragment to whoever may list the records or fill the form,
+    and to no customer."""
+    lines = ("/line/<pk>/characteristics", "/line/<pk>/characteristics/<line_id>")
     expected = {"/accountview/lookup", "/contactview/lookup", "/locationview/lookup", "/productofferingview/lookup",
-                "/customerorderview/parties", "/serviceorderview/parties", "/quoteview/parties"}
+                "/customerorderview/parties", "/serviceorderview/parties", "/quoteview/parties",
+                *(f"/{view}{rule}" for view in ("customerorderview", "serviceorderview") for rule in lines),
+                "/quoteview/line/<pk>/characteristics", "/ordercases/create/parties"}
     for role, status in ((roles.AGENT, 200), (roles.MANAGER, 200), (roles.CUSTOMER, 403)):
         observed = {e.rule: code for e, code in statuses(app, client_for, users, role).items() if e.rule in expected}
         assert observed == dict.fromkeys(expected, status), role
