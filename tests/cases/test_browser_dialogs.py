@@ -140,7 +140,10 @@ def test_the_main_agent_flow_takes_fewer_actions_and_page_loads(page_as, live_se
     dialog = page.get_by_role("dialog")
     flow.do("click", page.get_by_role("link", name="New case"))
     flow.do("click", dialog.get_by_role("button", name="Sales Order Change Request"))
-    flow.do("select_option", page.locator("#account_id"), str(account.id))
+    # The account is typed ahead: typing on the field opens its search, then the match is picked.
+    flow.do("press_sequentially", page.locator("#account_id + .select2 .select2-selection"), "flow")
+    flow.do("click", page.locator(".select2-results__option", has_text="Flow Co"))
+    page.locator("#contact_id option", has_text="Pat Buyer").wait_for(state="attached")
     flow.do("fill", page.locator("#order_number"), order.number)
     flow.do("fill", page.locator("#short_description"), "Customer wants 8 instead of 5")
     flow.do("click", page.get_by_role("button", name="Save"))

@@ -158,6 +158,15 @@
       $combobox.attr("aria-controls", $combobox.attr("aria-owns"));
     });
     $select.on("select2:close", function () { $combobox.removeAttr("aria-controls"); });
+    /* Typing on the closed field opens it and searches for what is typed, as a native select jumps to a
+       typed name; select2 alone opens only on Enter, Space or Alt+Down and drops the letter. */
+    $combobox.on("keydown", function (event) {
+      if (event.key.length !== 1 || event.key === " " || event.ctrlKey || event.metaKey || event.altKey ||
+          $select.select2("isOpen")) { return; }
+      event.preventDefault();
+      $select.select2("open");
+      $(".select2-container--open .select2-search__field").val(event.key).trigger("input");
+    });
     nameSelect2(select);
   }
 
