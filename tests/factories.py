@@ -11,6 +11,7 @@ from flask import current_app
 from app.core.choices import (
     CaseOrigin,
     CaseState,
+    InventoryState,
     LineAction,
     LineState,
     OrderChannel,
@@ -18,6 +19,7 @@ from app.core.choices import (
     OrderState,
     OrderType,
     PriceType,
+    QuoteState,
     RequestType,
     Scope,
     SpecKind,
@@ -29,13 +31,16 @@ from app.models import (
     CharacteristicDefinition,
     Contact,
     CustomerOrder,
+    InventoryCharacteristic,
     Location,
     OrderCase,
     OrderCaseLine,
     OrderLineCharacteristic,
     OrderLineItem,
+    ProductInventory,
     ProductOffering,
     ProductSpecification,
+    Quote,
     ServiceDefinition,
 )
 
@@ -126,6 +131,30 @@ def make_order(
     order.total_one_time = order.total_amount
     db.session.commit()
     return order
+
+
+def make_line_choices(name: str, lines: int = 0) -> dict:
+    """What a line form chooses among: a draft order of the account *name* (with *lines* desks), which holds an active
+    Standing desk (Colour Blue, quantity 4); an Office chair on sale, with a Fabric (Wool or Mesh) as well."""
+    account = make_account(name)
+    desk = make_offering("Standing desk")
+    chair = make_offering("Office chair")
+    chair.specification.characteristics.append(CharacteristicDefinition(name="Fabric", allowed_values="Wool,Mesh"))
+    order = make_order(account, lines=lines, state=OrderState.DRAFT, offering=desk)
+    item = ProductInventory(account=account, offering=desk, specification=desk.specification, name="Desk 1",
+                            quantity=4, state=InventoryState.ACTIVE, location=account.shipping_location)
+    item.characteristics = [InventoryCharacteristic(name="Colour", value="Blue")]
+    db.session.add(item)
+    db.session.commit()
+    return {"order": order, "desk": desk, "chair": chair, "item": item}
+
+
+def make_draft_quote(account: Account) -> Quote:
+    quote = Quote(account=account, contact=account.primary_contact, state=QuoteState.DRAFT,
+                  valid_until=dt.date.today() + dt.timedelta(days=30))
+    db.session.add(quote)
+    db.session.commit()
+    return quote
 
 
 def make_service(name: str = "Sales Order Change Request") -> ServiceDefinition:

@@ -3,21 +3,11 @@ load, and what was typed elsewhere in the form stays; in headless Chromium at de
 axe-core checking the pages."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from playwright.sync_api import expect
 
-from app.core.choices import InventoryState, OrderState, QuoteState
 from app.core.extensions import db
-from app.models import (
-    CharacteristicDefinition,
-    InventoryCharacteristic,
-    OrderLineItem,
-    ProductInventory,
-    Quote,
-    QuoteLine,
-)
+from app.models import OrderLineItem, QuoteLine
 from tests import factories
 from tests.accessibility import axe_violations, blocking, impact_counts
 from tests.orders.typeahead import type_ahead
@@ -47,17 +37,7 @@ def no_blocking_violations(page) -> None:
 
 @pytest.fixture
 def draft():
-    account = factories.make_account("Swap Co")
-    desk = factories.make_offering("Standing desk")
-    chair = factories.make_offering("Office chair")
-    chair.specification.characteristics.append(CharacteristicDefinition(name="Fabric", allowed_values="Wool,Mesh"))
-    order = factories.make_order(account, lines=0, state=OrderState.DRAFT, offering=desk)
-    item = ProductInventory(account=account, offering=desk, specification=desk.specification, name="Desk 1",
-                            quantity=4, state=InventoryState.ACTIVE, location=account.shipping_location)
-    item.characteristics = [InventoryCharacteristic(name="Colour", value="Blue")]
-    db.session.add(item)
-    db.session.commit()
-    return {"order": order, "chair": chair, "item": item}
+    return factories.make_line_choices("Swap Co")
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -100,10 +80,7 @@ def test_the_line_fields_follow_the_offering_and_the_action_without_a_page_load(
 @pytest.mark.parametrize("size", SIZES)
 def test_a_quote_lines_characteristics_follow_its_offering_without_a_page_load(page_as, live_server, draft, size):
     account = draft["order"].account
-    quote = Quote(account=account, contact=account.primary_contact, state=QuoteState.DRAFT,
-                  valid_until=dt.date.today() + dt.timedelta(days=30))
-    db.session.add(quote)
-    db.session.commit()
+    quote = factories.make_draft_quote(account)
     agent = page_as("agent", SIZES[size])
     agent.goto(f"{live_server}/quoteview/line/{quote.id}")
     loads = PageLoads(agent)

@@ -4,13 +4,11 @@ fetched as a fragment (``<order view>/line/<order>/characteristics[/<line>]``,
 sent again with refresh=1. Through HTTP with real logins and CSRF on."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from app.core.choices import InventoryState, LineAction, OrderState, OrderType, QuoteState, SpecKind
+from app.core.choices import LineAction, OrderState, OrderType, SpecKind
 from app.core.extensions import db
-from app.models import CharacteristicDefinition, InventoryCharacteristic, ProductInventory, Quote
+from app.models import Quote
 from tests import factories
 
 
@@ -20,18 +18,7 @@ def text(response) -> str:
 
 @pytest.fixture
 def draft():
-    """A draft product order of an account holding an active desk, and a chair on sale too."""
-    account = factories.make_account("Fields Co")
-    desk = factories.make_offering("Standing desk")
-    chair = factories.make_offering("Chair")
-    chair.specification.characteristics.append(CharacteristicDefinition(name="Fabric", allowed_values="Wool,Mesh"))
-    order = factories.make_order(account, lines=1, state=OrderState.DRAFT, offering=desk)
-    item = ProductInventory(account=account, offering=desk, specification=desk.specification, name="Desk 1",
-                            quantity=4, state=InventoryState.ACTIVE, location=account.shipping_location)
-    item.characteristics = [InventoryCharacteristic(name="Colour", value="Blue")]
-    db.session.add(item)
-    db.session.commit()
-    return {"order": order, "desk": desk, "chair": chair, "item": item}
+    return factories.make_line_choices("Fields Co", lines=1)
 
 
 def test_a_new_lines_fields_follow_its_offering_and_action(client_for, draft):
@@ -76,10 +63,7 @@ def test_a_service_order_offers_its_own_offerings(client_for):
 
 def test_a_quote_lines_characteristics_follow_its_offering(client_for, draft):
     account = draft["order"].account
-    quote = Quote(account=account, contact=account.primary_contact, state=QuoteState.DRAFT,
-                  valid_until=dt.date.today() + dt.timedelta(days=30))
-    db.session.add(quote)
-    db.session.commit()
+    quote = factories.make_draft_quote(account)
     agent = client_for("agent")
     html = text(agent.get(f"/quoteview/line/{quote.id}/characteristics",
                           query_string={"offering_id": draft["chair"].id, "char:Colour": "Red"}))
