@@ -88,6 +88,8 @@ DONE = {
     wf.CANCEL: "cancelled", wf.START_WORK: "is in progress", wf.ACCEPT: "accepted", wf.DENY: "denied",
     wf.CANCEL_LINE: "cancelled", wf.REOPEN: "reopened",
 }
+# A case always has a contact: left empty on the intake form, it is the account's primary contact (create_case).
+NO_CASE_CONTACT = "(the account's primary contact)"
 ORIGINS = {
     "customer_order": CaseOrigin.CUSTOMER_ORDER,
     "order_line_items": CaseOrigin.ORDER_LINE_ITEMS,
@@ -125,8 +127,8 @@ class OrderCasePageView(BaseView):
     # starting instance would briefly take the Order Cases list away from the users of running ones.
     base_permissions = list(ORDER_CASE_PERMISSIONS)
     method_permission_name = {
-        "select_type": "add", "intake": "add", "parties": "add", "record": "show", "add_lines": "edit", "new_line": "edit",
-        "edit_line": "edit", "case_action": "edit", "line_action": "edit", "selected_lines": "edit",
+        "select_type": "add", "intake": "add", "parties": "add", "record": "show", "add_lines": "edit",
+        "new_line": "edit", "edit_line": "edit", "case_action": "edit", "line_action": "edit", "selected_lines": "edit",
         "journal": "edit", "delete_case": "delete", "edit_case": "edit", "attention": "edit",
     }
     default_view = "select_type"
@@ -178,14 +180,15 @@ class OrderCasePageView(BaseView):
         return self.render_template(
             "cases/intake.html", service=service, carry=params, values=values, errors=errors, scopes=Scope.ALL,
             **form_fields.account_fields(values.get("account_id"), values, "OrderCasePageView.parties",
-                                         with_locations=False),
+                                         with_locations=False, no_contact=NO_CASE_CONTACT),
         )
 
     @expose("/create/parties", methods=["GET"])
     @has_access
     def parties(self):
         """The intake form's contact field for the account just chosen (orderdesk.js swaps it in)."""
-        return form_fields.parties_fragment(self, "OrderCasePageView.parties", with_locations=False)
+        return form_fields.parties_fragment(self, "OrderCasePageView.parties", with_locations=False,
+                                            no_contact=NO_CASE_CONTACT)
 
     # -- the record page ---------------------------------------------------------------------------
 

@@ -20,25 +20,26 @@ def refreshing() -> bool:
     return "1" in request.form.getlist("refresh")
 
 
-def account_fields(account_id, values, parties_endpoint: str, with_locations: bool) -> dict:
+def account_fields(account_id, values, parties_endpoint: str, with_locations: bool,
+                   no_contact: str = "(none)") -> dict:
     """What a form's account field (``orders/_account_field.html``) and the fields that follow it
-    (``orders/_parties.html``) render."""
+    (``orders/_parties.html``) render; *no_contact* names what an empty contact stands for."""
     typed = request.form.get("account_search", "")[:lookups.MAX_TYPED]
     return {
         "account_id": account_id or "", "account_search": typed,
         "accounts": lookups.account_choices(account_id, typed),
         "parties": lookups.account_parties(account_id, values.get("contact_id"), values.get("shipping_location_id")),
-        "refresh_url": url_for(parties_endpoint), "with_locations": with_locations,
+        "refresh_url": url_for(parties_endpoint), "with_locations": with_locations, "no_contact": no_contact,
     }
 
 
-def parties_fragment(view, parties_endpoint: str, with_locations: bool):
+def parties_fragment(view, parties_endpoint: str, with_locations: bool, no_contact: str = "(none)"):
     """The contact (and shipping location) fields for the account just chosen."""
     args = request.args
     parties = lookups.account_parties(args.get("account_id"), args.get("contact_id"),
                                       args.get("shipping_location_id"), account_changed=True)
     return view.render_template("orders/_parties.html", parties=parties, errors={}, with_locations=with_locations,
-                                refresh_url=url_for(parties_endpoint))
+                                refresh_url=url_for(parties_endpoint), no_contact=no_contact)
 
 
 def record_id(value, label: str) -> int:

@@ -58,6 +58,8 @@ def test_the_contact_fragment_follows_the_account_chosen(client_for, northwind):
     # Another account's contact gives way to this account's primary contact; no shipping site on a case.
     assert f'<option value="{northwind.primary_contact_id}" selected>' in html
     assert "Nora Quill" in html and "shipping_location_id" not in html
+    # Left empty, a case's contact is the account's primary contact: the empty choice says so.
+    assert '<option value="">(the account&#39;s primary contact)</option>' in html
     assert "choose the account first" in text(agent.get("/ordercases/create/parties?account_id=x"))
     assert client_for("customer").get(f"/ordercases/create/parties?account_id={northwind.id}").status_code == 403
     assert client_for("integrator").get("/ordercases/create/parties").status_code in (302, 403)
