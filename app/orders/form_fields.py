@@ -15,9 +15,9 @@ from app.orders import lookups
 
 
 def refreshing() -> bool:
-    """The form was sent to show the choices that follow a field, not to save it. Its hidden refresh field
-    comes first; without script the refresh button adds a second value."""
-    return "1" in request.form.getlist("refresh")
+    """The form was sent by its refresh button (a browser without script) to show the choices that follow
+    a field, not to save it."""
+    return request.form.get("refresh") == "1"
 
 
 def account_fields(account_id, values, parties_endpoint: str, with_locations: bool,

@@ -172,32 +172,31 @@
 
   /* Dependent fields: when the field named in data-depends-on (of a field, or of the group itself) changes,
      the fragment at data-refresh-url (given the changed field and the group's own values) replaces the
-     group holding them, without reloading the page; the form's other values stay as they are. When the
-     changed field was inside the group, focus goes to its fresh copy. When the fragment cannot be had,
-     a form with a refresh field is sent again to be re-rendered, as it is without script. */
+     group holding them, without reloading the page; the form's other values stay as they are. A newer
+     change of the same group cancels the fetch of an older one, so the last choice wins. When the changed
+     field was inside the group, focus goes to its fresh copy. */
+  var pendingRefresh = {};
   function refreshDependents(changed) {
     var form = changed.form;
     if (!form || !changed.name) { return; }
     var groups = $(form).find("[data-depends-on~='" + changed.name + "']").closest("[data-refresh-url]");
     groups.each(function () {
-      var $group = $(this);
-      var focused = $.contains(this, changed) && changed.id;
-      $group.attr("aria-busy", "true");
-      $.get($group.data("refresh-url"), $group.find(":input").add(changed).serialize()).done(function (html) {
-        var $fresh = $($.parseHTML(html.trim()));
-        $group.replaceWith($fresh);
-        enhance($fresh);
-        if (focused) {
-          var $again = $(document.getElementById(focused));
-          var $select2 = $again.nextAll(".select2").first().find(".select2-selection");
-          ($select2.length ? $select2 : $again).trigger("focus");
-        }
-      }).fail(function () {
-        if (form.elements.refresh) {
-          form.elements.refresh.value = "1";
-          form.submit();
-        }
-      }).always(function () { $group.removeAttr("aria-busy"); });
+      var group = this;
+      var focused = $.contains(group, changed) && changed.id;
+      if (pendingRefresh[group.id]) { pendingRefresh[group.id].abort(); }
+      $(group).attr("aria-busy", "true");
+      pendingRefresh[group.id] = $.get($(group).data("refresh-url"), $(group).find(":input").add(changed).serialize())
+        .done(function (html) {
+          var $fresh = $($.parseHTML(html.trim()));
+          $(group).replaceWith($fresh);
+          enhance($fresh);
+          if (focused) {
+            var $again = $(document.getElementById(focused));
+            var $select2 = $again.nextAll(".select2").first().find(".select2-selection");
+            ($select2.length ? $select2 : $again).trigger("focus");
+          }
+        })
+        .always(function () { $(group).removeAttr("aria-busy"); delete pendingRefresh[group.id]; });
     });
   }
   $(document).on("change", "select, input", function () { refreshDependents(this); });
