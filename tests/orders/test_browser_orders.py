@@ -39,9 +39,10 @@ def catalog():
 
 
 def choose(page, selector, value):
-    """Pick an option in a select whose change reloads the form."""
-    with page.expect_navigation():
-        page.select_option(selector, str(value))
+    """Pick an option in a select whose dependent fields are fetched and swapped in place (the group is busy
+    from the change until its fresh copy is in)."""
+    page.select_option(selector, str(value))
+    expect(page.locator("[data-refresh-url][aria-busy]")).to_have_count(0)
 
 
 def click_and_wait(page, locator):
