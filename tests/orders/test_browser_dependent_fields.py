@@ -105,3 +105,34 @@ def test_without_script_the_refresh_button_shows_the_fields(page_as, live_server
         agent.get_by_role("button", name="Show the characteristics of this choice").click()
     expect(agent.locator("[name='char:Fabric']")).to_have_count(1)
     assert agent.input_value("#description") == "No script"
+
+
+def test_a_slow_fetch_shows_that_the_fields_are_updating_and_a_failed_one_says_so(page_as, live_server, draft):
+    agent = page_as("agent", SIZES["phone"])
+    agent.goto(f"{live_server}/customerorderview/line/{draft['order'].id}/add")
+    held = []
+    agent.route("**/characteristics*", lambda route: held.append(route))
+
+    agent.select_option("#action", "change")
+    updating = agent.locator(".od-refreshing[role='status']")
+    expect(updating).to_have_text("Updating the fields that follow Action…")
+    expect(agent.locator("#inventory_id")).to_have_count(0)
+    no_blocking_violations(agent)
+    held.pop().continue_()
+    expect(agent.locator("#inventory_id")).to_have_count(1)
+    expect(updating).to_have_count(0)
+
+    agent.select_option("#action", "add")
+    expect(updating).to_have_count(1)
+    held.pop().abort()
+    failed = agent.locator(".od-refreshing[role='alert']")
+    expect(failed).to_contain_text("The fields that follow Action could not be updated (no answer)")
+    # The fields stay as they were: nothing half-swapped.
+    expect(agent.locator("#inventory_id")).to_have_count(1)
+    no_blocking_violations(agent)
+
+    agent.unroute("**/characteristics*")
+    agent.select_option("#action", "change")
+    agent.select_option("#action", "add")
+    expect(agent.locator("#inventory_id")).to_have_count(0)
+    expect(failed).to_have_count(0)

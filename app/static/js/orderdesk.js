@@ -174,8 +174,15 @@
      the fragment at data-refresh-url (given the changed field and the group's own values) replaces the
      group holding them, without reloading the page; the form's other values stay as they are. A newer
      change of the same group cancels the fetch of an older one, so the last choice wins. When the changed
-     field was inside the group, focus goes to its fresh copy. */
+     field was inside the group, focus goes to its fresh copy. A fetch that outlasts a blink shows that the
+     fields are being updated; one that fails says so in place (the old fields stay, and Save checks them). */
   var pendingRefresh = {};
+  var REFRESH_NOTICE_DELAY_MS = 200;
+  function refreshNotice(group, text, failed) {
+    $(group).children(".od-refreshing").remove();
+    $('<p class="od-refreshing"></p>').toggleClass("od-refresh-failed alert alert-danger", failed)
+      .attr("role", failed ? "alert" : "status").text(text).prependTo(group);
+  }
   function refreshDependents(changed) {
     var form = changed.form;
     if (!form || !changed.name) { return; }
@@ -185,6 +192,9 @@
       var focused = $.contains(group, changed) && changed.id;
       if (pendingRefresh[group.id]) { pendingRefresh[group.id].abort(); }
       $(group).attr("aria-busy", "true");
+      var notice = window.setTimeout(function () {
+        refreshNotice(group, "Updating the fields that follow " + fieldLabel(changed) + "\u2026", false);
+      }, REFRESH_NOTICE_DELAY_MS);
       pendingRefresh[group.id] = $.get($(group).data("refresh-url"), $(group).find(":input").add(changed).serialize())
         .done(function (html) {
           var $fresh = $($.parseHTML(html.trim()));
@@ -196,7 +206,17 @@
             ($select2.length ? $select2 : $again).trigger("focus");
           }
         })
-        .always(function () { $(group).removeAttr("aria-busy"); delete pendingRefresh[group.id]; });
+        .fail(function (request, status) {
+          if (status === "abort") { return; }
+          refreshNotice(group, "The fields that follow " + fieldLabel(changed) + " could not be updated (" +
+            (request.status ? "the server answered " + request.status : "no answer") +
+            "). Choose again, or save: the order desk checks every field on Save.", true);
+        })
+        .always(function () {
+          window.clearTimeout(notice);
+          $(group).removeAttr("aria-busy").children(".od-refreshing:not(.od-refresh-failed)").remove();
+          delete pendingRefresh[group.id];
+        });
     });
   }
   $(document).on("change", "select, input", function () { refreshDependents(this); });
