@@ -107,8 +107,9 @@ def test_without_script_the_refresh_button_shows_the_fields(page_as, live_server
     assert agent.input_value("#description") == "No script"
 
 
-def test_a_slow_fetch_shows_that_the_fields_are_updating_and_a_failed_one_says_so(page_as, live_server, draft):
-    agent = page_as("agent", SIZES["phone"])
+@pytest.mark.parametrize("size", SIZES)
+def test_a_slow_fetch_shows_that_the_fields_are_updating_and_a_failed_one_says_so(page_as, live_server, draft, size):
+    agent = page_as("agent", SIZES[size])
     agent.goto(f"{live_server}/customerorderview/line/{draft['order'].id}/add")
     held = []
     agent.route("**/characteristics*", lambda route: held.append(route))
