@@ -8,6 +8,7 @@ from flask import Flask, g
 from flask_appbuilder import AppBuilder
 from flask_login import current_user
 
+from app.core.cursor_description import describe_columns_on_demand
 from app.core.extensions import csrf, db, migrate
 from app.core.logging_config import configure_logging
 from app.core.input_guard import init_input_guard
@@ -34,6 +35,7 @@ def create_app(config_overrides: dict | None = None) -> Flask:
     configure_logging(app.config["LOG_LEVEL"])
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
 
+    describe_columns_on_demand()
     db.init_app(app)
     keep_prepared_statements(app)  # after db.init_app: its teardown must run before the session's removal
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
