@@ -316,10 +316,13 @@ def list_page(datamodel, filters, order_column, order_direction, page, page_size
 
     FAB's own query counts every matching row and loads each row's related records one by one; here the
     many-to-one columns the list shows are joined into the page query and the count stops at COUNT_CAP
-    (or at the current page, for deep pages).
+    (or at the current page, for deep pages). A page that is not full is the last one: its rows give
+    the count, and the count query is not run at all (a personal queue usually fits on one page).
     """
     session, model = datamodel.session, datamodel.obj
     rows = list_query(datamodel, filters, order_column, order_direction, list_columns, page, page_size).all()
+    if len(rows) < page_size and (rows or not page):
+        return (page or 0) * page_size + len(rows), rows
     limit = max(COUNT_CAP, ((page or 0) + 1) * page_size) + 1
     matching = datamodel._apply_inner_all(session.query(model), filters, aliases_mapping={})
     counted = matching.with_entities(datamodel.get_pk()).order_by(None).limit(limit).subquery()

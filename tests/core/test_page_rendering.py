@@ -123,3 +123,37 @@ def test_a_users_new_role_applies_from_their_next_request(app):
     sm.update_user(user)
     assert "SLA Definitions" not in menu_labels(body(client.get("/")))
     assert client.get("/sladefinitionview/list/").status_code != 200
+
+
+def record_count(html: str) -> str:
+    return re.search(r"Record Count:</strong>\s*([^\s<]+)", html).group(1)
+
+
+def test_a_list_page_that_is_not_full_is_counted_from_its_own_rows(app, client_for):
+    from sqlalchemy import event
+
+    order = factories.make_order(factories.make_account(), lines=25)
+    few = factories.make_order(factories.make_account(), lines=3)
+    db.session.commit()
+    agent = client_for("agent")
+    counts = []
+    with app.app_context():
+        engine = db.engine
+
+    def note_count(conn, cursor, statement, parameters, context, executemany):
+        if "count(" in statement.lower() and "order_line_item" in statement:
+            counts.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note_count)
+    try:
+        pages = {}
+        for label, query in [("first", f"_flt_0_order={order.id}"), ("last", f"_flt_0_order={order.id}&page_OrderLineItemView=1"),
+                             ("beyond", f"_flt_0_order={order.id}&page_OrderLineItemView=5"), ("few", f"_flt_0_order={few.id}")]:
+            counts.clear()
+            html = body(agent.get(f"/orderlineitemview/list/?{query}"))
+            pages[label] = (record_count(html), len(counts))
+    finally:
+        event.remove(engine, "before_cursor_execute", note_count)
+    # A full page needs the count; the last page and a one-page list give it by their rows; past the end
+    # there are no rows to count from, so the count runs.
+    assert pages == {"first": ("25", 1), "last": ("25", 0), "beyond": ("25", 1), "few": ("3", 0)}
