@@ -95,6 +95,5 @@ def expected_terms(case_priority: int, line_priorities, now: dt.datetime | None 
     its lines' (by theirs; a case without lines yet, by the case's, which new lines take)."""
     now = now or utcnow()
     line_priorities = set(line_priorities) or {case_priority}
-    definitions = (definitions_for(SlaTarget.CASE, [case_priority])
-                   + definitions_for(SlaTarget.CASE_LINE, line_priorities))
+    definitions = definitions_for((SlaTarget.CASE, [case_priority]), (SlaTarget.CASE_LINE, line_priorities))
     return [terms_of(definition, now) for definition in definitions]

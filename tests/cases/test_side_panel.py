@@ -176,6 +176,30 @@ def test_no_sla_for_the_priority_says_so():
     assert expected_terms(case.priority, []) == []
 
 
+def test_the_terms_of_the_case_and_its_lines_come_from_one_read_of_the_definitions(app):
+    from sqlalchemy import event
+
+    clocks.seed_default_sla_definitions()
+    reads = []
+    with app.app_context():
+        engine = db.engine
+
+    def note_read(conn, cursor, statement, parameters, context, executemany):
+        if "FROM sla_definition" in statement:
+            reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note_read)
+    try:
+        terms = expected_terms(4, [1, 4])
+    finally:
+        event.remove(engine, "before_cursor_execute", note_read)
+    assert len(reads) == 1
+    # The case's own clocks first, then its lines' (priority 1 and priority 4 lines).
+    assert [t.name for t in terms] == ["Case response 4 h (priority 3–4)", "Case resolution 3 days (priority 3–4)",
+                                       "Case line response 1 h (priority 1–2)", "Case line resolution 1 day (priority 1–2)",
+                                       "Case line response 4 h (priority 3–4)", "Case line resolution 3 days (priority 3–4)"]
+
+
 def test_a_business_hours_target_is_due_on_the_next_working_day():
     office = berlin_office_hours()
     friday_4pm_berlin = dt.datetime(2026, 12, 4, 15, 0)  # 16:00 CET is 15:00 UTC
