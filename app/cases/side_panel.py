@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import Integer, bindparam, func, literal, select
-from sqlalchemy.orm import joinedload
 
 from app.core.choices import CaseState
 from app.cases.queries import LinePage
@@ -58,10 +58,25 @@ def _case_orders(case: OrderCase, page: LinePage) -> tuple[list[CustomerOrder], 
     return [order for order, _count in rows], rows[0][1] if rows else 0
 
 
+@dataclass(frozen=True)
+class OtherCase:
+    """One of the account's other open cases, as the panel lists it (*assigned_to*: the assignee's name)."""
+
+    id: int
+    number: str
+    state: str
+    short_description: str
+    priority: int
+    assigned_to: str | None
+
+
 # Built once (as the record page's other statements, app.cases.queries): built per request, it cost more
-# CPU than it takes to run.
+# CPU than it takes to run. Plain columns, not cases: the panel shows five of a case's fifty, and loading
+# eight whole cases with their assignees was a tenth of the record page's CPU.
 _OTHER_OPEN_CASES = (
-    select(OrderCase, func.count().over()).options(joinedload(OrderCase.assigned_to))
+    select(OrderCase.id, OrderCase.number, OrderCase.state, OrderCase.short_description, OrderCase.priority,
+           User.first_name, User.last_name, OrderCase.assigned_to_id, func.count().over())
+    .outerjoin(User, User.id == OrderCase.assigned_to_id)
     .where(OrderCase.account_id == bindparam("account_id"), OrderCase.id != bindparam("case_id"),
            OrderCase.state.in_(CaseState.OPEN))
     .order_by(OrderCase.priority, OrderCase.opened_at.desc(), OrderCase.id.desc())
@@ -69,11 +84,16 @@ _OTHER_OPEN_CASES = (
 )
 
 
-def _other_open_cases(case: OrderCase) -> tuple[list[OrderCase], int]:
+def _other_open_cases(case: OrderCase) -> tuple[list[OtherCase], int]:
     """The account's other open cases, most urgent first, and how many in all: one query (the count is a
     window over the same rows, which the ordering reads anyway)."""
     rows = db.session.execute(_OTHER_OPEN_CASES, {"account_id": case.account_id, "case_id": case.id}).all()
-    return [other for other, _count in rows], rows[0][1] if rows else 0
+    others = [OtherCase(id=row.id, number=row.number, state=row.state, short_description=row.short_description,
+                        priority=row.priority,
+                        # As a user reads everywhere else (FAB's User: first and last name).
+                        assigned_to=f"{row.first_name} {row.last_name}" if row.assigned_to_id is not None else None)
+              for row in rows]
+    return others, rows[0][-1] if rows else 0
 
 
 def _line_priorities(case: OrderCase, page: LinePage) -> set:

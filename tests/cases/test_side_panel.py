@@ -59,9 +59,12 @@ def case_with_neighbours():
     return case
 
 
-def test_the_panel_shows_the_contact_the_account_the_orders_and_the_other_open_cases(client_for,
+def test_the_panel_shows_the_contact_the_account_the_orders_and_the_other_open_cases(client_for, users,
                                                                                       case_with_neighbours):
     case = case_with_neighbours
+    working = db.session.query(OrderCase).filter_by(short_description="Neighbour Work in Progress").one()
+    working.assigned_to_id = users["agent"].id
+    db.session.commit()
     html = client_for("agent").get(f"/ordercases/{case.id}").get_data(as_text=True)
     panel = panel_of(html)
     assert "Pat Buyer" in panel and "primary contact" not in panel
@@ -82,6 +85,10 @@ def test_the_panel_shows_the_contact_the_account_the_orders_and_the_other_open_c
     for neighbour in neighbours:
         assert f'href="/ordercases/{neighbour.id}"' in others and neighbour.short_description in others
     assert "Neighbour Work in Progress" in others and "Work in Progress</span>" in others
+    # Each with its priority and assignee, by name.
+    assignee = f"{users['agent'].role.title()} Tester"
+    assert re.search(rf"Neighbour Work in Progress</span>\s*<br><small[^>]*>2 - High · {assignee}</small>", others)
+    assert re.search(r"<small[^>]*>\d - [A-Za-z]+ · unassigned</small>", others)
     assert "Neighbour Closed" not in others and "Neighbour Cancelled" not in others
     assert '<span class="badge">2</span>' in others and case.number not in others
 
