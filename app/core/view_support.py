@@ -121,6 +121,10 @@ SEARCH_CHOICES_CAP = 200
 SEARCH_FIELDS_TTL = 60.0
 # Rendered fragments kept per app (search inputs, menu bars) stay below this many entries.
 FRAGMENTS_CAP = 256
+# A list's filters that matched COUNT_CAP rows or more show "1000+" without counting again for this long,
+# unless this process writes to the list's table: a list falls below the cap only as its records leave
+# the filters, and counting to the cap was a seventh of a full list page's CPU.
+CAPPED_COUNT_TTL = 60.0
 # Flushes that wrote to each table, in this process. Work on cases (a work note, an assignment) must not
 # throw away the account, user and offering choices: re-rendering them costs more than the page.
 _writes: Counter[str] = Counter()
@@ -324,10 +328,26 @@ def list_page(datamodel, filters, order_column, order_direction, page, page_size
     if len(rows) < page_size and (rows or not page):
         return (page or 0) * page_size + len(rows), rows
     limit = max(COUNT_CAP, ((page or 0) + 1) * page_size) + 1
+    key, now = (model.__name__, limit, _filter_signature(filters)), time.monotonic()
+    generation, capped = _writes[model.__tablename__], current_app.extensions["capped_counts"]
+    if key in capped and capped[key][0] == generation and capped[key][1] > now:
+        return CappedCount(limit, limit - 1), rows
     matching = datamodel._apply_inner_all(session.query(model), filters, aliases_mapping={})
     counted = matching.with_entities(datamodel.get_pk()).order_by(None).limit(limit).subquery()
     found = session.query(func.count()).select_from(counted).scalar()
-    return (CappedCount(found, limit - 1) if found >= limit else found), rows
+    if found < limit:
+        return found, rows
+    if len(capped) >= FRAGMENTS_CAP:
+        capped.clear()
+    capped[key] = (generation, now + CAPPED_COUNT_TTL)
+    return CappedCount(found, limit - 1), rows
+
+
+def _filter_signature(filters) -> tuple:
+    """What a list's filters select, comparable from one request to the next: each filter's column, kind
+    and value, functions (the signed-in user, the open states) called as the filter would call them."""
+    return tuple(sorted((flt.column_name, type(flt).__name__, repr(value() if callable(value) else value))
+                        for flt, value in filters.get_filters_values()))
 
 
 # Conditions other domains add to every back-office list (the quick search box, app/search/quick.py): each
@@ -593,9 +613,10 @@ _convert_column_filters = Filters._get_filters
 def install_page_rendering(app) -> None:
     """Rendering shortcuts for FAB's pages: template gettext reading the request's translations once
     (a page translates ~180 strings, and Flask-Babel resolves domain, context and locale for each),
-    column filters converted once per view, and a per-app store of rendered fragments (filter inputs,
-    menu bars)."""
+    column filters converted once per view, a per-app store of rendered fragments (filter inputs,
+    menu bars) and one of the list filters that counted to the cap."""
     app.extensions["rendered_fragments"] = {}
+    app.extensions["capped_counts"] = {}
     Filters._get_filters = _shared_column_filters
 
     def translations():
