@@ -141,13 +141,24 @@ class CachedSearchWidget(SearchWidget):
 
     def __call__(self, **kwargs):
         form, columns = self.template_args["form"], self.template_args["include_cols"]
-        search_filters = self.filters.get_search_filters()
-        kwargs["label_columns"] = {column: as_unicode(form[column].label.text) for column in columns}
+        kwargs.update(self._labels(form, columns))
         kwargs["form_fields"] = {column: self._field_html(form, column) for column in columns}
-        kwargs["search_filters"] = {column: [as_unicode(flt.name) for flt in search_filters[column]]
-                                    for column in columns}
         kwargs["active_filters"] = self.filters.get_filters_values_tojson()
         return super(SearchWidget, self).__call__(**kwargs)
+
+    def _labels(self, form, columns) -> dict:
+        # The columns' and filters' names are the view's, in the user's language: translated once, not
+        # per list page (each is a lazy string, ~90 of them on the case lists).
+        key = ("search labels", self.template_args["route_base"], tuple(columns), str(get_locale()))
+        cached = _fragments().get(key)
+        if cached is None:
+            search_filters = self.filters.get_search_filters()
+            cached = _remember(key, {
+                "label_columns": {column: as_unicode(form[column].label.text) for column in columns},
+                "search_filters": {column: [as_unicode(flt.name) for flt in search_filters[column]]
+                                   for column in columns},
+            })
+        return cached
 
     def _field_html(self, form, column: str) -> str:
         datamodel = self.filters.datamodel
