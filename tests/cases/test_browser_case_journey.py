@@ -32,6 +32,9 @@ def expect_text(page, selector: str, text: str):
         "([sel, txt]) => { const el = document.querySelector(sel); return el && el.innerText.includes(txt); }",
         arg=[selector, text],
     )
+    # The text shows as soon as the new page is parsed; its scripts (the dialogs) run at its end. A click
+    # before they ran would follow the link to the form's own page, as without script.
+    page.wait_for_load_state("load")
 
 
 def line_row(page, number: str):
