@@ -1,11 +1,16 @@
 """The per-request and cross-request rendering shortcuts show exactly what FAB would: the menu bar per
-permission set (and after a role changes), the filter box's choices after a write, list row actions."""
+permission set (and after a role changes), the filter box's choices after a write, list row actions,
+and the record count of a list (from its own rows, or remembered at the cap) as a fresh count would give it."""
 from __future__ import annotations
 
 import re
 import time
 from types import SimpleNamespace
 
+import pytest
+from sqlalchemy import event
+
+from app.core import view_support
 from app.core.extensions import db
 from tests import factories
 
@@ -131,13 +136,9 @@ def record_count(html: str) -> str:
     return re.search(r"Record Count:</strong>\s*([^\s<]+)", html).group(1)
 
 
-def test_a_list_page_that_is_not_full_is_counted_from_its_own_rows(app, client_for):
-    from sqlalchemy import event
-
-    order = factories.make_order(factories.make_account(), lines=25)
-    few = factories.make_order(factories.make_account(), lines=3)
-    db.session.commit()
-    agent = client_for("agent")
+@pytest.fixture
+def line_list(app):
+    """shown(client, query) -> (the order line list's record count, how many count statements it ran)."""
     counts = []
     with app.app_context():
         engine = db.engine
@@ -146,67 +147,53 @@ def test_a_list_page_that_is_not_full_is_counted_from_its_own_rows(app, client_f
         if "count(" in statement.lower() and "order_line_item" in statement:
             counts.append(statement)
 
+    def shown(client, query: str) -> tuple[str, int]:
+        counts.clear()
+        return record_count(body(client.get(f"/orderlineitemview/list/?{query}"))), len(counts)
+
     event.listen(engine, "before_cursor_execute", note_count)
-    try:
-        pages = {}
-        for label, query in [("first", f"_flt_0_order={order.id}"), ("last", f"_flt_0_order={order.id}&page_OrderLineItemView=1"),
-                             ("beyond", f"_flt_0_order={order.id}&page_OrderLineItemView=5"), ("few", f"_flt_0_order={few.id}")]:
-            counts.clear()
-            html = body(agent.get(f"/orderlineitemview/list/?{query}"))
-            pages[label] = (record_count(html), len(counts))
-    finally:
-        event.remove(engine, "before_cursor_execute", note_count)
+    yield shown
+    event.remove(engine, "before_cursor_execute", note_count)
+
+
+def test_a_list_page_that_is_not_full_is_counted_from_its_own_rows(client_for, line_list):
+    order = factories.make_order(factories.make_account(), lines=25)
+    few = factories.make_order(factories.make_account(), lines=3)
+    db.session.commit()
+    agent = client_for("agent")
+    pages = {label: line_list(agent, query) for label, query in [
+        ("first", f"_flt_0_order={order.id}"), ("last", f"_flt_0_order={order.id}&page_OrderLineItemView=1"),
+        ("beyond", f"_flt_0_order={order.id}&page_OrderLineItemView=5"), ("few", f"_flt_0_order={few.id}")]}
     # A full page needs the count; the last page and a one-page list give it by their rows; past the end
     # there are no rows to count from, so the count runs.
     assert pages == {"first": ("25", 1), "last": ("25", 0), "beyond": ("25", 1), "few": ("3", 0)}
 
 
 def test_a_list_that_counted_to_the_cap_shows_it_without_counting_again_until_its_table_changes(
-        app, client_for, monkeypatch):
-    from sqlalchemy import event
-
-    from app.core import view_support
-
+        client_for, line_list, monkeypatch):
     monkeypatch.setattr(view_support, "COUNT_CAP", 3)
     many = factories.make_order(factories.make_account(), lines=6)
     two = factories.make_order(factories.make_account(), lines=2)
     db.session.commit()
     agent, manager = client_for("agent"), client_for("manager")
-    counts = []
-    with app.app_context():
-        engine = db.engine
-
-    def note_count(conn, cursor, statement, parameters, context, executemany):
-        if "count(" in statement.lower() and "order_line_item" in statement:
-            counts.append(statement)
-
-    def shown(client, order) -> tuple[str, int]:
-        counts.clear()
-        html = body(client.get(f"/orderlineitemview/list/?_flt_0_order={order.id}&psize_OrderLineItemView=2"))
-        return record_count(html), len(counts)
-
-    event.listen(engine, "before_cursor_execute", note_count)
-    try:
-        assert shown(agent, many) == ("3+", 1)
-        # The same filters, whoever asks: no count.
-        assert shown(agent, many) == ("3+", 0) and shown(manager, many) == ("3+", 0)
-        # Below the cap the count is exact, so it runs every time.
-        assert shown(agent, two) == ("2", 1) and shown(agent, two) == ("2", 1)
-        # A write to the table counts again.
-        many.lines[0].quantity += 1
-        db.session.commit()
-        assert shown(agent, many) == ("3+", 1)
-        # And so does the time running out.
-        a_minute_later = time.monotonic() + view_support.CAPPED_COUNT_TTL + 1
-        monkeypatch.setattr(view_support, "time", SimpleNamespace(monotonic=lambda: a_minute_later))
-        assert shown(agent, many) == ("3+", 1) and shown(agent, many) == ("3+", 0)
-    finally:
-        event.remove(engine, "before_cursor_execute", note_count)
+    of_many = f"_flt_0_order={many.id}&psize_OrderLineItemView=2"
+    of_two = f"_flt_0_order={two.id}&psize_OrderLineItemView=2"
+    assert line_list(agent, of_many) == ("3+", 1)
+    # The same filters, whoever asks: no count.
+    assert line_list(agent, of_many) == ("3+", 0) and line_list(manager, of_many) == ("3+", 0)
+    # Below the cap the count is exact, so it runs every time.
+    assert line_list(agent, of_two) == ("2", 1) and line_list(agent, of_two) == ("2", 1)
+    # A write to the table counts again.
+    many.lines[0].quantity += 1
+    db.session.commit()
+    assert line_list(agent, of_many) == ("3+", 1)
+    # And so does the time running out.
+    a_minute_later = time.monotonic() + view_support.CAPPED_COUNT_TTL + 1
+    monkeypatch.setattr(view_support, "time", SimpleNamespace(monotonic=lambda: a_minute_later))
+    assert line_list(agent, of_many) == ("3+", 1) and line_list(agent, of_many) == ("3+", 0)
 
 
-def test_a_remembered_count_is_the_signed_in_users_own_on_a_personal_queue(app, client_for, users, monkeypatch):
-    from app.core import view_support
-
+def test_a_remembered_count_is_the_signed_in_users_own_on_a_personal_queue(client_for, users, monkeypatch):
     monkeypatch.setattr(view_support, "COUNT_CAP", 2)
     account = factories.make_account()
     for assignee in ("agent", "agent", "agent", "manager", "manager"):
