@@ -20,7 +20,7 @@ from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_appbuilder.widgets import ListWidget, SearchWidget
 from flask_babel import get_locale, get_translations, lazy_gettext
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -28,6 +28,7 @@ from werkzeug.local import LocalProxy
 from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import DataRequired, Optional
 
+from app.core.display import readable
 from app.core.errors import STALE_MESSAGE
 from app.core.request_logging import note_username
 from app.core.exceptions import DomainError
@@ -372,9 +373,19 @@ def add_list_refinement(refinement) -> None:
 
 
 class FastListWidget(ListWidget):
-    """FAB's list table with the same markup, rendered with a fraction of the work per row."""
+    """FAB's list table with the same markup, rendered with a fraction of the work per row: each cell is
+    formatted and escaped here, as the template's autoescape would, instead of through two template calls."""
 
     template = "views/list_widget.html"
+
+    def __call__(self, **kwargs):
+        formatters = self.template_args.get("formatters_columns") or {}
+        columns = self.template_args["include_columns"]
+        # FAB hands the rows over as a generator: read once here, for the cells and the row loop.
+        rows = self.template_args["value_columns"] = list(self.template_args["value_columns"])
+        kwargs["cells"] = [[escape(formatters[column](row.get(column)) if column in formatters else readable(row.get(column)))
+                            for column in columns] for row in rows]
+        return super().__call__(**kwargs)
 
 
 def as_record_id(value) -> int:
