@@ -176,11 +176,12 @@ def _fragments() -> dict:
     return current_app.extensions["rendered_fragments"]
 
 
-def _remember(key, value):
-    fragments = _fragments()
-    if len(fragments) >= FRAGMENTS_CAP:  # permission sets come and go as roles are edited
-        fragments.clear()
-    fragments[key] = value
+def _remember(key, value, store: str = "rendered_fragments"):
+    """Keep *value* under *key* in one of the app's stores (rendered fragments, capped counts)."""
+    kept = current_app.extensions[store]
+    if len(kept) >= FRAGMENTS_CAP:  # permission sets and filter combinations come and go
+        kept.clear()
+    kept[key] = value
     return value
 
 
@@ -349,9 +350,7 @@ def list_page(datamodel, filters, order_column, order_direction, page, page_size
     found = session.query(func.count()).select_from(counted).scalar()
     if found < limit:
         return found, rows
-    if len(capped) >= FRAGMENTS_CAP:
-        capped.clear()
-    capped[key] = (generation, now + CAPPED_COUNT_TTL)
+    _remember(key, (generation, now + CAPPED_COUNT_TTL), "capped_counts")
     return CappedCount(found, limit - 1), rows
 
 
